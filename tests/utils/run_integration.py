@@ -1,0 +1,116 @@
+#!/usr/bin/env python
+"""Run the integration targets against a CoCalc server, once per era.
+
+By default it starts the local CoCalc server (tests/server/serve) in a temporary data dir for each era,
+writes tests/integration/integration_config.yml (the variables every target reads), runs
+`ansible-test integration` in the collection copy, and stops the server.
+Given COCALC_TEST_URL and COCALC_TEST_API_KEY it uses that server instead (one run, era COCALC_TEST_ERA,
+default 2024); COCALC_TEST_OTHER_API_KEY / COCALC_TEST_OTHER_ACCOUNT_ID name a second account if you have one.
+
+Usage: run_integration.py --collection DIR [--era 2024 --era guide] [ansible-test args/targets...]
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERVE = os.path.join(os.path.dirname(HERE), 'server', 'serve')
+
+
+def start_server(data_dir, era):
+    """Start the local server and return (process, bootstrap info) once it printed its ready line."""
+    process = subprocess.Popen([sys.executable, SERVE, '--data-dir', data_dir, '--era', era],  # pylint: disable=consider-using-with
+                               stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    if not line:
+        process.wait(timeout=10)
+        sys.exit('run_integration: the local server exited before it was ready (rc=%s)' % process.returncode)
+    return process, json.loads(line)
+
+
+def make_account(data_dir, email):
+    output = subprocess.check_output([sys.executable, SERVE, 'account', '--data-dir', data_dir, '--email', email,
+                                      '--first-name', 'Other', '--last-name', 'Tester', '--password', 'other-secret-123'], text=True)
+    return json.loads(output)
+
+
+def stop_server(process):
+    process.send_signal(signal.SIGTERM)
+    try:
+        rc = process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        rc = process.wait()
+    if rc != 0:
+        print('run_integration: the local server exited with %s on SIGTERM' % rc, file=sys.stderr)
+    return rc
+
+
+def write_config(collection, variables):
+    path = os.path.join(collection, 'tests', 'integration', 'integration_config.yml')
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w', encoding='utf-8') as handle:
+        # JSON is valid YAML and needs no extra dependency here.
+        json.dump(variables, handle, indent=2)
+    os.chmod(path, 0o600)
+
+
+def run_targets(collection, extra):
+    command = ['ansible-test', 'integration', '--python', '%d.%d' % sys.version_info[:2], '--local', '--color', 'no'] + extra
+    return subprocess.call(command, cwd=collection)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--collection', required=True, help='the ansible_collections/cocalc/cocalc copy to test')
+    parser.add_argument('--era', action='append', choices=['2024', 'guide'], help='server era(s) to test against')
+    args, extra = parser.parse_known_args()
+    collection = os.path.abspath(args.collection)
+
+    if os.environ.get('COCALC_TEST_URL'):
+        variables = {
+            'cocalc_api_url': os.environ['COCALC_TEST_URL'],
+            'cocalc_api_key': os.environ['COCALC_TEST_API_KEY'],
+            'cocalc_era': os.environ.get('COCALC_TEST_ERA', '2024'),
+            'cocalc_local_server': False,
+        }
+        if os.environ.get('COCALC_TEST_OTHER_API_KEY'):
+            variables['cocalc_other_api_key'] = os.environ['COCALC_TEST_OTHER_API_KEY']
+            variables['cocalc_other_account_id'] = os.environ.get('COCALC_TEST_OTHER_ACCOUNT_ID', '')
+        write_config(collection, variables)
+        return run_targets(collection, extra)
+
+    failures = 0
+    for era in args.era or ['2024', 'guide']:
+        with tempfile.TemporaryDirectory(prefix='cocalc-it-%s-' % era) as data_dir:
+            process, boot = start_server(data_dir, era)
+            try:
+                other = make_account(data_dir, 'other-tester@example.com')
+                write_config(collection, {
+                    'cocalc_api_url': boot['url'],
+                    'cocalc_api_key': boot['api_key'],
+                    'cocalc_account_id': boot['account_id'],
+                    'cocalc_email': boot['email'],
+                    'cocalc_era': era,
+                    'cocalc_local_server': True,
+                    'cocalc_data_dir': data_dir,
+                    'cocalc_other_api_key': other['api_key'],
+                    'cocalc_other_account_id': other['account_id'],
+                })
+                print('=== integration against the local server, era %s (%s)' % (era, boot['url']), flush=True)
+                rc = run_targets(collection, extra)
+            finally:
+                stop_server(process)
+            if rc:
+                print('=== integration FAILED for era %s (rc=%s)' % (era, rc), flush=True)
+                failures += 1
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
