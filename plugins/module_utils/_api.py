@@ -1,0 +1,669 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, cocalc.cocalc contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""CocalcClient: the one place that talks HTTP to a CoCalc server (API v1).
+
+It knows the URLs, headers, body encodings, status codes, error event names and
+retry rules, and nothing about Ansible modules, so modules (through _module.py),
+the course planner, the lookup plugin and the unit tests all use it directly::
+
+    client = CocalcClient('https://cocalc.example.org', api_key)
+    client.ping()
+    me = client.whoami()
+    rows = client.projects_all(['title', 'users'], title='Algebra 101')
+    client.call('invite_collaborator', project_id=pid, account_id=aid)
+
+Every failure is a CocalcApiError; its text never contains the API key.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+import traceback
+from contextlib import contextmanager
+from urllib.parse import quote, urlsplit
+
+from ansible.module_utils.basic import env_fallback
+
+try:
+    import requests
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+
+
+# Kept equal to galaxy.yml by a unit test.
+COLLECTION_VERSION = '0.1.0'
+USER_AGENT = 'cocalc.cocalc/%s (+ansible)' % COLLECTION_VERSION
+
+DEFAULT_TIMEOUT = 30
+DEFAULT_RETRIES = 3
+
+# Express's default JSON body limit on servers since 2022-07; form bodies may be 1 MB.
+JSON_BODY_LIMIT = 102400
+
+RETRY_STATUSES = frozenset([429, 502, 503, 504])
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 20.0
+# A server asking for a longer pause than this gets an error, not a silent long wait.
+MAX_RETRY_AFTER = 60.0
+
+# user_search returns at most 50 rows for non-admins, and newer servers count email hits
+# against that cap; short comma separated queries also stay clear of server-side length checks.
+USER_SEARCH_BATCH = 50
+USER_SEARCH_QUERY_CHARS = 800
+
+# Endpoints that change nothing on the server.
+READ_ONLY_ENDPOINTS = frozenset([
+    'ping',
+    'user_search',
+    'get_usernames',
+    'read_text_file_from_project',
+    'public_get_directory_listing',
+    'public_get_text_file',
+    'copy_path_status',
+])
+
+# Endpoints whose repetition cannot do harm: reads, and writes the reference shows to be
+# idempotent. create_project, create_account, project_exec, copy_*, invite_noncloud_collaborators
+# (sends email), change_* and user_auth (lockout) are deliberately absent. query is decided per body.
+REPEATABLE_ENDPOINTS = READ_ONLY_ENDPOINTS | frozenset([
+    'write_text_file_to_project',
+    'invite_collaborator',
+    'remove_collaborator',
+])
+
+# Endpoints that older CoCalc releases dropped while keeping the rest of API v1.
+_REMOVED_ENDPOINTS = {
+    'get_usernames': 'September 2024',
+    'create_account': 'October 2024',
+    'change_password': 'March 2024',
+    'public_get_directory_listing': 'July 2021',
+    'public_get_text_file': 'July 2021',
+    'delete_account': 'May 2019',
+    'forgot_password': 'May 2019',
+    'reset_forgot_password': 'May 2019',
+    'unlink_passport': 'May 2019',
+}
+
+_UNKNOWN_ENDPOINT_RE = re.compile(
+    r"^(?:unknown endpoint '(?P<a>[^']*)'|unknown message event type '(?P<b>[^']*)'|"
+    r"endpoint '(?P<c>[^']*)' is not part of the HTTP API)")
+_UNEXPECTED_ARGUMENT_RE = re.compile(r"got an unexpected argument '([^']+)'")
+_BAD_KEY_TEXTS = ('No account found. Is your API key wrong?', 'out of range for type integer',
+                  'You must provide authentication via an API key')
+_REDACTED = '<redacted>'
+# Keys shorter than this are not searched for in server text: masking every "abc" would garble it.
+_MIN_REDACT_LEN = 6
+
+
+def connection_argument_spec():
+    """Connection options shared by every module (documented in doc_fragments/connection.py).
+
+    Precedence: task option, then module_defaults (both arrive as task args), then the
+    environment variable (env_fallback), then the default.
+    """
+    return dict(
+        api_url=dict(type='str', required=True, fallback=(env_fallback, ['COCALC_API_URL'])),
+        api_key=dict(type='str', required=True, no_log=True, fallback=(env_fallback, ['COCALC_API_KEY'])),
+        validate_certs=dict(type='bool', default=True),
+        api_timeout=dict(type='int', default=DEFAULT_TIMEOUT, fallback=(env_fallback, ['COCALC_API_TIMEOUT'])),
+        api_retries=dict(type='int', default=DEFAULT_RETRIES),
+    )
+
+
+CONNECTION_OPTIONS = frozenset(connection_argument_spec())
+
+
+class CocalcApiError(Exception):
+    """A failed API call: what was called, what the server answered.
+
+    http_status is None when no answer arrived (connection error, timeout); event is the
+    ``event`` of an HTTP 200 failure body. message is the server's text (key redacted).
+    """
+
+    def __init__(self, endpoint, http_status=None, event=None, message='', body=None, attempted=None):
+        super(CocalcApiError, self).__init__(message)
+        self.endpoint = endpoint
+        self.http_status = http_status
+        self.event = event
+        self.message = message
+        self.body = body
+        # Filled in by attempting(): what the caller was doing, e.g. "create project 'Algebra'".
+        self.attempted = attempted
+        self.unknown_endpoint = False
+
+    @property
+    def unexpected_argument(self):
+        """The option name of a "got an unexpected argument 'x'" rejection, else None."""
+        if self.http_status != 400:
+            return None
+        match = _UNEXPECTED_ARGUMENT_RE.search(self.message or '')
+        return match.group(1) if match else None
+
+    def as_dict(self):
+        return dict(endpoint=self.endpoint, http_status=self.http_status, event=self.event, message=self.message)
+
+    def __str__(self):
+        if self.http_status is None:
+            answer = 'no answer'
+        else:
+            answer = 'HTTP %s' % self.http_status
+        if self.event:
+            answer += ", event '%s'" % self.event
+        text = "API call '%s' failed (%s): %s" % (self.endpoint, answer, self.message)
+        if self.attempted:
+            text = 'Could not %s: %s' % (self.attempted, text)
+        return text
+
+
+class CocalcCheckModeError(RuntimeError):
+    """A write was attempted while the client was in check mode: a bug in the caller."""
+
+
+@contextmanager
+def attempting(what):
+    """Label API errors raised inside the block with what the caller was doing.
+
+    with attempting("add %s to project %s" % (account_id, project_id)):
+        client.call('invite_collaborator', ...)
+    """
+    try:
+        yield
+    except CocalcApiError as err:
+        if err.attempted is None:
+            err.attempted = what
+        raise
+
+
+def has_null(value):
+    """True when a query spec has a None leaf at any depth (which makes it a get)."""
+    if value is None:
+        return True
+    if isinstance(value, dict):
+        return any(has_null(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(has_null(v) for v in value)
+    return False
+
+
+def _query_forced_kind(options):
+    for option in options or []:
+        if isinstance(option, dict) and 'set' in option:
+            return 'set' if option['set'] else 'get'
+    return None
+
+
+def _query_is_get(body):
+    forced = _query_forced_kind(body.get('options'))
+    if forced:
+        return forced == 'get'
+    return has_null(body.get('query'))
+
+
+def _query_touches_action_request(query):
+    for item in query if isinstance(query, list) else [query]:
+        if not isinstance(item, dict):
+            continue
+        for table_spec in item.values():
+            rows = table_spec if isinstance(table_spec, list) else [table_spec]
+            if any(isinstance(row, dict) and 'action_request' in row for row in rows):
+                return True
+    return False
+
+
+def is_read_only(endpoint, body):
+    """True when the call changes nothing on the server (allowed in check mode)."""
+    if endpoint == 'query':
+        return _query_is_get(body)
+    return endpoint in READ_ONLY_ENDPOINTS
+
+
+def is_repeatable(endpoint, body):
+    """True when sending the call twice cannot do harm, so it may be retried."""
+    if endpoint == 'query':
+        # Sets are upserts, except that an action_request set starts/stops a project again.
+        return _query_is_get(body) or not _query_touches_action_request(body.get('query'))
+    return endpoint in REPEATABLE_ENDPOINTS
+
+
+def form_encode(body):
+    """Encode a body for application/x-www-form-urlencoded, in the qs "extended" syntax.
+
+    Only strings survive form encoding (the server turns every scalar into a string), so
+    any other leaf raises ValueError. Nested dicts become a[b]=v; lists of strings a[]=v.
+    """
+    pairs = []
+
+    def add(prefix, value):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                _check_form_key(key)
+                add('%s[%s]' % (prefix, key), item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                if not isinstance(item, str):
+                    raise ValueError('cannot form-encode %s: list items must be strings' % prefix)
+                pairs.append((prefix + '[]', item))
+        elif isinstance(value, str):
+            pairs.append((prefix, value))
+        else:
+            raise ValueError('cannot form-encode %s: %s is not a string' % (prefix, type(value).__name__))
+
+    for key, value in body.items():
+        _check_form_key(key)
+        add(key, value)
+    return '&'.join('%s=%s' % (quote(k, safe='[]'), quote(v, safe='')) for k, v in pairs).encode('utf-8')
+
+
+def _check_form_key(key):
+    if not isinstance(key, str) or '[' in key or ']' in key:
+        raise ValueError('cannot form-encode the key %r' % (key,))
+
+
+def _is_form_safe(body):
+    try:
+        form_encode(body)
+    except ValueError:
+        return False
+    return True
+
+
+def _describe(exc):
+    """The useful core of a requests exception ("[Errno 111] Connection refused"), not its repr chain."""
+    text = str(exc)
+    match = re.search(r'(\[Errno [^\]]*\][^\'"()]*|\[SSL[^\]]*\][^\'"()]*)', text)
+    return match.group(1).strip() if match else text
+
+
+def _text_snippet(raw, limit=200):
+    """A short one-line excerpt of a non-JSON answer (HTML tags removed)."""
+    text = raw.decode('utf-8', 'replace') if isinstance(raw, bytes) else str(raw)
+    text = re.sub(r'<[^>]*>', ' ', text)
+    text = ' '.join(text.split())
+    if len(text) > limit:
+        text = text[:limit] + '...'
+    return text or '(empty body)'
+
+
+def _retry_after_seconds(value):
+    """Retry-After as seconds (delta-seconds or an HTTP date), or None when unusable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        from email.utils import parsedate_to_datetime
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _sleep(seconds):
+    # Indirection so unit tests can record waits instead of sleeping.
+    time.sleep(seconds)
+
+
+def _backoff(attempt):
+    """Capped exponential backoff with jitter: attempt 0 waits 0.5-1 s, then 1-2 s, 2-4 s, ..."""
+    delay = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** attempt))
+    return random.uniform(delay / 2.0, delay)
+
+
+def _batches(items, max_items, max_chars):
+    """Split strings into groups of at most max_items whose comma-joined length <= max_chars."""
+    batch, length = [], 0
+    for item in items:
+        extra = len(item) + (1 if batch else 0)
+        if batch and (len(batch) >= max_items or length + extra > max_chars):
+            yield batch
+            batch, extra, length = [], len(item), 0
+        batch.append(item)
+        length += extra
+    if batch:
+        yield batch
+
+
+class CocalcClient(object):
+    """Client for one CoCalc server and one API key, with one pooled HTTP session."""
+
+    def __init__(self, api_url, api_key, validate_certs=True, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES):
+        if not HAS_REQUESTS:
+            raise RuntimeError('the Python library requests is required')
+        self.api_url = self._normalise_url(api_url)
+        if not isinstance(api_key, str) or not api_key.strip():
+            raise ValueError('api_key must be a non-empty string (option api_key or env COCALC_API_KEY)')
+        self._api_key = api_key
+        if validate_certs not in (True, False):
+            raise ValueError('validate_certs must be true or false')
+        self.validate_certs = validate_certs
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
+            raise ValueError('api_timeout must be a positive number of seconds, got %r' % (timeout,))
+        self.timeout = timeout
+        if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 20:
+            raise ValueError('api_retries must be an integer between 0 and 20, got %r' % (retries,))
+        self.retries = retries
+        # When True, any call that could change the server raises CocalcCheckModeError.
+        self.check_mode = False
+        self._session = requests.Session()
+        self._session.auth = (api_key, '')  # the key is the Basic-auth user; the password is ignored
+        self._session.headers.update({'User-Agent': USER_AGENT, 'Accept': 'application/json'})
+
+    @classmethod
+    def from_params(cls, params):
+        """Build a client from the connection options (module params or plugin options)."""
+        return cls(params['api_url'], params['api_key'], validate_certs=params['validate_certs'],
+                   timeout=params['api_timeout'], retries=params['api_retries'])
+
+    @staticmethod
+    def _normalise_url(api_url):
+        if not isinstance(api_url, str) or not api_url.strip():
+            raise ValueError('api_url must be the base URL of a CoCalc server, for example https://cocalc.example.org')
+        url = api_url.strip().rstrip('/')
+        parts = urlsplit(url)
+        if parts.scheme not in ('http', 'https') or not parts.netloc:
+            raise ValueError('api_url must start with http:// or https:// and name a host, got %r' % (api_url,))
+        if parts.username or parts.password:
+            raise ValueError('api_url must not contain credentials; pass the key as api_key')
+        if url.endswith('/api/v1'):
+            url = url[:-len('/api/v1')]
+        return url
+
+    def close(self):
+        self._session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    # ---- transport ----
+
+    def call(self, endpoint, body=None, retry=None, request_timeout=None, form=None, allow_in_check_mode=False, **options):
+        """POST /api/v1/<endpoint> and return the decoded success body (a dict).
+
+        The request body is ``body`` (a dict) updated with ``options``; use ``body`` for options
+        whose names collide with the keywords here (project_exec has its own ``timeout``).
+        retry: None = the endpoint allow-list decides, True/False overrides it.
+        request_timeout: seconds for this call (default api_timeout).
+        form: None = JSON unless the JSON would exceed the server's 100 kB limit and every value
+        is a string; True/False forces form/JSON.
+        allow_in_check_mode: let a non-read call through in check mode (for probes).
+        Raises CocalcApiError on any failure.
+        """
+        payload = dict(body or {})
+        payload.update(options)
+        if self.check_mode and not allow_in_check_mode and not is_read_only(endpoint, payload):
+            raise CocalcCheckModeError("internal error: API call '%s' would change the server in check mode" % endpoint)
+        data, content_type = self._encode(payload, form)
+        repeatable = is_repeatable(endpoint, payload) if retry is None else bool(retry)
+        retries_left = self.retries if repeatable else 0
+        timeout = self.timeout if request_timeout is None else request_timeout
+        url = '%s/api/v1/%s' % (self.api_url, endpoint)
+        attempt = 0
+        while True:
+            response, failure = self._post(endpoint, url, data, content_type, timeout)
+            if failure is not None:
+                if failure.retryable and attempt < retries_left:
+                    _sleep(_backoff(attempt))
+                    attempt += 1
+                    continue
+                raise self._note_retries(failure.error, attempt)
+            if response.status_code in RETRY_STATUSES and attempt < retries_left:
+                wait = self._retry_wait(attempt, response)
+                if wait is not None:
+                    _sleep(wait)
+                    attempt += 1
+                    continue
+            try:
+                return self._decode(endpoint, response, len(data))
+            except CocalcApiError as err:
+                raise self._note_retries(err, attempt)
+
+    @staticmethod
+    def _note_retries(error, attempt):
+        if attempt:
+            error.message += ' (after %d retries)' % attempt
+        return error
+
+    def _encode(self, payload, form):
+        if form is None:
+            data = json.dumps(payload, separators=(',', ':'), ensure_ascii=False).encode('utf-8')
+            if len(data) <= JSON_BODY_LIMIT or not _is_form_safe(payload):
+                return data, 'application/json'
+            form = True
+        if form:
+            return form_encode(payload), 'application/x-www-form-urlencoded'
+        return json.dumps(payload, separators=(',', ':'), ensure_ascii=False).encode('utf-8'), 'application/json'
+
+    def _post(self, endpoint, url, data, content_type, timeout):
+        """One HTTP attempt: (response, None) or (None, _Failure)."""
+        try:
+            response = self._session.post(url, data=data, headers={'Content-Type': content_type},
+                                          timeout=timeout, verify=self.validate_certs)
+            return response, None
+        except requests.exceptions.SSLError as exc:
+            return None, _Failure(self._error(
+                endpoint, None, None,
+                'TLS error talking to %s: %s (set validate_certs=false only for a server you trust)' % (url, _describe(exc))), False)
+        except requests.exceptions.ConnectionError as exc:
+            # Includes ConnectTimeout. Only calls on the repeatable allow-list are retried.
+            return None, _Failure(self._error(endpoint, None, None, 'could not connect to %s: %s' % (url, _describe(exc))), True)
+        except requests.exceptions.Timeout:
+            # A read timeout: the server may still be working, so never retried.
+            return None, _Failure(self._error(
+                endpoint, None, None,
+                'no answer from %s within %s seconds (option api_timeout)' % (url, timeout)), False)
+        except requests.exceptions.RequestException as exc:
+            return None, _Failure(self._error(endpoint, None, None, 'request to %s failed: %s' % (url, _describe(exc))), False)
+
+    def _retry_wait(self, attempt, response):
+        """Seconds to wait before retrying a 429/502/503/504, or None to give up."""
+        asked = _retry_after_seconds(response.headers.get('Retry-After'))
+        if asked is not None:
+            return asked if asked <= MAX_RETRY_AFTER else None
+        return _backoff(attempt)
+
+    def _decode(self, endpoint, response, sent_bytes):
+        status = response.status_code
+        raw = response.content or b''
+        try:
+            data = json.loads(raw.decode('utf-8'))
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise self._error(endpoint, status, None, self._non_json_message(status, response, raw, sent_bytes), raw)
+        if not 200 <= status < 300:
+            text = data.get('error')
+            if not isinstance(text, str):
+                text = json.dumps(data, sort_keys=True)
+            error = self._error(endpoint, status, None, text, data)
+            self._explain(error, text)
+            raise error
+        event = data.get('event')
+        if event == 'error':
+            raise self._error(endpoint, status, event, self._as_text(data.get('error')), data)
+        if event == 'account_creation_failed':
+            reason = data.get('reason')
+            if isinstance(reason, dict):
+                text = '; '.join('%s: %s' % (k, self._as_text(v)) for k, v in sorted(reason.items()))
+            else:
+                text = self._as_text(reason)
+            raise self._error(endpoint, status, event, text, data)
+        # changed_password, changed_email_address, forgot_password_response, ... report failure in "error".
+        if data.get('error'):
+            raise self._error(endpoint, status, event, self._as_text(data['error']), data)
+        return data
+
+    @staticmethod
+    def _as_text(value):
+        if isinstance(value, str):
+            return value
+        if value is None or value == {}:
+            return 'the server reported an error without details'
+        return json.dumps(value, sort_keys=True)
+
+    def _non_json_message(self, status, response, raw, sent_bytes):
+        content_type = response.headers.get('Content-Type') or 'no content type'
+        text = 'expected a JSON object, got HTTP %s with %s: %s' % (status, content_type.split(';')[0], _text_snippet(raw))
+        if status == 413:
+            text += ' (the request body was %d bytes, over the server limit)' % sent_bytes
+        elif status == 404:
+            text += ' (is api_url the base URL of a CoCalc server?)'
+        elif status in RETRY_STATUSES:
+            text += ' (the server or a proxy in front of it is unavailable)'
+        return text
+
+    def _explain(self, error, text):
+        """Add a hint to well-known HTTP 400 texts."""
+        match = _UNKNOWN_ENDPOINT_RE.match(text)
+        if match and (match.group('a') or match.group('b') or match.group('c') or '') == error.endpoint:
+            error.unknown_endpoint = True
+            removed = _REMOVED_ENDPOINTS.get(error.endpoint)
+            if removed:
+                error.message += ' (CoCalc removed %s from API v1 in %s; this server is newer than that)' % (error.endpoint, removed)
+            else:
+                error.message += (' (the server at %s does not speak CoCalc API v1; cocalc.com removed API v1 in 2025, '
+                                  'so point api_url at a CoCalc server that still serves /api/v1)' % self.api_url)
+        elif any(part in text for part in _BAD_KEY_TEXTS):
+            error.message += ' (check api_key / COCALC_API_KEY)'
+        elif error.http_status == 429:
+            error.message += ' (rate limited by the server)'
+
+    def _redact(self, value):
+        key = self._api_key
+        if len(key) < _MIN_REDACT_LEN:
+            return value
+        if isinstance(value, str):
+            return value.replace(key, _REDACTED)
+        if isinstance(value, bytes):
+            return value.replace(key.encode('utf-8'), _REDACTED.encode('utf-8'))
+        if isinstance(value, dict):
+            return dict((self._redact(k), self._redact(v)) for k, v in value.items())
+        if isinstance(value, list):
+            return [self._redact(v) for v in value]
+        return value
+
+    def _error(self, endpoint, http_status, event, message, body=None):
+        return CocalcApiError(endpoint, http_status, event, self._redact(message), self._redact(body))
+
+    # ---- helpers every module needs ----
+
+    def ping(self):
+        return self.call('ping')
+
+    def query(self, query, options=None):
+        """Run a raw query (get or set) and return the ``query`` part of the answer."""
+        body = {'query': query}
+        if options:
+            body['options'] = options
+        return self.call('query', body).get('query')
+
+    def query_get(self, table, spec, options=None):
+        """Read rows of a table.
+
+        spec is a dict (one row: returns a dict, or None on a miss) or a one-element list
+        [dict] (many rows: returns a list). Fields set to None are the ones to read; other
+        values filter. At least one field must be None, or the server would treat it as a set.
+        """
+        if isinstance(spec, list):
+            if len(spec) != 1 or not isinstance(spec[0], dict):
+                raise ValueError('query_get(%s): a list spec must hold exactly one dict' % table)
+        elif not isinstance(spec, dict):
+            raise ValueError('query_get(%s): spec must be a dict or [dict]' % table)
+        if not has_null(spec):
+            raise ValueError('query_get(%s): name at least one field with value None to read' % table)
+        result = self.query({table: spec}, options) or {}
+        rows = result.get(table)
+        if isinstance(spec, list):
+            return rows or []
+        return rows or None
+
+    def query_set(self, table, values):
+        """Upsert one row. A None anywhere would turn the write into a read, so it is refused."""
+        if not isinstance(values, dict) or not values:
+            raise ValueError('query_set(%s): values must be a non-empty dict' % table)
+        if has_null(values):
+            raise ValueError('query_set(%s): values must not contain None (the server would read instead of write)' % table)
+        self.query({table: values})
+
+    def whoami(self):
+        """The key's own account (account_id, email_address, first_name, last_name, groups), or
+        None for a key that belongs to no account (project-scoped keys)."""
+        return self.query_get('accounts', {'account_id': None, 'email_address': None, 'first_name': None,
+                                           'last_name': None, 'groups': None})
+
+    def user_search(self, query, limit=None):
+        body = {'query': query}
+        if limit is not None:
+            body['limit'] = limit
+        return self.call('user_search', body).get('results') or []
+
+    def user_search_emails(self, emails):
+        """Exact, case-insensitive lookups: {lower-cased email: result row} for the emails that
+        have an account. Batched so no server row cap can hide a match."""
+        wanted = []
+        for email in emails:
+            key = email.strip().lower()
+            if key and key not in wanted:
+                wanted.append(key)
+        found = {}
+        for batch in _batches(wanted, USER_SEARCH_BATCH, USER_SEARCH_QUERY_CHARS):
+            for row in self.user_search(','.join(batch), limit=len(batch)):
+                address = (row.get('email_address') or '').lower()
+                if address in batch:
+                    found[address] = row
+        return found
+
+    def get_usernames(self, account_ids):
+        """{account_id: {first_name, last_name}}; unknown ids map to {}.
+
+        Servers after September 2024 lack get_usernames but resolve an account id given to
+        user_search, so that is the fallback there.
+        """
+        account_ids = list(account_ids)
+        if not account_ids:
+            return {}
+        try:
+            return self.call('get_usernames', account_ids=account_ids).get('usernames') or {}
+        except CocalcApiError as err:
+            if not err.unknown_endpoint:
+                raise
+        names = {}
+        for account_id in account_ids:
+            rows = [r for r in self.user_search(account_id, limit=1) if r.get('account_id') == account_id]
+            names[account_id] = dict(first_name=rows[0].get('first_name'), last_name=rows[0].get('last_name')) if rows else {}
+        return names
+
+    def projects_all(self, fields, **filters):
+        """Projects the key's account can see, with the given fields (project_id always).
+
+        Uses the table projects_all: the table "projects" only sees projects edited in the
+        last 21 days (and at most 100), so it must never be used to look a project up.
+        Keyword filters are equality filters, e.g. title='Algebra'.
+        """
+        spec = dict((field, None) for field in fields)
+        spec['project_id'] = filters.pop('project_id', None)
+        spec.update(filters)
+        return self.query_get('projects_all', [spec])
+
+
+class _Failure(object):
+    """A transport failure before any HTTP answer, and whether retrying it can help."""
+
+    def __init__(self, error, retryable):
+        self.error = error
+        self.retryable = retryable

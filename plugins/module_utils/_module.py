@@ -1,0 +1,302 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, cocalc.cocalc contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""CocalcModule: the one place that knows Ansible result conventions.
+
+A module declares its options and docs and makes one call::
+
+    from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcModule
+    from ansible_collections.cocalc.cocalc.plugins.module_utils._project import ensure_project
+
+    def main():
+        module = CocalcModule(
+            argument_spec=dict(
+                project_id=dict(type='str'),
+                title=dict(type='str'),
+                description=dict(type='str'),          # updatable: no default, see wanted_changes()
+                state=dict(type='str', default='present', choices=['present', 'absent']),
+            ),
+            result_key='project',
+            checks={'project_id': 'uuid', 'title': 'non_empty'},
+            required_one_of=[('project_id', 'title')],
+            supports_check_mode=True,
+        )
+        module.run(ensure_project)
+
+The resource function (in plugins/module_utils/_<resource>.py) is pure logic over a client::
+
+    def ensure_project(client, params, check_mode):
+        current = ...find it with client.projects_all(...)...
+        return ensure_state(params['state'], current, desired, create=..., update=..., delete=...,
+                            check_mode=check_mode)
+
+It gets the module options without the connection options, must not write when check_mode
+is true (the client refuses writes then anyway), and returns an Outcome. run() turns the
+Outcome into exit_json (``changed``, the resource under result_key on every path, ``diff``
+of the changed keys with secrets removed when --diff is on, extra keys, warnings), and any
+CocalcApiError / CocalcInputError into fail_json with a readable ``msg`` and, for API errors,
+the structured error under ``api_error`` ({endpoint, http_status, event, message}).
+Wrap calls in ``attempting("add X to project Y")`` (from _api) so messages say what was attempted.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from urllib.parse import urlsplit
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import (
+    CONNECTION_OPTIONS,
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    CocalcApiError,
+    CocalcCheckModeError,
+    CocalcClient,
+    connection_argument_spec,
+)
+
+# Fields that never appear in returned resources or diffs.
+SECRET_FIELDS = frozenset(['api_key', 'password', 'new_password', 'old_password', 'auth_token'])
+
+API_ERROR_KEY = 'api_error'
+
+_UUID_RE = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
+# Deliberately loose (the server has the final word) but rejects what user_search would split
+# on (commas, semicolons, whitespace) or silently drop.
+_EMAIL_RE = re.compile(r'^[^@\s,;<>"]+@[^@\s,;<>"]+\.[^@\s,;<>"]+$')
+_LOOPBACK_HOSTS = ('localhost', '127.0.0.1', '::1')
+
+
+class CocalcInputError(ValueError):
+    """Bad user input; the message names the option."""
+
+
+class Outcome(object):
+    """What a resource function did (or, in check mode, would do).
+
+    resource: the resource after the run (None when absent), returned under the module's
+    result_key. before / after: the states to diff (None = absent); leave both None for
+    read-only results. diff: a ready-made diff (e.g. the copy shape for file content) that
+    replaces the computed one. warnings: texts for the user. extra: more result keys.
+    """
+
+    def __init__(self, resource=None, changed=False, before=None, after=None, diff=None, warnings=None, **extra):
+        self.resource = resource
+        self.changed = bool(changed)
+        self.before = before
+        self.after = after
+        self.diff = diff
+        self.warnings = list(warnings or [])
+        self.extra = extra
+
+
+# ---- input validators (usable from resource logic too) ----
+
+def _each(value, option, check):
+    if isinstance(value, (list, tuple)):
+        return [check(item, '%s[%d]' % (option, index)) for index, item in enumerate(value)]
+    return check(value, option)
+
+
+def _uuid(value, option):
+    text = value.strip().lower() if isinstance(value, str) else value
+    if not isinstance(text, str) or not _UUID_RE.match(text):
+        raise CocalcInputError('%s must be a UUID like 3702601d-9fbc-4e4e-b7ab-c10a79e34d3b, got %r' % (option, value))
+    return text
+
+
+def _email(value, option):
+    text = value.strip() if isinstance(value, str) else value
+    if not isinstance(text, str) or len(text) > 254 or not _EMAIL_RE.match(text):
+        raise CocalcInputError('%s must be one email address like ada@example.org, got %r' % (option, value))
+    return text
+
+
+def _non_empty(value, option):
+    if not isinstance(value, str) or not value.strip():
+        raise CocalcInputError('%s must be a non-empty string, got %r' % (option, value))
+    return value
+
+
+def check_uuid(value, option):
+    """Lower-cased UUID (or list of them); raises CocalcInputError naming the option."""
+    return _each(value, option, _uuid)
+
+
+def check_email(value, option):
+    """Stripped email address (or list of them); raises CocalcInputError naming the option."""
+    return _each(value, option, _email)
+
+
+def check_non_empty(value, option):
+    """The string (or list of strings) unchanged if not blank; raises CocalcInputError."""
+    return _each(value, option, _non_empty)
+
+
+CHECKS = dict(uuid=check_uuid, email=check_email, non_empty=check_non_empty)
+
+
+# ---- comparing, diffing, redacting ----
+
+def _covers(current, wanted):
+    """True when current already satisfies wanted. Dicts compare only the wanted keys,
+    because the server deep-merges map fields on write."""
+    if isinstance(wanted, dict) and isinstance(current, dict):
+        return all(_covers(current.get(key), value) for key, value in wanted.items() if value is not None)
+    return current == wanted
+
+
+def wanted_changes(current, desired):
+    """{key: desired value} for every option the user set (not None) that differs from current.
+
+    Updatable options have no spec default, so an option the user left out is None and
+    never resets what someone changed in the web UI.
+    """
+    current = current or {}
+    return dict((key, value) for key, value in desired.items()
+                if value is not None and not _covers(current.get(key), value))
+
+
+def _merge(current, changes):
+    merged = copy.deepcopy(current)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def predict(current, changes):
+    """The resource as it will be after a write of changes (deep merge, like the server)."""
+    return _merge(current or {}, changes)
+
+
+def redact_secrets(value):
+    """A copy of value without SECRET_FIELDS at any depth."""
+    if isinstance(value, dict):
+        return dict((key, redact_secrets(item)) for key, item in value.items() if key not in SECRET_FIELDS)
+    if isinstance(value, list):
+        return [redact_secrets(item) for item in value]
+    return value
+
+
+def diff_changed_keys(before, after):
+    """{'before': ..., 'after': ...} holding only the top-level keys that differ, secrets removed."""
+    before = redact_secrets(before or {})
+    after = redact_secrets(after or {})
+    keys = sorted(key for key in set(before) | set(after) if before.get(key) != after.get(key))
+    return dict(before=dict((key, before[key]) for key in keys if key in before),
+                after=dict((key, after[key]) for key in keys if key in after))
+
+
+def ensure_state(state, current, desired, create, update, delete=None, check_mode=False):
+    """Find-compare-act for one resource, foreman style.
+
+    current: the found resource or None. desired: the wanted fields (None = not set).
+    create(fields) -> new resource; update(current, changes) -> updated resource (or None to
+    use the prediction); delete(current) -> None. In check mode nothing is called and the
+    result is predicted from desired / changes.
+    """
+    if state == 'absent':
+        if current is None:
+            return Outcome(None, False)
+        if not check_mode:
+            delete(current)
+        return Outcome(None, True, before=current, after=None)
+    if current is None:
+        fields = dict((key, value) for key, value in desired.items() if value is not None)
+        created = fields if check_mode else create(fields)
+        return Outcome(created, True, before=None, after=created)
+    changes = wanted_changes(current, desired)
+    if not changes:
+        return Outcome(current, False, before=current, after=current)
+    expected = predict(current, changes)
+    updated = expected if check_mode else (update(current, changes) or expected)
+    return Outcome(updated, True, before=current, after=updated)
+
+
+# ---- the module ----
+
+class CocalcModule(object):
+    """An AnsibleModule with the connection options, a client, and the result conventions."""
+
+    def __init__(self, argument_spec, result_key, checks=None, **kwargs):
+        spec = connection_argument_spec()
+        spec.update(argument_spec)
+        self.module = AnsibleModule(argument_spec=spec, **kwargs)
+        self.result_key = result_key
+        if not HAS_REQUESTS:
+            self.module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+        failure = None
+        try:
+            self._apply_checks(checks or {})
+            self.client = CocalcClient.from_params(self.module.params)
+        except ValueError as err:
+            failure = str(err)
+        if failure:
+            self.module.fail_json(msg=failure)
+        self.client.check_mode = self.module.check_mode
+        self._warn_plain_http()
+
+    @property
+    def params(self):
+        """The module options without the connection options (what resource logic gets)."""
+        return dict((key, value) for key, value in self.module.params.items() if key not in CONNECTION_OPTIONS)
+
+    @property
+    def check_mode(self):
+        return self.module.check_mode
+
+    def warn(self, text):
+        self.module.warn(text)
+
+    def _apply_checks(self, checks):
+        for option, kind in checks.items():
+            value = self.module.params.get(option)
+            if value is not None:
+                self.module.params[option] = CHECKS[kind](value, option)
+
+    def _warn_plain_http(self):
+        parts = urlsplit(self.client.api_url)
+        if parts.scheme == 'http' and (parts.hostname or '') not in _LOOPBACK_HOSTS:
+            self.warn('api_url uses plain http to a remote host, so the API key travels unencrypted; use https')
+
+    def run(self, action, *args):
+        """Call action(client, params, check_mode, *args) and exit with its Outcome."""
+        failure = None
+        try:
+            outcome = action(self.client, self.params, self.check_mode, *args)
+        except (CocalcApiError, CocalcInputError, CocalcCheckModeError) as err:
+            failure = err
+        finally:
+            self.client.close()
+        # fail_json outside the except block: no traceback of an expected error in the result.
+        if failure is not None:
+            self.fail(failure)
+        self.exit(outcome)
+
+    def exit(self, outcome):
+        for text in outcome.warnings:
+            self.warn(text)
+        result = dict(changed=outcome.changed)
+        for key, value in outcome.extra.items():
+            result[key] = redact_secrets(value)
+        result[self.result_key] = redact_secrets(outcome.resource)
+        if self.module._diff:
+            diff = outcome.diff
+            if diff is None and (outcome.before is not None or outcome.after is not None):
+                diff = diff_changed_keys(outcome.before, outcome.after)
+            if diff and (diff.get('before') or diff.get('after')):
+                result['diff'] = diff
+        self.module.exit_json(**result)
+
+    def fail(self, error, **result):
+        """fail_json for an API error (msg + api_error) or any other error (msg)."""
+        if isinstance(error, CocalcApiError):
+            result[API_ERROR_KEY] = error.as_dict()
+        self.module.fail_json(msg=str(error), **result)
