@@ -160,11 +160,17 @@ class ServerProcess:
         while the server runs). Returns True when one row changed.
         """
         when = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days)).strftime('%Y-%m-%dT%H:%M:%S.000Z')
+        return self._sql("UPDATE projects SET doc = json_set(doc, '$.last_edited', ?) WHERE project_id = ?", (when, project_id)) == 1
+
+    def ban_account(self, email):
+        """Ban an account straight in the database, as the recording session did (the API cannot ban)."""
+        return self._sql('UPDATE accounts SET banned = 1 WHERE email_address = ?', (email,)) == 1
+
+    def _sql(self, statement, args):
+        """One write to the server's SQLite file (WAL mode allows it while the server runs); returns rowcount."""
         with contextlib.closing(sqlite3.connect(str(self.data_dir / 'hub.sqlite3'), timeout=30)) as conn:
             with conn:
-                changed = conn.execute("UPDATE projects SET doc = json_set(doc, '$.last_edited', ?) WHERE project_id = ?",
-                                       (when, project_id)).rowcount
-        return changed == 1
+                return conn.execute(statement, args).rowcount
 
     def stats(self, reset=False):
         return serve_cli('stats', '--data-dir', self.data_dir, *(['--reset'] if reset else []))

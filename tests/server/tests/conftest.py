@@ -60,3 +60,11 @@ def bob(server):
 def project(alice):
     """A project owned by `alice` (title is unique per test)."""
     return alice.new_project()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Print the conformance replay's counts (replayed / matched / skipped, with the skip reasons)."""
+    summary = getattr(config, 'cocalc_conformance_summary', None)
+    if summary:
+        terminalreporter.write_sep('-', 'conformance with the real-hub recordings')
+        terminalreporter.write_line(summary)
