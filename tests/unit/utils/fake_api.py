@@ -26,7 +26,7 @@ Running a module (works on ansible-core 2.17, 2.18 and 2.19)::
         assert API_KEY not in result.text     # result.text: the module's raw JSON output
 
 ``run_module_success`` / ``run_module_failed`` add ``api_url`` (API_URL) and ``api_key``
-(API_KEY) unless the args name them, and take ``check_mode=True`` / ``diff=True``. They
+(API_KEY) unless the args name them (``{'api_url': OMIT}`` leaves it out), and take ``check_mode=True`` / ``diff=True``. They
 return a ModuleResult: the module's parsed JSON output (a dict, after Ansible's no_log
 masking) with ``.text`` (raw output), ``.warnings`` (warning texts) and ``.transport``.
 
@@ -55,6 +55,7 @@ import base64
 import contextlib
 import io
 import json
+import os
 from urllib.parse import unquote_plus
 
 import pytest
@@ -69,6 +70,9 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils import _api
 API_URL = 'https://cocalc.test'
 # Long enough to be redacted from server texts; tests assert it never shows up anywhere.
 API_KEY = 'sk_FakeKeyForUnitTests0042'
+
+# An argument value meaning "leave this option out", e.g. {'api_url': OMIT} to test env fallbacks.
+OMIT = object()
 
 JSON = 'application/json'
 FORM = 'application/x-www-form-urlencoded'
@@ -330,11 +334,15 @@ def run_module(monkeypatch, module, args, calls, check_mode=False, diff=False):
     args = dict(args)
     args.setdefault('api_url', API_URL)
     args.setdefault('api_key', API_KEY)
+    args = dict((key, value) for key, value in args.items() if value is not OMIT)
+    # An option left out falls back to its environment variable, as in the module.
+    api_url = args.get('api_url') or os.environ.get('COCALC_API_URL') or API_URL
+    api_key = args.get('api_key') or os.environ.get('COCALC_API_KEY') or API_KEY
     if check_mode:
         args['_ansible_check_mode'] = True
     if diff:
         args['_ansible_diff'] = True
-    fake = FakeCocalc(monkeypatch, calls, api_url=args['api_url'], api_key=args['api_key'],
+    fake = FakeCocalc(monkeypatch, calls, api_url=api_url, api_key=api_key,
                       validate_certs=args.get('validate_certs', True), timeout=args.get('api_timeout', 30))
     # Warnings live in module-level globals; start each run clean.
     monkeypatch.setattr(ansible_warnings, '_global_warnings', type(ansible_warnings._global_warnings)())
