@@ -1,0 +1,156 @@
+"""Command line: run the server, or create an account / read stats / read the outbox of a data dir."""
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+
+from . import accounts
+from .hub import Hub, parse_latency
+from .messages import ERAS
+from .store import Store
+from .util import is_valid_email
+
+BOOTSTRAP_FILE = 'bootstrap.json'
+BOOTSTRAP_EMAIL = 'admin@localhost.localdomain'
+COMMANDS = ('account', 'stats', 'outbox')
+
+
+def _fail(message):
+    sys.stderr.write('serve: %s\n' % message)
+    sys.exit(2)
+
+
+def _data_dir(path, create):
+    path = os.path.abspath(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        _fail('--data-dir %s is not a directory' % path)
+    if not os.path.isdir(path):
+        if not create:
+            _fail('--data-dir %s does not exist (start the server on it first)' % path)
+        os.makedirs(path, mode=0o700)
+    return path
+
+
+def _print_json(value):
+    sys.stdout.write(json.dumps(value, indent=2) + '\n')
+    sys.stdout.flush()
+
+
+def _bootstrap(hub):
+    """The admin account of this data dir: created on the first start, the same on every restart."""
+    path = os.path.join(hub.data_dir, BOOTSTRAP_FILE)
+    if os.path.exists(path):
+        with open(path, encoding='utf-8') as handle:
+            return json.load(handle)
+    account_id, api_key = accounts.create_record(hub.store, BOOTSTRAP_EMAIL, 'Admin', 'Local', admin=True)
+    info = {'account_id': account_id, 'api_key': api_key, 'email': BOOTSTRAP_EMAIL}
+    # The only place a key is kept in clear: readable by the owner only.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, 'w', encoding='utf-8') as handle:
+        json.dump(info, handle)
+    return info
+
+
+def serve(argv):
+    from .transport import ApiServer   # pylint: disable=import-outside-toplevel
+    parser = argparse.ArgumentParser(prog='serve', description='Run the local CoCalc API v1 server in the foreground.')
+    parser.add_argument('--data-dir', required=True, help='state directory (created when missing)')
+    parser.add_argument('--host', default='127.0.0.1', help='address to bind (default 127.0.0.1)')
+    parser.add_argument('--port', type=int, default=0, help='port (default 0: any free port)')
+    parser.add_argument('--era', choices=ERAS, default='2024', help='hub behaviour to emulate (default 2024)')
+    parser.add_argument('--latency', default='none', help="'none' (default), 'real-hub' or 'HUB_MS,PROJECT_MS'")
+    parser.add_argument('--verbose', action='store_true', help='log every request to stderr')
+    args = parser.parse_args(argv)
+    try:
+        parse_latency(args.latency)
+    except ValueError as error:
+        parser.error(str(error))
+    hub = Hub(_data_dir(args.data_dir, create=True), era=args.era, latency=args.latency)
+    info = _bootstrap(hub)
+    try:
+        server = ApiServer((args.host, args.port), hub, verbose=args.verbose)
+    except OSError as error:
+        _fail('cannot listen on %s:%s: %s' % (args.host, args.port, error))
+    host, port = server.server_address[:2]
+    shown_host = '[%s]' % host if ':' in host else host
+    hub.url = 'http://%s:%d' % (shown_host, port)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    thread = threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.2}, daemon=True)
+    thread.start()
+    sys.stdout.write(json.dumps({'url': hub.url, 'api_key': info['api_key'], 'account_id': info['account_id'],
+                                 'email': info['email']}) + '\n')
+    sys.stdout.flush()
+    sys.stderr.write('serve: %s era %s, data dir %s\n' % (hub.url, args.era, hub.data_dir))
+    while not stop.wait(1.0):
+        pass
+    server.stopping = True
+    server.shutdown()
+    server.server_close()
+    hub.store.close()
+    return 0
+
+
+def account(argv):
+    parser = argparse.ArgumentParser(prog='serve account', description='Create an account in a data dir.')
+    parser.add_argument('--data-dir', required=True)
+    parser.add_argument('--email', required=True)
+    parser.add_argument('--first-name', default='')
+    parser.add_argument('--last-name', default='')
+    parser.add_argument('--password', help='6 to 64 characters; without it the account has no password')
+    parser.add_argument('--admin', action='store_true', help='put the account in group admin')
+    args = parser.parse_args(argv)
+    email = args.email.strip().lower()
+    if not is_valid_email(email):
+        parser.error('--email %r is not a valid email address' % args.email)
+    if args.password is not None and not 6 <= len(args.password) <= 64:
+        parser.error('--password must be between 6 and 64 characters')
+    store = Store(_data_dir(args.data_dir, create=True))
+    try:
+        if store.account_by_email(email) is not None:
+            _fail('--email %s: an account with this address exists' % email)
+        account_id, api_key = accounts.create_record(store, email, args.first_name, args.last_name, args.password,
+                                                     admin=args.admin)
+    finally:
+        store.close()
+    _print_json({'account_id': account_id, 'api_key': api_key})
+    return 0
+
+
+def stats(argv):
+    parser = argparse.ArgumentParser(prog='serve stats', description='Per-endpoint request counts of a data dir.')
+    parser.add_argument('--data-dir', required=True)
+    parser.add_argument('--reset', action='store_true', help='print the counts, then zero them')
+    args = parser.parse_args(argv)
+    store = Store(_data_dir(args.data_dir, create=False))
+    try:
+        _print_json(store.stats())
+        if args.reset:
+            store.reset_stats()
+    finally:
+        store.close()
+    return 0
+
+
+def outbox(argv):
+    parser = argparse.ArgumentParser(prog='serve outbox', description='Emails the server would have sent.')
+    parser.add_argument('--data-dir', required=True)
+    args = parser.parse_args(argv)
+    store = Store(_data_dir(args.data_dir, create=False))
+    try:
+        _print_json(store.outbox())
+    finally:
+        store.close()
+    return 0
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in COMMANDS:
+        return {'account': account, 'stats': stats, 'outbox': outbox}[argv[0]](argv[1:])
+    return serve(argv)

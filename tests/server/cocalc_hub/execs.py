@@ -1,0 +1,129 @@
+"""project_exec: a real process in the project's home, with the hub's rules and error texts.
+
+- args given: the program runs directly with those args, never through a shell;
+- `bash` (or no args and whitespace in the command): the command goes to a temporary script run
+  by bash under a CPU ulimit; with args, the command and args are shell-quoted words;
+- `timeout` kills the whole process group; `max_output` truncates each stream.
+"""
+
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+
+from . import files, projects
+from .errors import HandlerError, NoAnswer
+from .util import js_string, shell_escape, truthy
+
+
+def _number(value, default):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return number if math.isfinite(number) else default
+
+
+def _truncate(text, limit):
+    if limit is not None and len(text) >= limit:
+        return text[:limit] + ' (truncated at %d characters)' % limit
+    return text
+
+
+def run(hub, project_id, mesg):
+    command = js_string(mesg['command'])
+    raw_args = mesg['args'] if isinstance(mesg['args'], list) else [mesg['args']]
+    args = [js_string(arg) for arg in raw_args]
+    timeout = mesg['timeout']
+    prefix = "Error executing command '%s' with args '%s' -- " % (command, js_string(raw_args))
+
+    if command == 'ipython-notebook' or (isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout == 0):
+        raise NoAnswer()   # the real hub drops these requests
+    if command == 'smc-jupyter':
+        raise HandlerError('do not run smc-jupyter directly')
+
+    cwd_path = js_string(mesg['path'])
+    try:
+        _, cwd = files.resolve(hub, project_id, cwd_path)
+    except HandlerError:
+        raise HandlerError(prefix + "path '%s' is outside the project home directory" % cwd_path) from None
+    timeout = _number(timeout, 10)
+    max_output = mesg.get('max_output')
+    max_output = None if max_output is None else int(_number(max_output, 0))
+    bash = truthy(mesg['bash']) or (not args and any(char.isspace() for char in command))
+
+    script_dir = None
+    if bash:
+        shown = ' '.join(shell_escape(word) for word in [command] + args) if args else command
+        script_dir = tempfile.mkdtemp(prefix='cocalc-')
+        script = os.path.join(script_dir, 'a.sh')
+        with open(script, 'w', encoding='utf-8') as handle:
+            handle.write('ulimit -t %d\n%s\n' % (max(1, math.ceil(timeout)), shown))
+        argv = ['bash', script]
+        description = shown
+    else:
+        argv = [command] + args
+        description = "'%s' (args=%s)" % (command, ' '.join(args))
+    env = dict(os.environ, HOME=projects.home(hub, project_id), PWD=cwd)
+    try:
+        return _spawn(hub, project_id, mesg, argv, cwd, env, timeout, max_output, prefix, description)
+    finally:
+        if script_dir:
+            shutil.rmtree(script_dir, ignore_errors=True)
+
+
+def _spawn(hub, project_id, mesg, argv, cwd, env, timeout, max_output, prefix, description):
+    err_on_exit = truthy(mesg['err_on_exit'])
+    try:
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,  # pylint: disable=consider-using-with
+                                   stderr=subprocess.PIPE, start_new_session=True)
+    except OSError as error:
+        code = 'EACCES' if error.errno == 13 else 'ENOENT'
+        detail = json.dumps({'errno': -(error.errno or 2), 'code': code, 'syscall': 'spawn ' + argv[0], 'path': argv[0],
+                             'spawnargs': argv[1:]}, separators=(',', ':'), ensure_ascii=False)
+        how = 'exited with nonzero code 1' if err_on_exit else 'was not able to run'
+        raise HandlerError(prefix + "command '%s' %s -- stderr='%s'" % (description, how, detail)) from None
+    with hub.lock:
+        hub.processes.setdefault(project_id, set()).add(process)
+    try:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            # Guide-era texts end with the (lost) stdout and stderr: ", , ".
+            suffix = ', , ' if hub.era == 'guide' else ''
+            raise HandlerError(prefix + "killed command '%s'%s" % (' '.join(argv), suffix)) from None
+    finally:
+        with hub.lock:
+            hub.processes.get(project_id, set()).discard(process)
+    stdout = _truncate(stdout.decode('utf-8', 'replace'), max_output)
+    stderr = _truncate(stderr.decode('utf-8', 'replace'), max_output)
+    # A process killed by a signal has no exit code; the hub reports 0 and success.
+    exit_code = process.returncode if process.returncode > 0 else 0
+    if exit_code and err_on_exit:
+        detail = "command '%s' exited with nonzero code %d -- stderr='%s'" % (description, exit_code, stderr[:1024])
+        if hub.era == 'guide':
+            detail += ', %s, %s' % (stdout, stderr)
+        raise HandlerError(prefix + detail)
+    response = {'event': 'project_exec_output', 'id': mesg['id'], 'stdout': stdout, 'stderr': stderr, 'exit_code': exit_code}
+    if hub.era == '2024':
+        response['type'] = 'blocking'
+    return response
+
+
+def _kill_group(process):
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        process.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        # Something left the group and holds the pipes open: stop waiting for it.
+        process.kill()
+        for stream in (process.stdout, process.stderr):
+            stream.close()
+        process.wait()
