@@ -1,0 +1,125 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, cocalc.cocalc contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Unit tests of the lookup cocalc.cocalc.cocalc_file with the fake transport."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible.errors import AnsibleError
+from ansible.plugins.loader import lookup_loader
+
+from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import API_KEY, API_URL, ApiCall, FakeCocalc
+
+PID = '2ffbcbec-351d-4e94-bb3c-1e103298e2fb'
+CONNECTION = dict(api_url=API_URL, api_key=API_KEY)
+
+
+def lookup(terms, **options):
+    return lookup_loader.get('cocalc.cocalc.cocalc_file').run(terms, variables={}, **options)
+
+
+def read_call(path, content):
+    return ApiCall('read_text_file_from_project', {'project_id': PID, 'path': path}).reply(
+        {'event': 'text_file_read_from_project', 'id': 'x', 'content': content})
+
+
+@pytest.fixture(autouse=True)
+def no_connection_env(monkeypatch):
+    for name in ('COCALC_API_URL', 'COCALC_API_KEY', 'COCALC_API_TIMEOUT'):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_reads_project_files_in_term_order(monkeypatch):
+    fake = FakeCocalc(monkeypatch, [read_call('notes/a.md', '# A\n'), read_call('b.txt', 'ü\n')])
+    assert lookup(['notes/a.md', 'b.txt'], project_id=PID, **CONNECTION) == ['# A\n', 'ü\n']
+    fake.assert_done()
+
+
+def test_connection_options_from_the_environment(monkeypatch):
+    monkeypatch.setenv('COCALC_API_URL', 'https://env.cocalc.test/api/v1')
+    monkeypatch.setenv('COCALC_API_KEY', 'sk_KeyFromTheEnvironment77')
+    monkeypatch.setenv('COCALC_API_TIMEOUT', '7')
+    fake = FakeCocalc(monkeypatch, [read_call('a.md', 'A')], api_url='https://env.cocalc.test', api_key='sk_KeyFromTheEnvironment77', timeout=7)
+    assert lookup(['a.md'], project_id=PID) == ['A']
+    fake.assert_done()
+
+
+def test_validate_certs_and_timeout_options(monkeypatch):
+    fake = FakeCocalc(monkeypatch, [read_call('a.md', 'A')], validate_certs=False, timeout=90)
+    assert lookup(['a.md'], project_id=PID, validate_certs=False, api_timeout=90, **CONNECTION) == ['A']
+    fake.assert_done()
+
+
+def test_public_files(monkeypatch):
+    fake = FakeCocalc(monkeypatch, [
+        ApiCall('public_get_text_file', {'project_id': PID, 'path': 'share/README.md'})
+        .reply({'event': 'public_text_file_contents', 'id': 'x', 'data': 'hello'}),
+    ])
+    assert lookup(['share/README.md'], project_id=PID, public=True, **CONNECTION) == ['hello']
+    fake.assert_done()
+
+
+def test_public_on_a_2024_server_fails_clearly(monkeypatch):
+    fake = FakeCocalc(monkeypatch, [
+        ApiCall('public_get_text_file', {'project_id': PID, 'path': 'a.md'}).reject("unknown endpoint 'public_get_text_file'"),
+    ])
+    with pytest.raises(AnsibleError) as info:
+        lookup(['a.md'], project_id=PID, public=True, **CONNECTION)
+    assert 'CoCalc removed public_get_text_file from API v1 in July 2021' in str(info.value)
+    fake.assert_done()
+
+
+def test_missing_file_names_file_and_project(monkeypatch):
+    fake = FakeCocalc(monkeypatch, [
+        ApiCall('read_text_file_from_project', {'project_id': PID, 'path': 'gone.md'})
+        .error("Error: ENOENT: no such file or directory, stat '/home/user/gone.md'"),
+    ])
+    with pytest.raises(AnsibleError) as info:
+        lookup(['gone.md'], project_id=PID, **CONNECTION)
+    assert str(info.value).startswith("cocalc.cocalc.cocalc_file: Could not read 'gone.md' of project %s: " % PID)
+    assert 'ENOENT' in str(info.value)
+    fake.assert_done()
+
+
+def test_wrong_key_is_never_shown(monkeypatch):
+    fake = FakeCocalc(monkeypatch, [
+        ApiCall('read_text_file_from_project', {'project_id': PID, 'path': 'a.md'})
+        .reject('No account found. Is your API key wrong? key=%s' % API_KEY),
+    ])
+    with pytest.raises(AnsibleError) as info:
+        lookup(['a.md'], project_id=PID, **CONNECTION)
+    assert 'check api_key' in str(info.value)
+    assert API_KEY not in str(info.value)
+    fake.assert_done()
+
+
+@pytest.mark.parametrize('terms, options, fragment', [
+    (['a.md'], dict(project_id='nope'), 'project_id must be a UUID'),
+    (['ok.md', '/etc/passwd'], dict(project_id=PID), 'term 2 must be relative to the project home'),
+    (['../x'], dict(project_id=PID), "term 1 must not contain '..'"),
+    (['a.md'], dict(project_id=PID, api_url='ftp://x'), 'api_url must start with http:// or https://'),
+    (['a.md'], dict(project_id=PID, api_timeout=0), 'api_timeout must be a positive number'),
+])
+def test_bad_input_fails_before_any_call(monkeypatch, terms, options, fragment):
+    connection = dict(CONNECTION)
+    connection.update(options)
+    fake = FakeCocalc(monkeypatch, [])
+    with pytest.raises(AnsibleError) as info:
+        lookup(terms, **connection)
+    assert fragment in str(info.value)
+    fake.assert_done()
+
+
+def test_missing_project_id_and_key(monkeypatch):
+    fake = FakeCocalc(monkeypatch, [])
+    with pytest.raises(AnsibleError) as info:
+        lookup(['a.md'], api_url=API_URL, api_key=API_KEY)
+    assert 'project_id' in str(info.value)
+    with pytest.raises(AnsibleError) as info:
+        lookup(['a.md'], api_url=API_URL, project_id=PID)
+    assert 'api_key' in str(info.value)
+    fake.assert_done()
