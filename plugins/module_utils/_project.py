@@ -1,0 +1,426 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, cocalc.cocalc contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Projects: read, find, plan, apply. Pure logic over a CocalcClient, no Ansible objects.
+
+The pieces are separate so that the course reconciler can read every project once and then
+plan and apply for hundreds of them without reading again::
+
+    me = account_id_of_key(client)
+    rows, unsupported = read_projects(client)                 # ONE projects_all call for all
+    row = find_project(rows, title='Algebra - ada', me=me)     # pure; raises ProjectError if ambiguous
+    current = project_view(row, me)                           # the shape modules return
+    changes = plan_changes(current, dict(description='...', hidden=True, deleted=False))   # pure
+    apply_changes(client, current['project_id'], changes, me) # one query set (or nothing)
+    project_id = create_project(client, dict(title='Algebra - ada'), unsupported=unsupported)
+
+ensure_project() and list_projects() compose them for the cocalc_project and
+cocalc_project_info modules. Facts they rely on (../shared/real-hub/FLOWS.md): projects are
+looked up through projects_all only (the table "projects" hides projects not edited for 21
+days); the ``status`` field holds the project's secret token and is never requested; an
+action_request runs only when its ``time`` differs from the stored one and drops every other
+field of the same set, so it is always sent alone; a stopped project reads ``opened``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import time
+
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _api
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, attempting
+from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
+    CocalcInputError,
+    Outcome,
+    check_uuid,
+    predict,
+    wanted_changes,
+)
+
+# Read in one projects_all call. Never 'status': it holds the project's secret token.
+PROJECT_FIELDS = ('name', 'title', 'description', 'compute_image', 'deleted', 'users', 'state', 'action_request')
+# Fields older servers do not have; a get naming one of them fails as a whole, so they are probed.
+OPTIONAL_FIELDS = frozenset(['name', 'compute_image'])
+# The fields of a project a module may change, in the words of the view below.
+UPDATABLE = ('title', 'description', 'compute_image', 'name', 'hidden', 'deleted')
+
+RUNNING = frozenset(['running'])
+# A stopped project reads 'opened' on the real hub (also right after create_project without start).
+STOPPED = frozenset(['opened', 'closed', 'archived'])
+# In-flight states: wait for them to settle instead of asking again.
+SETTLING = {'starting': RUNNING, 'stopping': STOPPED}
+
+POLL_INTERVAL = 1.0
+NAME_MAX_LENGTH = 100
+
+_NOT_READABLE_RE = re.compile(r"user get query not allowed for projects(?:_all)?\.(\w+)")
+_NO_ACCESS_TEXT = 'you do not have read access to this project'
+
+# Indirection so unit tests can drive the clock (sleeps go through _api._sleep, which they record).
+_clock = time.monotonic
+
+
+class ProjectError(CocalcInputError):
+    """A project task that cannot go on (no such project, ambiguous match, unsupported option,
+    state not reached in time); the message names the option to look at."""
+
+
+def _utc_now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3] + 'Z'
+
+
+# ---- validation ----
+
+def check_name(value, option='name'):
+    """A project name as the hub accepts it: non-empty, at most 100 characters, not a UUID."""
+    if not isinstance(value, str) or not value.strip():
+        raise CocalcInputError('%s must be a non-empty string, got %r' % (option, value))
+    if len(value) > NAME_MAX_LENGTH:
+        raise CocalcInputError('%s must be at most %d characters, got %d' % (option, NAME_MAX_LENGTH, len(value)))
+    try:
+        check_uuid(value, option)
+    except CocalcInputError:
+        return value
+    raise CocalcInputError('%s must not be a UUID (CoCalc refuses such names); to select a project by ID use project_id' % option)
+
+
+# ---- read ----
+
+def account_id_of_key(client):
+    """The account ID of the API key, or None for a key that belongs to no account."""
+    with attempting('read the account of the API key'):
+        me = client.whoami()
+    return (me or {}).get('account_id')
+
+
+def read_projects(client, project_id=None, title=None, unsupported=()):
+    """Raw projects_all rows visible to the key, in ONE call (two on servers lacking a field).
+
+    project_id / title filter on the server (equality). Returns (rows, unsupported): the
+    optional fields this server does not know; pass it back to skip the probe next time.
+    A project_id the key cannot read (missing, or someone else's) raises CocalcApiError;
+    see is_no_access().
+    """
+    unsupported = set(unsupported)
+    filters = {}
+    if project_id is not None:
+        filters['project_id'] = project_id
+    if title is not None:
+        filters['title'] = title
+    while True:
+        fields = [field for field in PROJECT_FIELDS if field not in unsupported]
+        try:
+            with attempting('read projects'):
+                rows = client.projects_all(fields, **filters)
+        except CocalcApiError as err:
+            match = _NOT_READABLE_RE.search(err.message or '')
+            if match and match.group(1) in OPTIONAL_FIELDS and match.group(1) not in unsupported:
+                unsupported.add(match.group(1))
+                continue
+            raise
+        return rows, frozenset(unsupported)
+
+
+def is_no_access(err):
+    """True for the hub's answer to a project_id that is missing or not the key's to read."""
+    return isinstance(err, CocalcApiError) and _NO_ACCESS_TEXT in (err.message or '')
+
+
+def _state_of(row):
+    state = (row or {}).get('state')
+    return state.get('state') if isinstance(state, dict) else None
+
+
+def project_view(row, me):
+    """The project as modules return it (no status, no secrets). hidden is None without an account."""
+    users = row.get('users') if isinstance(row.get('users'), dict) else {}
+    mine = users.get(me) if me else None
+    if me is None:
+        hidden = None
+    else:
+        hidden = bool(mine.get('hide')) if isinstance(mine, dict) else False
+    return dict(
+        project_id=row.get('project_id'),
+        name=row.get('name') or None,
+        title=row.get('title') or '',
+        description=row.get('description') or '',
+        compute_image=row.get('compute_image'),
+        deleted=bool(row.get('deleted')),
+        hidden=hidden,
+        state=_state_of(row),
+        users=dict((account_id, dict(group=entry.get('group')))
+                   for account_id, entry in users.items() if isinstance(entry, dict)),
+    )
+
+
+def _owner_of(row):
+    for account_id, entry in (row.get('users') or {}).items():
+        if isinstance(entry, dict) and entry.get('group') == 'owner':
+            return account_id
+    return None
+
+
+def find_project(rows, project_id=None, name=None, title=None, me=None):
+    """The one row that project_id, else name, else title names; None if there is none.
+
+    project_id: any row with that id (deleted ones too). name: names are unique per owner and
+    compared without case, as the hub does, among the projects ``me`` owns (all, if me is
+    None); a live match wins over a deleted one. title: among the non-deleted rows.
+    Several candidates raise ProjectError listing their ids: never pick one.
+    """
+    if project_id is not None:
+        matches = [row for row in rows if row.get('project_id') == project_id]
+        what = 'project_id %s' % project_id
+    elif name is not None:
+        named = [row for row in rows if isinstance(row.get('name'), str) and row['name'].lower() == name.lower()
+                 and (me is None or _owner_of(row) == me)]
+        matches = [row for row in named if not row.get('deleted')] or named
+        what = 'name %r' % name
+    elif title is not None:
+        matches = [row for row in rows if row.get('title') == title and not row.get('deleted')]
+        what = 'title %r' % title
+    else:
+        raise ProjectError('one of project_id, name or title is required to find a project')
+    if len(matches) > 1:
+        ids = sorted(row.get('project_id') for row in matches)
+        raise ProjectError('%d projects match %s: %s; set project_id to choose one' % (len(ids), what, ', '.join(ids)))
+    return matches[0] if matches else None
+
+
+# ---- plan (pure) ----
+
+def plan_changes(current, desired):
+    """{field: new value} for the UPDATABLE fields desired sets (not None) that differ from the view."""
+    wanted = dict((key, desired.get(key)) for key in UPDATABLE)
+    return wanted_changes(current, wanted)
+
+
+def plan_action(state_now, wanted):
+    """(action to request or None, states to wait for or None) to bring a project to wanted
+    ('started' or 'stopped'). A project in flight is waited for, not asked again."""
+    if wanted == 'started':
+        target, action = RUNNING, 'start'
+    elif wanted == 'stopped':
+        target, action = STOPPED, 'stop'
+    else:
+        return None, None
+    if state_now in target or (wanted == 'stopped' and state_now is None):
+        return None, None
+    if SETTLING.get(state_now) == target:
+        return None, target
+    return action, target
+
+
+def new_project_view(fields, me, start=False):
+    """What create_project makes of fields (a prediction; compute_image None = server default)."""
+    return dict(project_id=None, name=None, title=fields.get('title') or '', description=fields.get('description') or '',
+                compute_image=fields.get('compute_image'), deleted=False, hidden=False if me else None,
+                state='running' if start else 'opened', users={me: dict(group='owner')} if me else {})
+
+
+# ---- apply (writes) ----
+
+def set_fields(project_id, changes, me):
+    """The query set that writes changes (view words) to a project: {'projects': {...}}."""
+    values = dict(project_id=project_id)
+    for key, value in changes.items():
+        if key == 'hidden':
+            values['users'] = {me: dict(hide=value)}
+        else:
+            values[key] = value
+    return values
+
+
+def apply_changes(client, project_id, changes, me):
+    """Write changes in ONE query set; nothing when there are none."""
+    if not changes:
+        return
+    with attempting('update project %s (%s)' % (project_id, ', '.join(sorted(changes)))):
+        client.query_set('projects', set_fields(project_id, changes, me))
+
+
+def create_project(client, fields, start=False, unsupported=()):
+    """create_project with title, description and compute_image (as ``image``); returns
+    (project_id, fields the call could not set). Only options the user set are sent; start only
+    when asked. A server without the image option gets compute_image left for a later set."""
+    body = dict((key, fields[key]) for key in ('title', 'description') if fields.get(key) is not None)
+    if start:
+        body['start'] = True
+    if fields.get('compute_image') is not None and 'compute_image' not in unsupported:
+        body['image'] = fields['compute_image']
+    with attempting('create project %r' % (fields.get('title') or '')):
+        try:
+            answer = client.call('create_project', body)
+        except CocalcApiError as err:
+            # HTTP 400 "unexpected argument" means nothing was created, so asking again is safe.
+            if err.unexpected_argument != 'image' or 'image' not in body:
+                raise
+            del body['image']
+            answer = client.call('create_project', body)
+    left = {}
+    if fields.get('compute_image') is not None and 'image' not in body:
+        left['compute_image'] = fields['compute_image']
+    return answer.get('project_id'), left
+
+
+def request_action(client, project_id, action, stored_time=None, wait_timeout=0):
+    """Send {'action': action, 'time': <new time>} in a set of its own.
+
+    The hub runs an action only when time differs from the stored one and drops any other field
+    sent with it. The set returns once the action finished, so it may take as long as the wait.
+    """
+    when = _utc_now_iso()
+    if when == stored_time:
+        when = when[:-4] + '%03dZ' % ((int(when[-4:-1]) + 1) % 1000)
+    body = {'query': {'projects': {'project_id': project_id, 'action_request': {'action': action, 'time': when}}}}
+    with attempting('%s project %s' % (action, project_id)):
+        client.call('query', body, request_timeout=max(client.timeout, wait_timeout))
+
+
+def wait_for_state(client, project_id, target, wait_timeout, unsupported=()):
+    """Read the project until its state is in target; its row. ProjectError after wait_timeout s."""
+    deadline = _clock() + wait_timeout
+    while True:
+        rows, _unused = read_projects(client, project_id=project_id, unsupported=unsupported)
+        row = rows[0] if rows else {}
+        if _state_of(row) in target:
+            return row
+        if _clock() >= deadline:
+            error = (row.get('state') or {}).get('error') if isinstance(row.get('state'), dict) else None
+            raise ProjectError('project %s is still in state %r after wait_timeout=%s seconds (waiting for %s)%s'
+                               % (project_id, _state_of(row), wait_timeout, ' or '.join(sorted(target)),
+                                  '; the server reports: %s' % error if error else ''))
+        _api._sleep(POLL_INTERVAL)
+
+
+# ---- the modules' entry points ----
+
+def _check_supported(params, unsupported):
+    for option in ('name', 'compute_image'):
+        if params.get(option) is not None and option in unsupported:
+            raise ProjectError('%s is not supported by this server: its projects have no %s field (older CoCalc)'
+                               % (option, option))
+
+
+def _read_for_lookup(client, params):
+    """Rows that can hold the wanted project (one call), and the unsupported fields."""
+    project_id = params.get('project_id')
+    try:
+        if project_id is not None:
+            return read_projects(client, project_id=project_id)
+        if params.get('name') is not None:
+            return read_projects(client)
+        return read_projects(client, title=params.get('title'))
+    except CocalcApiError as err:
+        if project_id is not None and is_no_access(err):
+            raise ProjectError('project_id %s names no project the API key can read (it does not exist, or the '
+                               "key's account is not a collaborator on it)" % project_id)
+        raise
+
+
+def _lookup_key(params):
+    """The one option that identifies the project: project_id, else name, else title."""
+    for option in ('project_id', 'name', 'title'):
+        if params.get(option) is not None:
+            return {option: params[option]}
+    raise ProjectError('one of project_id, name or title is required to find a project')
+
+
+def ensure_project(client, params, check_mode):
+    """cocalc_project: find the project, then create / update / delete / start / stop it."""
+    state = params['state']
+    key = _lookup_key(params)
+    if params.get('name') is not None:
+        check_name(params['name'])
+    if params['wait_timeout'] < 0:
+        raise ProjectError('wait_timeout must be 0 or more seconds, got %r' % params['wait_timeout'])
+    me = account_id_of_key(client)
+    if params.get('hidden') is not None and me is None:
+        raise ProjectError('hidden is a per-account setting, but the API key belongs to no account (a project key)')
+    rows, unsupported = _read_for_lookup(client, params)
+    _check_supported(params, unsupported)
+    row = find_project(rows, me=me, **key)
+    if row is None and 'project_id' in key:
+        raise ProjectError('project_id %s was not found' % key['project_id'])
+    current = project_view(row, me) if row is not None else None
+
+    if state == 'absent':
+        if current is None or current['deleted']:
+            return Outcome(current, False)
+        after = predict(current, dict(deleted=True))
+        if not check_mode:
+            apply_changes(client, current['project_id'], dict(deleted=True), me)
+        return Outcome(after, True, before=current, after=after)
+
+    desired = dict((option, params.get(option)) for option in ('title', 'description', 'compute_image', 'name', 'hidden'))
+    desired['deleted'] = False
+    if current is None:
+        return _create(client, params, desired, me, unsupported, check_mode)
+    if params.get('hidden') is not None and me not in current['users']:
+        raise ProjectError('hidden: the account of the API key is not a member of project %s, and hiding is per member'
+                           % current['project_id'])
+    changes = plan_changes(current, desired)
+    action, target = plan_action(current['state'], state)
+    after = predict(current, changes)
+    if target is not None:
+        after['state'] = 'running' if target is RUNNING else 'opened'
+    changed = bool(changes) or action is not None
+    if check_mode or (not changed and target is None):
+        return Outcome(after, changed, before=current, after=after)
+    apply_changes(client, current['project_id'], changes, me)
+    if target is not None:
+        if action is not None:
+            stored = row.get('action_request') if isinstance(row.get('action_request'), dict) else {}
+            request_action(client, current['project_id'], action, stored.get('time'), params['wait_timeout'])
+        after = project_view(wait_for_state(client, current['project_id'], target, params['wait_timeout'], unsupported), me)
+    return Outcome(after, changed, before=current, after=after)
+
+
+def _create(client, params, desired, me, unsupported, check_mode):
+    start = params['state'] == 'started'
+    fields = dict((option, value) for option, value in desired.items() if value is not None)
+    predicted = new_project_view(fields, me, start=start)
+    predicted = predict(predicted, plan_changes(predicted, desired))
+    if check_mode:
+        return Outcome(predicted, True, before=None, after=predicted)
+    project_id, left = create_project(client, fields, start=start, unsupported=unsupported)
+    made = dict((option, value) for option, value in fields.items() if option not in left)
+    # name, hidden and anything create_project could not take: one set.
+    apply_changes(client, project_id, plan_changes(new_project_view(made, me, start=start), desired), me)
+    if start:
+        row = wait_for_state(client, project_id, RUNNING, params['wait_timeout'], unsupported)
+    else:
+        rows, _unused = read_projects(client, project_id=project_id, unsupported=unsupported)
+        row = rows[0] if rows else dict(project_id=project_id)
+    after = project_view(row, me)
+    return Outcome(after, True, before=None, after=after)
+
+
+def list_projects(client, params, check_mode):
+    """cocalc_project_info: the projects visible to the key, filtered; read-only."""
+    if params.get('name') is not None:
+        check_name(params['name'])
+    me = account_id_of_key(client)
+    try:
+        rows, unsupported = read_projects(client, project_id=params.get('project_id'), title=params.get('title'))
+    except CocalcApiError as err:
+        if params.get('project_id') is not None and is_no_access(err):
+            return Outcome([], False)
+        raise
+    if params.get('name') is not None and 'name' in unsupported:
+        raise ProjectError('name is not supported by this server: its projects have no name field (older CoCalc)')
+    projects = []
+    for row in rows:
+        view = project_view(row, me)
+        if params.get('name') is not None and (view['name'] or '').lower() != params['name'].lower():
+            continue
+        if view['deleted'] and not params['include_deleted']:
+            continue
+        if view['hidden'] and not params['include_hidden']:
+            continue
+        projects.append(view)
+    projects.sort(key=lambda view: (view['title'], view['project_id']))
+    return Outcome(projects, False)
