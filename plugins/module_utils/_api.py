@@ -81,6 +81,18 @@ REPEATABLE_ENDPOINTS = READ_ONLY_ENDPOINTS | frozenset([
     'remove_collaborator',
 ])
 
+# The endpoints of API v1 (the guide's 28 plus a few undocumented ones): an "unknown endpoint"
+# answer for one of these means the server no longer speaks API v1 (or dropped that endpoint).
+API_V1_ENDPOINTS = frozenset([
+    'change_email_address', 'change_password', 'copy_path_between_projects', 'copy_public_path_between_projects',
+    'create_account', 'create_project', 'create_support_ticket', 'delete_account', 'forgot_password',
+    'get_support_tickets', 'get_usernames', 'invite_collaborator', 'invite_noncloud_collaborators',
+    'log_client_error', 'metrics', 'ping', 'project_exec', 'public_get_directory_listing', 'public_get_text_file',
+    'query', 'read_text_file_from_project', 'remove_collaborator', 'reset_forgot_password', 'start_metrics',
+    'unlink_passport', 'user_auth', 'user_search', 'write_text_file_to_project',
+    'add_collaborator', 'copy_path_status', 'copy_path_delete',
+])
+
 # Endpoints that older CoCalc releases dropped while keeping the rest of API v1.
 _REMOVED_ENDPOINTS = {
     'get_usernames': 'September 2024',
@@ -533,7 +545,9 @@ class CocalcClient(object):
         if match and (match.group('a') or match.group('b') or match.group('c') or '') == error.endpoint:
             error.unknown_endpoint = True
             removed = _REMOVED_ENDPOINTS.get(error.endpoint)
-            if removed:
+            if error.endpoint not in API_V1_ENDPOINTS:
+                error.message += ' (%s is not an endpoint of CoCalc API v1)' % error.endpoint
+            elif removed:
                 error.message += ' (CoCalc removed %s from API v1 in %s; this server is newer than that)' % (error.endpoint, removed)
             else:
                 error.message += (' (the server at %s does not speak CoCalc API v1; cocalc.com removed API v1 in 2025, '

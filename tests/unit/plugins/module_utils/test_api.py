@@ -238,6 +238,13 @@ def test_unknown_endpoint_for_removed_endpoint_names_the_removal(monkeypatch):
     assert 'CoCalc removed create_account from API v1 in October 2024' in str(err)
 
 
+def test_unknown_endpoint_outside_api_v1_is_named_as_such(monkeypatch):
+    err, _fake = failing_call(monkeypatch, [ApiCall('no_such_thing').reject("unknown endpoint 'no_such_thing'")],
+                              lambda c: c.call('no_such_thing'))
+    assert err.unknown_endpoint
+    assert err.message == "unknown endpoint 'no_such_thing' (no_such_thing is not an endpoint of CoCalc API v1)"
+
+
 def test_unknown_endpoint_text_about_another_endpoint_is_not_flagged(monkeypatch):
     err, _fake = failing_call(monkeypatch, [pong().reject("unknown endpoint 'v1'")], lambda c: c.ping())
     assert not err.unknown_endpoint
