@@ -54,6 +54,9 @@ def validate_params(params):
     for option in NAME_FIELDS:
         value = params.get(option)
         if value is not None:
+            # check_non_empty also accepts a list of strings; a name is one string.
+            if not isinstance(value, str):
+                raise CocalcInputError('%s must be a non-empty string, got %r' % (option, value))
             check_non_empty(value, option)
             if len(value) > MAX_NAME_LENGTH:
                 raise CocalcInputError('%s must be at most %d characters, got %d' % (option, MAX_NAME_LENGTH, len(value)))

@@ -323,8 +323,12 @@ def validate_params(params):
     """Checks that need no server; raises CocalcInputError naming the option."""
     if params.get('project_id') is not None:
         params['project_id'] = check_uuid(params['project_id'], 'project_id')
-    if params.get('project_title') is not None:
-        check_non_empty(params['project_title'], 'project_title')
+    title = params.get('project_title')
+    if title is not None:
+        # check_non_empty also accepts a list of strings; a title is one string.
+        if not isinstance(title, str):
+            raise CocalcInputError('project_title must be a non-empty string, got %r' % (title,))
+        check_non_empty(title, 'project_title')
     if params.get('purge') and params.get('state') != 'present':
         raise CocalcInputError('purge removes everyone not listed, so it needs state=present')
     for option in ('invite_subject', 'invite_message'):
