@@ -112,6 +112,8 @@ _UNKNOWN_ENDPOINT_RE = re.compile(
 _UNEXPECTED_ARGUMENT_RE = re.compile(r"got an unexpected argument '([^']+)'")
 _BAD_KEY_TEXTS = ('No account found. Is your API key wrong?', 'out of range for type integer',
                   'You must provide authentication via an API key')
+# Servers before May 2019 run calls with an unknown key anonymously; these texts are the result.
+_ANONYMOUS_TEXTS = ('anonymous get queries not allowed', 'no anonymous set queries', 'must be signed in')
 _REDACTED = '<redacted>'
 # Keys shorter than this are not searched for in server text: masking every "abc" would garble it.
 _MIN_REDACT_LEN = 6
@@ -507,7 +509,11 @@ class CocalcClient(object):
             raise error
         event = data.get('event')
         if event == 'error':
-            raise self._error(endpoint, status, event, self._as_text(data.get('error')), data)
+            text = self._as_text(data.get('error'))
+            error = self._error(endpoint, status, event, text, data)
+            if any(part in text for part in _ANONYMOUS_TEXTS):
+                error.message += ' (the server did not recognise the key as an account; check api_key / COCALC_API_KEY)'
+            raise error
         if event == 'account_creation_failed':
             reason = data.get('reason')
             if isinstance(reason, dict):

@@ -256,6 +256,13 @@ def test_bad_key_answers_get_a_hint(monkeypatch, text):
     assert err.message == text + ' (check api_key / COCALC_API_KEY)'
 
 
+@pytest.mark.parametrize('text', ["FATAL: anonymous get queries not allowed for table 'accounts'",
+                                  'You must be signed in to search for users.'])
+def test_anonymous_answers_of_old_servers_get_a_key_hint(monkeypatch, text):
+    err, _fake = failing_call(monkeypatch, [pong().error(text)], lambda c: c.ping())
+    assert err.message == text + ' (the server did not recognise the key as an account; check api_key / COCALC_API_KEY)'
+
+
 # ---- retries ----
 
 def test_connection_error_is_retried_with_backoff(monkeypatch):

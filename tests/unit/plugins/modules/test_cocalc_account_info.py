@@ -134,7 +134,8 @@ def test_server_error_is_reported_with_context(monkeypatch):
         ApiCall('user_search', {'query': 'bob@example.com', 'limit': 1}).error('You must be signed in to search for users.'),
     ])
     assert result['msg'] == ("Could not look up accounts by email: API call 'user_search' failed (HTTP 200, event 'error'): "
-                             "You must be signed in to search for users.")
+                             "You must be signed in to search for users. (the server did not recognise the key as an account; "
+                             "check api_key / COCALC_API_KEY)")
     assert result['api_error']['event'] == 'error'
 
 
