@@ -86,6 +86,16 @@ matrix: collection
 		(cd $(COLLECTION) && PATH=$$venv/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $$venv/bin/ansible-test units --python 3.11 --local --color no); \
 	done
 
+# The README demo: the local server in a temp dir, an example course of 30 students provisioned twice
+# (the second run must report changed=0), a summary, and the server stopped whatever happens.
+demo: venv collection
+	PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/python tests/utils/demo.py --collection $(COLLECTION)
+
+# Course provisioning benchmark (numbers, not a test): the collection vs a hand-written requests script vs a
+# naive ansible.builtin.uri playbook, N=30 and N=200, without and with the real hub's latency.
+bench: venv collection
+	PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/python bench/run_bench.py --collection $(COLLECTION) $(BENCH_ARGS)
+
 # Every stage runs even when an earlier one failed, so one run shows every problem; the exit code is
 # non-zero if any failed. The last line is a plain "N passed, N failed" count of the stages.
 test: venv

@@ -1,0 +1,304 @@
+#!/usr/bin/env python
+"""Course provisioning benchmark (`make bench`): numbers, not a test.
+
+For each latency profile of the local server (`none`: as it is; `real-hub`: hub calls ~1.5 ms, project
+calls ~90 ms, a project start ~1.2 s, as measured on the real hub) and each course size N, it provisions
+the same course three ways, each on a fresh copy of the same server data dir (same accounts):
+- the collection: `ansible-playbook playbooks/course.yml` (one cocalc_course task);
+- bench/direct_course.py: a hand-written requests script with a thread pool (the same API calls);
+- bench/naive_uri.yml: ansible.builtin.uri in loops (only for the sizes in --uri-sizes: it makes a module
+  run per student and step, minutes at N=200);
+each twice (first run, re-run), plus an empty playbook (Ansible's start-up cost). The server counts the
+calls (`serve stats`); tests/utils/call_stats.py says which are writes. One table, then the targets.
+
+The course: N students (every 10th without an account, so invited by email), one teaching assistant on
+every project, two handouts with content.
+
+Usage: run_bench.py --collection DIR [--sizes 30,200] [--latency none,real-hub] [--uri-sizes 30]
+       [--parallel 8] [--json FILE]
+"""
+
+import argparse
+import concurrent.futures
+import csv
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'server', 'tests'))
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'utils'))
+
+from cocalc_testlib import Api, ServerProcess, serve_cli  # noqa: E402  pylint: disable=wrong-import-position,import-error
+from call_stats import summarize  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
+COURSE_ID = 'bench-101'
+COURSE_TITLE = 'Benchmark 101'
+STAFF_EMAIL = 'ta@bench.example.edu'
+INSTRUCTOR_EMAIL = 'instructor@bench.example.edu'
+HANDOUTS = [
+    {'path': 'README.md', 'content': '# Benchmark 101\n\nWelcome! Your work goes in this project.\n' + 'Course notes line.\n' * 40},
+    {'path': 'homework/hw1.md', 'content': '# Homework 1\n\n1. Prove that the sum of two even numbers is even.\n'},
+]
+INVITE = {'subject': 'Your Benchmark 101 project', 'message': 'Please create a CoCalc account with this address to join the course.'}
+APPROACHES = (
+    ('collection', 'collection (course.yml)'),
+    ('direct', 'direct requests script'),
+    ('uri', 'naive uri playbook'),
+)
+# ansible-playbook runs without an inventory file: implicit localhost, no warning about it.
+ANSIBLE_ENV = {'ANSIBLE_LOCALHOST_WARNING': 'false', 'ANSIBLE_NOCOLOR': '1', 'ANSIBLE_RETRY_FILES_ENABLED': 'false'}
+RUN_TIMEOUT = 1800
+
+
+def students(count):
+    return [{'student_id': 'S%05d' % index, 'email': 'student%05d@bench.example.edu' % index,
+             'first_name': 'Student%d' % index, 'last_name': 'Bench'} for index in range(1, count + 1)]
+
+
+def has_account(index):
+    """Every 10th student has no account (0-based index 9, 19, ...): the course invites them."""
+    return index % 10 != 9
+
+
+def minimum_writes(count, staff=1):
+    """One write per change: create each project, add each member, invite each email, write each handout."""
+    with_account = len([i for i in range(count) if has_account(i)])
+    return count + with_account + staff * count + (count - with_account) + count * len(HANDOUTS)
+
+
+def make_template(workdir, count):
+    """A stopped server's data dir with the instructor, the TA and the students who have accounts."""
+    data_dir = os.path.join(workdir, 'template-%d' % count)
+    server = ServerProcess(data_dir)
+    boot = server.start()
+    try:
+        instructor = serve_cli('account', '--data-dir', data_dir, '--email', INSTRUCTOR_EMAIL, '--first-name', 'Iris',
+                               '--last-name', 'Instructor')
+        admin = Api(boot['url'], boot['api_key'])
+        people = [(STAFF_EMAIL, 'Theo', 'Assistant')] + [(s['email'], s['first_name'], s['last_name'])
+                                                          for i, s in enumerate(students(count)) if has_account(i)]
+
+        def create(person):
+            email, first_name, last_name = person
+            return admin.ok('create_account', email_address=email, first_name=first_name, last_name=last_name,
+                            password='bench-password', agreed_to_terms=True)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(create, people))
+    finally:
+        server.stop()
+    return data_dir, instructor
+
+
+def write_inputs(workdir, count, parallel):
+    """The course as the three approaches read it: a roster CSV, a vars file, the students as extra vars."""
+    roster = os.path.join(workdir, 'roster-%d.csv' % count)
+    with open(roster, 'w', encoding='utf-8', newline='') as handle:
+        writer = csv.DictWriter(handle, fieldnames=['student_id', 'email', 'first_name', 'last_name'])
+        writer.writeheader()
+        writer.writerows(students(count))
+    variables = {
+        'course_id': COURSE_ID, 'course_title': COURSE_TITLE, 'course_roster': roster, 'course_staff': [STAFF_EMAIL],
+        'course_handouts': HANDOUTS, 'course_invite': INVITE, 'course_parallel': parallel,
+    }
+    vars_file = os.path.join(workdir, 'course-%d.json' % count)
+    with open(vars_file, 'w', encoding='utf-8') as handle:
+        json.dump(variables, handle, indent=1)
+    students_file = os.path.join(workdir, 'students-%d.json' % count)
+    with open(students_file, 'w', encoding='utf-8') as handle:
+        json.dump({'course_students': students(count)}, handle)
+    return vars_file, students_file
+
+
+def command_for(approach, collection, vars_file, students_file):
+    if approach == 'collection':
+        return ['ansible-playbook', os.path.join(collection, 'playbooks', 'course.yml'), '-e', 'course_vars_file=%s' % vars_file]
+    if approach == 'direct':
+        return [sys.executable, os.path.join(HERE, 'direct_course.py'), vars_file]
+    return ['ansible-playbook', os.path.join(HERE, 'naive_uri.yml'), '-e', 'course_vars_file=%s' % vars_file, '-e', '@%s' % students_file]
+
+
+def timed(command, env, log):
+    """Run a command, its output into the log file; returns wall seconds (raises on failure)."""
+    log.write('\n$ %s\n' % ' '.join(command))
+    log.flush()
+    started = time.monotonic()
+    done = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=RUN_TIMEOUT, check=False)
+    seconds = time.monotonic() - started
+    if done.returncode != 0:
+        raise RuntimeError('%s exited with %s' % (os.path.basename(command[1]), done.returncode))
+    return seconds
+
+
+def course_state(url, api_key, data_dir):
+    """What the course looks like on the server, to check that every approach did the same work."""
+    rows = Api(url, api_key).query({'projects_all': [{'project_id': None, 'users': None, 'invite': None}]})['projects_all']
+    members = sum(len(row.get('users') or {}) for row in rows)
+    invites = sum(len(row.get('invite') or {}) for row in rows)
+    files = 0
+    for row in rows:
+        for handout in HANDOUTS:
+            files += os.path.isfile(os.path.join(data_dir, 'projects', row['project_id'], handout['path']))
+    return {'projects': len(rows), 'members': members, 'invited': invites, 'handouts': files}
+
+
+def run_approach(approach, template, latency, collection, inputs, log):
+    """Both runs of one approach on a fresh copy of the template; returns two result dicts and the end state."""
+    data_dir = os.path.join(os.path.dirname(template[0]), 'run-%s-%s-%s' % (approach, latency, os.path.basename(template[0])))
+    shutil.copytree(template[0], data_dir)
+    server = ServerProcess(data_dir, extra_args=['--latency', latency])
+    boot = server.start()
+    try:
+        env = dict(os.environ, COCALC_API_URL=boot['url'], COCALC_API_KEY=template[1]['api_key'], **ANSIBLE_ENV)
+        command = command_for(approach, collection, *inputs)
+        server.stats(reset=True)
+        results = []
+        for run in ('first', 're-run'):
+            seconds = timed(command, env, log)
+            results.append(dict(summarize(server.stats(reset=True)), run=run, wall=seconds))
+        state = course_state(boot['url'], template[1]['api_key'], data_dir)
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return results, state
+
+
+def empty_playbook_seconds(env, log, repeat=3):
+    return statistics.median(timed(['ansible-playbook', os.path.join(HERE, 'empty.yml')], env, log) for _ in range(repeat))
+
+
+def print_table(rows):
+    header = ('latency', 'N', 'approach', 'run', 'wall s', 'calls', 'writes', 'execs', 'calls by endpoint (server-counted)')
+    widths = (9, 4, 24, 7, 7, 6, 7, 6)
+    line = '  '.join('%-*s' % (w, h) for w, h in zip(widths, header[:-1])) + '  ' + header[-1]
+    print(line)
+    print('-' * len(line))
+    for row in rows:
+        cells = (row['latency'], row.get('n', '-'), row['label'], row.get('run', '-'),
+                 '%.2f' % row['wall'] if row.get('wall') is not None else '-',
+                 row.get('calls', ''), row.get('writes', ''), row.get('execs', ''))
+        print('  '.join('%-*s' % (w, c) for w, c in zip(widths, cells)) + '  ' + row.get('detail', ''))
+
+
+def check_targets(rows, sizes):
+    """The issue's targets, each with the measured value; returns the lines to print."""
+    lines = []
+
+    def find(latency, n, approach, run):
+        for row in rows:
+            if (row['latency'], row.get('n'), row['approach'], row.get('run')) == (latency, n, approach, run):
+                return row
+        return None
+
+    def verdict(ok):
+        return 'met' if ok else 'NOT met'
+
+    for latency in sorted(set(row['latency'] for row in rows)):
+        empty = find(latency, None, 'empty', None)
+        for n in sizes:
+            first, rerun = find(latency, n, 'collection', 'first'), find(latency, n, 'collection', 're-run')
+            if not first or not rerun:
+                continue
+            minimum = minimum_writes(n)
+            lines.append('[%s N=%d] first-run writes = minimum (%d): %d -> %s' % (latency, n, minimum, first['writes'],
+                                                                                verdict(first['writes'] == minimum)))
+            lines.append('[%s N=%d] re-run writes = 0: %d -> %s' % (latency, n, rerun['writes'], verdict(rerun['writes'] == 0)))
+            allowed = 5 + n
+            lines.append('[%s N=%d] re-run calls <= 5 + %d projects with handouts to verify (= %d): %d -> %s' % (
+                latency, n, n, allowed, rerun['calls'], verdict(rerun['calls'] <= allowed)))
+            direct_first, direct_rerun = find(latency, n, 'direct', 'first'), find(latency, n, 'direct', 're-run')
+            if empty and direct_first and direct_rerun and n == max(sizes):
+                for run, mine, theirs in (('first run', first, direct_first), ('re-run', rerun, direct_rerun)):
+                    ratio = (mine['wall'] - empty['wall']) / theirs['wall']
+                    lines.append('[%s N=%d] (collection - empty playbook) / direct script, %s <= 1.5: (%.2f - %.2f) / %.2f = %.2f -> %s' % (
+                        latency, n, run, mine['wall'], empty['wall'], theirs['wall'], ratio, verdict(ratio <= 1.5)))
+            uri_first, uri_rerun = find(latency, n, 'uri', 'first'), find(latency, n, 'uri', 're-run')
+            if uri_first and uri_rerun:
+                for run, mine, theirs in (('first run', first, uri_first), ('re-run', rerun, uri_rerun)):
+                    factor = theirs['wall'] / mine['wall']
+                    lines.append('[%s N=%d] uri playbook >= 10x slower than the collection, %s: %.2f / %.2f = %.1fx -> %s' % (
+                        latency, n, run, theirs['wall'], mine['wall'], factor, verdict(factor >= 10)))
+    return lines
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--collection', default=ROOT, help='the collection tree whose playbooks/course.yml runs (default: this repository)')
+    parser.add_argument('--sizes', default='30,200', help='course sizes (default 30,200)')
+    parser.add_argument('--latency', default='none,real-hub', help="server latency profiles (default 'none,real-hub')")
+    parser.add_argument('--uri-sizes', default='30', help='sizes at which the naive uri playbook runs too (default 30)')
+    parser.add_argument('--parallel', type=int, default=8, help='course_parallel and the direct script pool size (default 8)')
+    parser.add_argument('--json', help='also write the rows as JSON to this file')
+    args = parser.parse_args()
+    try:
+        sizes = [int(size) for size in args.sizes.split(',')]
+        uri_sizes = [int(size) for size in args.uri_sizes.split(',') if size]
+    except ValueError:
+        parser.error('--sizes and --uri-sizes are comma-separated integers')
+    latencies = [latency for latency in args.latency.split(',') if latency]
+    collection = os.path.abspath(args.collection)
+
+    # SIGTERM unwinds like Ctrl-C, so every server started below is stopped by its finally.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    rows = []
+    with tempfile.TemporaryDirectory(prefix='cocalc-bench-') as workdir:
+        log_path = os.path.join(workdir, 'bench.log')
+        with open(log_path, 'w', encoding='utf-8') as log:
+            try:
+                print('preparing: server data dirs with %s accounts ...' % ' and '.join(str(n) for n in sizes), flush=True)
+                templates = dict((n, make_template(workdir, n)) for n in sizes)
+                inputs = dict((n, write_inputs(workdir, n, args.parallel)) for n in sizes)
+                env = dict(os.environ, **ANSIBLE_ENV)
+                for latency in latencies:
+                    seconds = empty_playbook_seconds(env, log)
+                    rows.append(dict(latency=latency, approach='empty', label='empty playbook', wall=seconds, n=None))
+                    print('[%s] empty playbook %.2f s' % (latency, seconds), flush=True)
+                    for n in sizes:
+                        states = {}
+                        for approach, label in APPROACHES:
+                            if approach == 'uri' and n not in uri_sizes:
+                                rows.append(dict(latency=latency, n=n, approach=approach, label=label, run='skipped',
+                                                 detail='not run at N=%d (one module run per student and step); see N=%s' % (
+                                                     n, ','.join(map(str, uri_sizes)))))
+                                continue
+                            print('[%s N=%d] %s ...' % (latency, n, label), flush=True)
+                            results, states[approach] = run_approach(approach, templates[n], latency, collection, inputs[n], log)
+                            for result in results:
+                                rows.append(dict(result, latency=latency, n=n, approach=approach, label=label))
+                                print('    %-7s %7.2f s  %4d calls  %4d writes' % (result['run'], result['wall'], result['calls'],
+                                                                                result['writes']), flush=True)
+                        if len(set(json.dumps(s, sort_keys=True) for s in states.values())) > 1:
+                            print('WARNING [%s N=%d]: the approaches left different states: %s' % (latency, n, states), flush=True)
+                        else:
+                            print('    every approach left the same state: %s' % states.get('collection'), flush=True)
+            except (RuntimeError, AssertionError) as error:
+                log.flush()
+                with open(log_path, encoding='utf-8') as handle:
+                    print(handle.read()[-6000:], file=sys.stderr)
+                print('bench: %s' % error, file=sys.stderr)
+                return 1
+
+    print()
+    print('Course provisioning benchmark (local CoCalc server; writes exclude query sets unless the server reports them;')
+    print('execs = project_exec calls, read-only here: handout checks)')
+    print()
+    print_table(rows)
+    print()
+    print('minimum first-run writes: %s' % ', '.join('N=%d: %d' % (n, minimum_writes(n)) for n in sizes))
+    for line in check_targets(rows, sizes):
+        print(line)
+    if args.json:
+        with open(args.json, 'w', encoding='utf-8') as handle:
+            json.dump(rows, handle, indent=1)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
