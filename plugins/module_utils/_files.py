@@ -414,7 +414,8 @@ def parse_probe(output, count):
         name = match.group(2)
         name = '' if current.kind == 'file' else (name[2:] if name.startswith('./') else name)
         current.files.setdefault(name, FileEntry(None, None)).sha256 = match.group(1)
-    if len(trees) != count or any(entry.sha256 is None or entry.size is None for tree in trees for entry in tree.files.values()):
+    if len(trees) != count or any(entry.sha256 is None or entry.size is None for tree in trees for entry in tree.files.values()) \
+            or any(tree.kind == 'file' and list(tree.files) != [''] for tree in trees):
         raise ValueError('incomplete probe output for %d paths' % count)
     return trees
 

@@ -179,7 +179,7 @@ EXAMPLES = r'''
 RETURN = r'''
 file:
   description:
-    - The file or directory after the task (in check mode: as it would be).
+    - The file or directory after the task (in check mode, as it would be).
     - V(null) when O(state=absent).
   returned: always
   type: dict
