@@ -77,16 +77,32 @@ _raw:
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS, CocalcApiError, CocalcClient, attempting
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS, CocalcApiError, CocalcClient
+from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_project_path
+from ansible_collections.cocalc.cocalc.plugins.module_utils._files import TOO_LARGE, _looks_like_archive, read_text_files
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, check_uuid
-from ansible_collections.cocalc.cocalc.plugins.module_utils._public_paths import check_public_path, public_text
+from ansible_collections.cocalc.cocalc.plugins.module_utils._public_paths import check_public_read_path, public_text
 
 
-def read_project_text(client, project_id, path):
-    with attempting('read %r of project %s' % (path, project_id)):
-        answer = client.call('read_text_file_from_project', project_id=project_id, path=path)
-    content = answer.get('content')
-    return content if isinstance(content, str) else ''
+def read_project_texts(client, project_id, paths):
+    """The texts of files of one project, in as few calls as the server allows; CocalcApiError on any failure."""
+    found = read_text_files(client, [(project_id, path) for path in paths])
+    texts = []
+    for path in paths:
+        text = found[(project_id, path)]
+        where = "Could not read '%s' of project %s" % (path, project_id)
+        if isinstance(text, CocalcApiError):
+            if text.attempted is None:
+                text.attempted = where[len('Could not '):]
+            raise text
+        if text is None:
+            raise CocalcInputError('%s: there is no such file' % where)
+        if text is TOO_LARGE:
+            raise CocalcInputError('%s: the file is larger than the server reads (10 MB by default)' % where)
+        if _looks_like_archive(text):
+            raise CocalcInputError('%s: it is a directory (the server answers with an archive); name a file' % where)
+        texts.append(text)
+    return texts
 
 
 class LookupModule(LookupBase):
@@ -102,15 +118,19 @@ class LookupModule(LookupBase):
             failure = str(err)
         if failure is not None:
             # Raised outside the except block: the message is complete, the chained context adds nothing.
-            raise AnsibleLookupError('cocalc.cocalc.cocalc_file: %s' % failure)
+            # Ansible itself prefixes the plugin name.
+            raise AnsibleLookupError(failure)
         return texts
 
     def _read(self, terms):
         project_id = check_uuid(self.get_option('project_id'), 'project_id')
-        paths = [check_public_path(term, 'term %d' % (index + 1)) for index, term in enumerate(terms)]
-        read = public_text if self.get_option('public') else read_project_text
+        public = self.get_option('public')
+        check = check_public_read_path if public else check_project_path
+        paths = [check(term, 'term %d' % (index + 1)) for index, term in enumerate(terms)]
         client = CocalcClient(self.get_option('api_url'), self.get_option('api_key'),
                               validate_certs=self.get_option('validate_certs'),
                               timeout=self.get_option('api_timeout'), retries=self.get_option('api_retries'))
         with client:
-            return [read(client, project_id, path) for path in paths]
+            if public:
+                return [public_text(client, project_id, path) for path in paths]
+            return read_project_texts(client, project_id, paths) if paths else []

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, attempting
+from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_project_path
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
     CocalcInputError,
     Outcome,
@@ -45,25 +46,27 @@ def public_path_id(project_id, path):
     return hashlib.sha1((project_id + path).encode('utf-8')).hexdigest()
 
 
-def check_public_path(value, option, allow_home=False):
-    """A path relative to the project home that stays inside it; raises CocalcInputError naming the option.
+def check_public_path(value, option):
+    """A public path exactly as given (its id depends on every character); CocalcInputError otherwise.
 
-    ``..`` is refused anywhere (the server never treats such a path as public) and so is a
-    leading ``/``. With allow_home, the empty string (the home directory itself) is accepted.
+    The rules of check_project_path (relative, inside the home), and no '..' at all: the server
+    never treats a path containing '../' as public.
     """
-    if not isinstance(value, str):
-        raise CocalcInputError('%s must be a string path relative to the project home, got %r' % (option, value))
-    if value == '' and allow_home:
-        return value
-    if not value.strip():
-        raise CocalcInputError('%s must be a non-empty path relative to the project home, got %r' % (option, value))
-    if value.startswith('/') or value.startswith('~'):
-        raise CocalcInputError('%s must be relative to the project home (no leading / or ~), got %r' % (option, value))
+    check_project_path(value, option)
     if '..' in value.split('/'):
-        raise CocalcInputError("%s must not contain '..' (it would leave the shared directory), got %r" % (option, value))
-    if '\x00' in value:
-        raise CocalcInputError('%s must not contain a NUL character' % option)
+        raise CocalcInputError("%s must not contain '..' (the server never shares such a path), got %r" % (option, value))
     return value
+
+
+def check_public_read_path(value, option, allow_home=False):
+    """A path to read publicly (a file, or a directory to list), normalised like check_project_path.
+
+    With allow_home, '' and '.' name the home directory and become ''.
+    """
+    if allow_home and value == '':
+        return ''
+    normal = check_project_path(value, option, allow_home=allow_home)
+    return '' if normal == '.' else normal
 
 
 def _read_spec(project_id, with_authenticated):
@@ -275,10 +278,10 @@ def public_path_info(client, params, check_mode):
         check_public_path(path, 'path')
     listing_path = params.get('listing_path')
     if listing_path is not None:
-        check_public_path(listing_path, 'listing_path', allow_home=True)
-    text_paths = params.get('text_paths') or []
-    for index, text_path in enumerate(text_paths):
-        check_public_path(text_path, 'text_paths[%d]' % index)
+        listing_path = check_public_read_path(listing_path, 'listing_path', allow_home=True)
+    # (as given, as sent): RV(texts) is keyed by the path the user wrote.
+    text_paths = [(text_path, check_public_read_path(text_path, 'text_paths[%d]' % index))
+                  for index, text_path in enumerate(params.get('text_paths') or [])]
     try:
         rows = read_public_paths(client, [project_id], with_authenticated=True)[project_id]
     except CocalcApiError as err:
@@ -291,5 +294,5 @@ def public_path_info(client, params, check_mode):
     if listing_path is not None:
         extra['listing'] = public_directory_listing(client, project_id, listing_path, hidden=params.get('listing_hidden'))
     if text_paths:
-        extra['texts'] = dict((text_path, public_text(client, project_id, text_path)) for text_path in text_paths)
+        extra['texts'] = dict((given, public_text(client, project_id, sent)) for given, sent in text_paths)
     return Outcome(rows, False, **extra)

@@ -33,9 +33,52 @@ def no_connection_env(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-def test_reads_project_files_in_term_order(monkeypatch):
-    fake = FakeCocalc(monkeypatch, [read_call('notes/a.md', '# A\n'), read_call('b.txt', 'ü\n')])
-    assert lookup(['notes/a.md', 'b.txt'], project_id=PID, **CONNECTION) == ['# A\n', 'ü\n']
+def test_reads_several_project_files_in_one_call_in_term_order(monkeypatch):
+    fake = FakeCocalc(monkeypatch, [
+        ApiCall('read_text_file_from_project', {'project_id': [PID, PID], 'path': ['notes/a.md', 'b.txt']}).reply(
+            {'event': 'text_file_read_from_project', 'id': 'x', 'content': [
+                {'path': 'notes/a.md', 'project_id': PID, 'content': '# A\n'},
+                {'path': 'b.txt', 'project_id': PID, 'content': 'ü\n'}]}),
+    ])
+    assert lookup(['./notes//a.md', 'b.txt'], project_id=PID, **CONNECTION) == ['# A\n', 'ü\n']
+    fake.assert_done()
+
+
+def test_no_terms_no_call(monkeypatch):
+    fake = FakeCocalc(monkeypatch, [])
+    assert lookup([], project_id=PID, **CONNECTION) == []
+    fake.assert_done()
+
+
+def test_one_file_missing_among_several(monkeypatch):
+    fake = FakeCocalc(monkeypatch, [
+        ApiCall('read_text_file_from_project', {'project_id': [PID, PID], 'path': ['a.md', 'gone.md']}).reply(
+            {'event': 'text_file_read_from_project', 'id': 'x', 'content': [
+                {'path': 'a.md', 'project_id': PID, 'content': 'A'},
+                {'path': 'gone.md', 'project_id': PID, 'error': "Error: ENOENT: no such file or directory, stat '/home/user/gone.md'"}]}),
+    ])
+    with pytest.raises(AnsibleError) as info:
+        lookup(['a.md', 'gone.md'], project_id=PID, **CONNECTION)
+    assert str(info.value) == "Could not read 'gone.md' of project %s: there is no such file" % PID
+    fake.assert_done()
+
+
+def test_a_directory_is_refused(monkeypatch):
+    fake = FakeCocalc(monkeypatch, [read_call('handouts', 'BZh91AY&SY\ufffd\ufffd')])
+    with pytest.raises(AnsibleError) as info:
+        lookup(['handouts'], project_id=PID, **CONNECTION)
+    assert 'it is a directory' in str(info.value)
+    fake.assert_done()
+
+
+def test_a_file_too_large_for_the_server(monkeypatch):
+    fake = FakeCocalc(monkeypatch, [
+        ApiCall('read_text_file_from_project', {'project_id': PID, 'path': 'big.log'}).error(
+            'Error: Attempt to open large file of size 12MB; the maximum allowed size is 10MB. Use vim, emacs, or pico from a terminal instead.'),
+    ])
+    with pytest.raises(AnsibleError) as info:
+        lookup(['big.log'], project_id=PID, **CONNECTION)
+    assert 'larger than the server reads' in str(info.value)
     fake.assert_done()
 
 
@@ -80,8 +123,17 @@ def test_missing_file_names_file_and_project(monkeypatch):
     ])
     with pytest.raises(AnsibleError) as info:
         lookup(['gone.md'], project_id=PID, **CONNECTION)
-    assert str(info.value).startswith("cocalc.cocalc.cocalc_file: Could not read 'gone.md' of project %s: " % PID)
-    assert 'ENOENT' in str(info.value)
+    assert str(info.value) == "Could not read 'gone.md' of project %s: there is no such file" % PID
+    fake.assert_done()
+
+
+def test_no_access_names_file_and_project(monkeypatch):
+    text = 'User 649769c9-b3b6-452b-b328-1afa0bf2bc54 does not have read access to project %s' % PID
+    fake = FakeCocalc(monkeypatch, [ApiCall('read_text_file_from_project', {'project_id': PID, 'path': 'a.md'}).error(text)])
+    with pytest.raises(AnsibleError) as info:
+        lookup(['a.md'], project_id=PID, **CONNECTION)
+    assert str(info.value) == ("Could not read 'a.md' of project %s: API call 'read_text_file_from_project' failed "
+                               "(HTTP 200, event 'error'): %s" % (PID, text))
     fake.assert_done()
 
 
@@ -99,8 +151,10 @@ def test_wrong_key_is_never_shown(monkeypatch):
 
 @pytest.mark.parametrize('terms, options, fragment', [
     (['a.md'], dict(project_id='nope'), 'project_id must be a UUID'),
-    (['ok.md', '/etc/passwd'], dict(project_id=PID), 'term 2 must be relative to the project home'),
-    (['../x'], dict(project_id=PID), "term 1 must not contain '..'"),
+    (['ok.md', '/etc/passwd'], dict(project_id=PID), "term 2 must be relative to the project home, not absolute: '/etc/passwd'"),
+    (['../x'], dict(project_id=PID), 'term 1 must stay inside the project home'),
+    (['a/../../x'], dict(project_id=PID, public=True), 'term 1 must stay inside the project home'),
+    ([''], dict(project_id=PID), 'term 1 must be a non-empty path'),
     (['a.md'], dict(project_id=PID, api_url='ftp://x'), 'api_url must start with http:// or https://'),
     (['a.md'], dict(project_id=PID, api_timeout=0), 'api_timeout must be a positive number'),
 ])

@@ -14,6 +14,7 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._module import Cocal
 from ansible_collections.cocalc.cocalc.plugins.module_utils._public_paths import (
     apply_public_path_plan,
     check_public_path,
+    check_public_read_path,
     find_public_path,
     plan_public_path,
     public_path_id,
@@ -108,24 +109,41 @@ def test_apply_refuses_to_write_in_check_mode(monkeypatch):
     fake.assert_done()
 
 
-@pytest.mark.parametrize('value, allow_home, ok', [
-    ('a', False, True),
-    ('a/b.md', False, True),
-    ('a/', False, True),
-    ('a..b', False, True),
-    ('', True, True),
-    ('', False, False),
-    ('/a', False, False),
-    ('~/a', False, False),
-    ('a/../b', False, False),
-    ('..', True, False),
-    ('a\x00b', False, False),
-    (3, False, False),
-    (None, True, False),
+@pytest.mark.parametrize('value, ok', [
+    ('a', True),
+    ('a/b.md', True),
+    ('a/', True),
+    ('./a', True),
+    ('a..b', True),
+    ('', False),
+    ('.', False),
+    ('/a', False),
+    ('a/../b', False),
+    ('..', False),
+    ('a\x00b', False),
+    (3, False),
 ])
-def test_check_public_path(value, allow_home, ok):
+def test_public_paths_are_kept_exactly(value, ok):
     if ok:
-        assert check_public_path(value, 'path', allow_home=allow_home) == value
+        assert check_public_path(value, 'path') == value
     else:
         with pytest.raises(CocalcInputError, match='^path '):
-            check_public_path(value, 'path', allow_home=allow_home)
+            check_public_path(value, 'path')
+
+
+@pytest.mark.parametrize('value, allow_home, expected', [
+    ('a/./b/', False, 'a/b'),
+    ('a/../b', False, 'b'),
+    ('', True, ''),
+    ('.', True, ''),
+    ('sub/..', True, ''),
+    ('', False, None),
+    ('../x', True, None),
+    ('/etc', True, None),
+])
+def test_public_reads_are_normalised(value, allow_home, expected):
+    if expected is not None:
+        assert check_public_read_path(value, 'listing_path', allow_home=allow_home) == expected
+    else:
+        with pytest.raises(CocalcInputError, match='^listing_path '):
+            check_public_read_path(value, 'listing_path', allow_home=allow_home)

@@ -258,10 +258,11 @@ def test_wrong_key_is_not_shown(monkeypatch):
 
 @pytest.mark.parametrize('options, fragment', [
     (args(project_id='nope'), "project_id must be a UUID"),
-    (args(path='/etc/passwd'), "path must be relative to the project home (no leading / or ~), got '/etc/passwd'"),
-    (args(path='~/x'), 'path must be relative to the project home'),
-    (args(path='a/../../b'), "path must not contain '..'"),
-    (args(path='..'), "path must not contain '..'"),
+    (args(path='/etc/passwd'), "path must be relative to the project home, not absolute: '/etc/passwd'"),
+    (args(path='a/../../b'), "path must stay inside the project home, but 'a/../../b' leaves it"),
+    (args(path='a/../b'), "path must not contain '..' (the server never shares such a path), got 'a/../b'"),
+    (args(path='..'), 'path must stay inside the project home'),
+    (args(path='.'), 'not the home itself'),
     (args(path='  '), 'path must be a non-empty path'),
     (args(path=''), 'path must be a non-empty path'),
     (args(state='gone'), 'value of state must be one of: present, absent'),

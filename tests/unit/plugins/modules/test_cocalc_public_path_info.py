@@ -99,8 +99,18 @@ def test_listing_and_texts_on_a_guide_era_server(monkeypatch):
     assert result['texts'] == {'handouts/README.md': '# Week 1\n', 'handouts/b.txt': ''}
 
 
-def test_listing_of_the_home_directory(monkeypatch):
-    result = run_module_success(monkeypatch, cocalc_public_path_info, {'project_id': PID, 'listing_path': ''}, [
+def test_text_paths_are_sent_normalised_and_returned_as_given(monkeypatch):
+    result = run_module_success(monkeypatch, cocalc_public_path_info, {'project_id': PID, 'text_paths': ['./handouts//a.md']}, [
+        read(ROWS),
+        ApiCall('public_get_text_file', {'project_id': PID, 'path': 'handouts/a.md'})
+        .reply({'event': 'public_text_file_contents', 'id': 'x', 'data': 'A'}),
+    ])
+    assert result['texts'] == {'./handouts//a.md': 'A'}
+
+
+@pytest.mark.parametrize('listing_path', ['', '.', './'])
+def test_listing_of_the_home_directory(monkeypatch, listing_path):
+    result = run_module_success(monkeypatch, cocalc_public_path_info, {'project_id': PID, 'listing_path': listing_path}, [
         read(ROWS),
         ApiCall('public_get_directory_listing', {'project_id': PID, 'path': '', 'hidden': False})
         .reply({'event': 'public_directory_listing', 'id': 'x', 'result': {'files': []}}),
@@ -147,7 +157,8 @@ def test_private_text_names_the_fix(monkeypatch):
 @pytest.mark.parametrize('options, fragment', [
     ({'project_id': 'x'}, 'project_id must be a UUID'),
     ({'project_id': PID, 'path': '/abs'}, 'path must be relative to the project home'),
-    ({'project_id': PID, 'listing_path': '../up'}, "listing_path must not contain '..'"),
+    ({'project_id': PID, 'listing_path': '../up'}, 'listing_path must stay inside the project home'),
+    ({'project_id': PID, 'path': 'a/../b'}, "path must not contain '..'"),
     ({'project_id': PID, 'text_paths': ['ok.md', '/etc/passwd']}, 'text_paths[1] must be relative'),
     ({'project_id': PID, 'text_paths': ['']}, 'text_paths[0] must be a non-empty path'),
     ({}, 'missing required arguments: project_id'),
