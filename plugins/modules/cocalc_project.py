@@ -129,7 +129,7 @@ EXAMPLES = r'''
 RETURN = r'''
 project:
   description:
-    - The project after the task (in check mode: as it would be).
+    - The project after the task; in check mode, the project as it would be.
     - V(null) when O(state=absent) found no project.
     - Never contains the project's C(status), which holds its secret token.
   returned: always

@@ -168,8 +168,7 @@ def test_idempotent_rerun_only_reads(monkeypatch):
         projects_all([current], project_id=PID),
     ], diff=True)
     assert result['changed'] is False
-    assert result['project'] == view(name='alg', description='d', hidden=True,
-                                      users={ME: {'group': 'owner'}, BOB: {'group': 'collaborator'}})
+    assert result['project'] == view(name='alg', description='d', hidden=True, users={ME: {'group': 'owner'}, BOB: {'group': 'collaborator'}})
     assert 'diff' not in result
 
 
