@@ -81,16 +81,19 @@ class Outcome(object):
     resource: the resource after the run (None when absent), returned under the module's
     result_key. before / after: the states to diff (None = absent); leave both None for
     read-only results. diff: a ready-made diff (e.g. the copy shape for file content) that
-    replaces the computed one. warnings: texts for the user. extra: more result keys.
+    replaces the computed one. warnings: texts for the user. failure: a message when the task
+    must fail after doing part of its work (e.g. some students of a course); the result keys
+    are still returned, so the user sees what was done. extra: more result keys.
     """
 
-    def __init__(self, resource=None, changed=False, before=None, after=None, diff=None, warnings=None, **extra):
+    def __init__(self, resource=None, changed=False, before=None, after=None, diff=None, warnings=None, failure=None, **extra):
         self.resource = resource
         self.changed = bool(changed)
         self.before = before
         self.after = after
         self.diff = diff
         self.warnings = list(warnings or [])
+        self.failure = failure
         self.extra = extra
 
 
@@ -220,6 +223,23 @@ def ensure_state(state, current, desired, create, update, delete=None, check_mod
     return Outcome(updated, True, before=current, after=updated)
 
 
+def result_of(outcome, result_key, diff_mode):
+    """The task result of an Outcome (changed, extra keys, result_key, diff; secrets removed),
+    without warnings and failure: shared by CocalcModule and the action plugins that run
+    resource logic in the controller."""
+    result = dict(changed=outcome.changed)
+    for key, value in outcome.extra.items():
+        result[key] = redact_secrets(value)
+    result[result_key] = redact_secrets(outcome.resource)
+    if diff_mode:
+        diff = outcome.diff
+        if diff is None and (outcome.before is not None or outcome.after is not None):
+            diff = diff_changed_keys(outcome.before, outcome.after)
+        if diff and (diff.get('before') or diff.get('after')):
+            result['diff'] = diff
+    return result
+
+
 # ---- the module ----
 
 class CocalcModule(object):
@@ -283,16 +303,9 @@ class CocalcModule(object):
     def exit(self, outcome):
         for text in outcome.warnings:
             self.warn(text)
-        result = dict(changed=outcome.changed)
-        for key, value in outcome.extra.items():
-            result[key] = redact_secrets(value)
-        result[self.result_key] = redact_secrets(outcome.resource)
-        if self.module._diff:
-            diff = outcome.diff
-            if diff is None and (outcome.before is not None or outcome.after is not None):
-                diff = diff_changed_keys(outcome.before, outcome.after)
-            if diff and (diff.get('before') or diff.get('after')):
-                result['diff'] = diff
+        result = result_of(outcome, self.result_key, self.module._diff)
+        if outcome.failure:
+            self.module.fail_json(msg=outcome.failure, **result)
         self.module.exit_json(**result)
 
     def fail(self, error, **result):

@@ -23,6 +23,7 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
     diff_changed_keys,
     ensure_state,
     redact_secrets,
+    result_of,
     wanted_changes,
 )
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import API_KEY, API_URL, OMIT, ApiCall, run_module, run_module_failed, run_module_success
@@ -206,6 +207,22 @@ def test_ready_made_diff_is_used(monkeypatch):
 def test_warnings_from_outcome_reach_the_user(monkeypatch):
     result = run_module_success(monkeypatch, module_running(outcome_of(Outcome(None, warnings=['careful']))), {}, [])
     assert 'careful' in result.warnings
+
+
+def test_failure_after_partial_work_fails_with_the_result(monkeypatch):
+    action = outcome_of(Outcome({'done': 3, 'api_key': 'sk_z'}, True, before={'n': 0}, after={'n': 3}, failure='2 of 5 failed: ...'))
+    result = run_module_failed(monkeypatch, module_running(action), {}, [], diff=True)
+    assert result['msg'] == '2 of 5 failed: ...'
+    assert result['changed'] is True
+    assert result['thing'] == {'done': 3}
+    assert result['diff'] == {'before': {'n': 0}, 'after': {'n': 3}}
+
+
+def test_result_of_is_the_module_result_without_exit():
+    outcome = Outcome({'t': 2, 'password': 'x'}, True, before={'t': 1}, after={'t': 2}, extra_key=[1])
+    assert result_of(outcome, 'thing', True) == {'changed': True, 'thing': {'t': 2}, 'extra_key': [1],
+                                                 'diff': {'before': {'t': 1}, 'after': {'t': 2}}}
+    assert result_of(outcome, 'thing', False) == {'changed': True, 'thing': {'t': 2}, 'extra_key': [1]}
 
 
 # ---- pure helpers ----
