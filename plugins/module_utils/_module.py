@@ -223,6 +223,14 @@ def ensure_state(state, current, desired, create, update, delete=None, check_mod
     return Outcome(updated, True, before=current, after=updated)
 
 
+def plain_http_warning(api_url):
+    """The warning for a key sent unencrypted to a remote host, or None."""
+    parts = urlsplit(api_url)
+    if parts.scheme == 'http' and (parts.hostname or '') not in _LOOPBACK_HOSTS:
+        return 'api_url uses plain http to a remote host, so the API key travels unencrypted; use https'
+    return None
+
+
 def result_of(outcome, result_key, diff_mode):
     """The task result of an Outcome (changed, extra keys, result_key, diff; secrets removed),
     without warnings and failure: shared by CocalcModule and the action plugins that run
@@ -282,9 +290,9 @@ class CocalcModule(object):
                 self.module.params[option] = CHECKS[kind](value, option)
 
     def _warn_plain_http(self):
-        parts = urlsplit(self.client.api_url)
-        if parts.scheme == 'http' and (parts.hostname or '') not in _LOOPBACK_HOSTS:
-            self.warn('api_url uses plain http to a remote host, so the API key travels unencrypted; use https')
+        text = plain_http_warning(self.client.api_url)
+        if text:
+            self.warn(text)
 
     def run(self, action, *args):
         """Call action(client, params, check_mode, *args) and exit with its Outcome."""
