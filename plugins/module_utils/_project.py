@@ -359,6 +359,13 @@ def ensure_project(client, params, check_mode):
     desired['deleted'] = False
     if current is None:
         return _create(client, params, desired, me, unsupported, check_mode)
+    return _update(client, params, row, desired, me, unsupported, check_mode)
+
+
+def _update(client, params, row, desired, me, unsupported, check_mode):
+    """Bring an existing project to desired and to params['state'] (fields first, then the action)."""
+    current = project_view(row, me)
+    state = params['state']
     if params.get('hidden') is not None and me not in current['users']:
         raise ProjectError('hidden: the account of the API key is not a member of project %s, and hiding is per member'
                            % current['project_id'])
@@ -371,12 +378,26 @@ def ensure_project(client, params, check_mode):
     if check_mode or (not changed and target is None):
         return Outcome(after, changed, before=current, after=after)
     apply_changes(client, current['project_id'], changes, me)
-    if target is not None:
+    if target is None:
+        return Outcome(after, changed, before=current, after=after)
+    updated = predict(current, changes)
+    what = 'Updated project %s (%s), but then: ' % (current['project_id'], ', '.join(sorted(changes)))
+    try:
         if action is not None:
             stored = row.get('action_request') if isinstance(row.get('action_request'), dict) else {}
             request_action(client, current['project_id'], action, stored.get('time'), params['wait_timeout'])
         after = project_view(wait_for_state(client, current['project_id'], target, params['wait_timeout'], unsupported), me)
+    except (CocalcApiError, ProjectError) as err:
+        if not changes:
+            raise
+        return _partly_done(updated, current, err, what)
     return Outcome(after, changed, before=current, after=after)
+
+
+def _partly_done(resource, before, err, done):
+    """An Outcome that fails after some writes, still returning what was done."""
+    extra = dict(api_error=err.as_dict()) if isinstance(err, CocalcApiError) else {}
+    return Outcome(resource, True, before=before, after=resource, failure=done + str(err), **extra)
 
 
 def _create(client, params, desired, me, unsupported, check_mode):
@@ -388,13 +409,18 @@ def _create(client, params, desired, me, unsupported, check_mode):
         return Outcome(predicted, True, before=None, after=predicted)
     project_id, left = create_project(client, fields, start=start, unsupported=unsupported)
     made = dict((option, value) for option, value in fields.items() if option not in left)
-    # name, hidden and anything create_project could not take: one set.
-    apply_changes(client, project_id, plan_changes(new_project_view(made, me, start=start), desired), me)
-    if start:
-        row = wait_for_state(client, project_id, RUNNING, params['wait_timeout'], unsupported)
-    else:
-        rows, _unused = read_projects(client, project_id=project_id, unsupported=unsupported)
-        row = rows[0] if rows else dict(project_id=project_id)
+    made_view = dict(new_project_view(made, me, start=start), project_id=project_id)
+    try:
+        # name, hidden and anything create_project could not take: one set.
+        apply_changes(client, project_id, plan_changes(made_view, desired), me)
+        if start:
+            row = wait_for_state(client, project_id, RUNNING, params['wait_timeout'], unsupported)
+        else:
+            rows, _unused = read_projects(client, project_id=project_id, unsupported=unsupported)
+            row = rows[0] if rows else dict(project_id=project_id)
+    except (CocalcApiError, ProjectError) as err:
+        # The project exists now: say so, with its ID, so a re-run can pick it up by project_id.
+        return _partly_done(made_view, None, err, 'Created project %s, but then: ' % project_id)
     after = project_view(row, me)
     return Outcome(after, True, before=None, after=after)
 

@@ -41,6 +41,8 @@ options:
       - Without O(project_id) it identifies the project among the projects the API key's account owns.
         A deleted project with that name is undeleted by O(state=present), V(started) or V(stopped),
         because CoCalc keeps the name reserved for it.
+      - When none of your projects has the name, a new project is created, even if a project with O(title)
+        exists. To give an existing project a name, select it with O(project_id).
       - With O(project_id) it is the name to set. Only the owner may change a project's name.
       - At most 100 characters, and not a UUID.
       - Servers from before project names existed (the API guide's era) do not support this option;

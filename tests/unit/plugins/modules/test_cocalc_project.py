@@ -510,3 +510,32 @@ def test_status_is_never_requested(monkeypatch):
     ])
     for request in result.transport.requests:
         assert 'status' not in str(request['body'])
+
+
+def test_failure_after_create_still_returns_the_new_project(monkeypatch):
+    result = run_module_failed(monkeypatch, cocalc_project, {'title': 'Algebra', 'name': 'alg'}, [
+        whoami(),
+        projects_all([]),
+        create({'title': 'Algebra'}),
+        ApiCall('query', {'query': {'projects': {'project_id': NEW, 'name': 'alg'}}}).error(
+            "There is already a project with the same owner as this project and name='alg'."),
+    ])
+    assert result['changed'] is True
+    assert result['msg'].startswith("Created project %s, but then: Could not update project %s (name)" % (NEW, NEW))
+    assert result['project']['project_id'] == NEW
+    assert result['api_error']['event'] == 'error'
+
+
+def test_timeout_after_an_update_reports_the_update(monkeypatch):
+    ticks = iter([0.0, 5.0])
+    monkeypatch.setattr(_project, '_clock', lambda: next(ticks))
+    result = run_module_failed(monkeypatch, cocalc_project, {'project_id': PID, 'title': 'New', 'state': 'started', 'wait_timeout': 1}, [
+        whoami(),
+        projects_all([row()], project_id=PID),
+        query_set({'project_id': PID, 'title': 'New'}),
+        action('start', wait_timeout=1),
+        projects_all([row(title='New', state={'state': 'starting'})], project_id=PID),
+    ])
+    assert result['changed'] is True
+    assert result['msg'].startswith('Updated project %s (title), but then: project %s is still in state' % (PID, PID))
+    assert result['project']['title'] == 'New'
