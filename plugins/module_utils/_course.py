@@ -479,20 +479,20 @@ def pick_project(candidates, key):
 
 
 def read_chunks(targets, parallel):
-    """Split (project_id, path) reads into calls that run side by side: never more calls than projects
-    (the call budget), up to one per thread, more only to keep each call at READ_BATCH files."""
-    projects = []
-    for project_id, _path in targets:
-        if project_id not in projects:
-            projects.append(project_id)
-    if not projects:
+    """Split (project_id, path) reads into calls that run side by side: whole projects per call (so
+    never more calls than projects, the call budget), about one call per thread, at most READ_BATCH
+    files per call unless one project alone has more."""
+    by_project = {}
+    for target in targets:
+        by_project.setdefault(target[0], []).append(target)
+    if not by_project:
         return []
-    count = max(min(parallel, len(projects)), -(-len(targets) // READ_BATCH))
-    size = -(-len(projects) // count)
-    chunks = []
-    for start in range(0, len(projects), size):
-        group = set(projects[start:start + size])
-        chunks.append([target for target in targets if target[0] in group])
+    limit = min(READ_BATCH, -(-len(targets) // min(parallel, len(by_project))))
+    chunks = [[]]
+    for files in by_project.values():
+        if chunks[-1] and len(chunks[-1]) + len(files) > limit:
+            chunks.append([])
+        chunks[-1].extend(files)
     return chunks
 
 

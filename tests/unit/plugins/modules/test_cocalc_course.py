@@ -1,0 +1,518 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, cocalc.cocalc contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Unit tests of cocalc_course with the fake transport: the exact calls of each path.
+
+parallel=1 keeps the calls in a fixed order (the fake transport checks order); the thread pool
+itself is tested in tests/unit/plugins/module_utils/test_course.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _files
+from ansible_collections.cocalc.cocalc.plugins.modules import cocalc_course
+from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import (
+    API_KEY,
+    API_URL,
+    ApiCall,
+    run_module_failed,
+    run_module_success,
+)
+
+ME = '5134e292-3608-4e27-b5d1-645b92dc67fd'
+ADA = '14fa9a1f-5f88-40de-a478-a775d0f7c9ff'
+ADA2 = '6d8a1b9e-2f0a-4c55-9b7e-3c1d2e4f5a6b'
+TA = 'a80ae000-76a1-4793-acf3-84826895f49b'
+TA2 = '0c5f5b1e-8d7a-4e2b-9f3c-1a2b3c4d5e6f'
+STRANGER = '9e8d7c6b-5a49-4382-9170-6f5e4d3c2b1a'
+P_ADA = '2ffbcbec-351d-4e94-bb3c-1e103298e2fb'
+P_BOB = 'f122d520-e70c-4812-8945-57fe8839a247'
+P_OLD = '3702601d-9fbc-4e4e-b7ab-c10a79e34d3b'
+P_OTHER = '7b9e0c1d-2e3f-4a5b-8c6d-9e0f1a2b3c4d'
+MATERIALS = 'c0ffee00-1234-4abc-8def-0123456789ab'
+
+STUDENTS = [
+    {'student_id': '1001', 'email': 'ada@example.edu', 'first_name': 'Ada', 'last_name': 'Lovelace'},
+    {'student_id': '1002', 'email': 'bob@example.edu', 'first_name': 'Bob', 'last_name': 'Builder'},
+]
+README = '# Algebra\n\nWelcome!\n'
+HANDOUTS = [{'path': 'README.md', 'content': README}]
+FIELDS = {'name': None, 'title': None, 'description': None, 'users': None, 'invite': None, 'deleted': None, 'project_id': None}
+ADA_TITLE = 'Ada Lovelace - Algebra'
+BOB_TITLE = 'Bob Builder - Algebra'
+INVITE_TEXT = "You are invited to collaborate on the CoCalc project '%s'."
+
+
+def args(**extra):
+    base = dict(course_id='alg-1', title='Algebra', students=STUDENTS, staff=['ta@example.edu'], handouts=HANDOUTS, parallel=1)
+    base.update(extra)
+    # None means "left out": AnsibleModule counts a present None for mutually_exclusive.
+    return dict((key, value) for key, value in base.items() if value is not None)
+
+
+def whoami(account_id=ME):
+    row = {'account_id': account_id, 'email_address': 'me@example.edu', 'first_name': 'I', 'last_name': 'Teacher', 'groups': []}
+    return ApiCall('query', {'query': {'accounts': {'account_id': None, 'email_address': None, 'first_name': None,
+                                                    'last_name': None, 'groups': None}}}).reply(
+        {'event': 'query', 'query': {'accounts': row if account_id else None}})
+
+
+def found(account_id, email):
+    return {'account_id': account_id, 'first_name': 'X', 'last_name': 'Y', 'name': None, 'email_address': email,
+            'last_active': None, 'created': 1795767313473, 'email_address_verified': None}
+
+
+def search(emails, rows):
+    return ApiCall('user_search', {'query': ','.join(emails), 'limit': len(emails)}).reply(
+        {'event': 'user_search_results', 'results': rows})
+
+
+def default_search():
+    """Ada and the TA have accounts, Bob has none."""
+    return search(['ada@example.edu', 'bob@example.edu', 'ta@example.edu'], [found(ADA, 'ada@example.edu'), found(TA, 'ta@example.edu')])
+
+
+def projects(rows, fields=None):
+    spec = dict(fields or FIELDS)
+    return ApiCall('query', {'query': {'projects_all': [spec]}}).reply({'event': 'query', 'query': {'projects_all': rows}})
+
+
+def row(project_id, name, title, users, invite=None, description=None, deleted=None):
+    # A list get omits null fields, as the real hub does.
+    data = {'project_id': project_id, 'title': title, 'users': users}
+    for key, value in (('name', name), ('invite', invite), ('description', description), ('deleted', deleted)):
+        if value is not None:
+            data[key] = value
+    return data
+
+
+def users(*collaborators):
+    result = {ME: {'group': 'owner', 'hide': False}}
+    result.update((account_id, {'group': 'collaborator'}) for account_id in collaborators)
+    return result
+
+
+def converged_rows():
+    return [row(P_ADA, 'alg-1.1001', ADA_TITLE, users(ADA, TA)),
+            row(P_BOB, 'alg-1.1002', BOB_TITLE, users(TA), invite={'bob@example.edu': {'time': '2026-01-01T00:00:00.000Z'}})]
+
+
+def reads(items):
+    """One array read_text_file_from_project call: items are (project_id, path, content or None for ENOENT)."""
+    answers = []
+    for project_id, path, content in items:
+        if content is None:
+            answers.append({'path': path, 'project_id': project_id,
+                            'error': "Error: ENOENT: no such file or directory, stat '/home/user/%s'" % path})
+        else:
+            answers.append({'path': path, 'project_id': project_id, 'content': content})
+    if len(items) == 1:
+        project_id, path, content = items[0]
+        call = ApiCall('read_text_file_from_project', {'project_id': project_id, 'path': path})
+        return call.reply({'event': 'text_file_read_from_project', 'content': content}) if content is not None else \
+            call.error("Error: ENOENT: no such file or directory, stat '/home/user/%s'" % path)
+    return ApiCall('read_text_file_from_project', {'project_id': [i[0] for i in items], 'path': [i[1] for i in items]}).reply(
+        {'event': 'text_file_read_from_project', 'content': answers})
+
+
+def create(title, project_id, description=None):
+    body = {'title': title}
+    if description is not None:
+        body['description'] = description
+    return ApiCall('create_project', body).reply({'event': 'project_created', 'project_id': project_id})
+
+
+def query_set(values):
+    return ApiCall('query', {'query': {'projects': values}}).reply({'event': 'query', 'query': {}})
+
+
+def add(project_id, account_id):
+    return ApiCall('invite_collaborator', {'project_id': project_id, 'account_id': account_id}).reply({'event': 'success'})
+
+
+def remove(project_id, account_id):
+    return ApiCall('remove_collaborator', {'project_id': project_id, 'account_id': account_id}).reply({'event': 'success'})
+
+
+def invite(project_id, to, title, **fields):
+    body = dict(project_id=project_id, to=to, email=INVITE_TEXT % title, title=title, link2proj='%s/projects/%s' % (API_URL, project_id))
+    body.update(fields)
+    return ApiCall('invite_noncloud_collaborators', body).reply(
+        {'event': 'invite_noncloud_collaborators_resp', 'mesg': 'Invited %s to collaborate on a project.' % to})
+
+
+def write(project_id, path, content):
+    return ApiCall('write_text_file_to_project', {'project_id': project_id, 'path': path, 'content': content}).reply(
+        {'event': 'file_written_to_project'})
+
+
+def first_run_calls():
+    return [
+        whoami(), default_search(), projects([]),
+        create(ADA_TITLE, P_ADA), query_set({'project_id': P_ADA, 'name': 'alg-1.1001'}),
+        add(P_ADA, ADA), add(P_ADA, TA), write(P_ADA, 'README.md', README),
+        create(BOB_TITLE, P_BOB), query_set({'project_id': P_BOB, 'name': 'alg-1.1002'}),
+        add(P_BOB, TA), invite(P_BOB, 'bob@example.edu', BOB_TITLE), write(P_BOB, 'README.md', README),
+    ]
+
+
+def rerun_calls():
+    return [whoami(), default_search(), projects(converged_rows()),
+            reads([(P_ADA, 'README.md', README), (P_BOB, 'README.md', README)])]
+
+
+# ---- create, re-run, update ------------------------------------------------------------------
+
+def test_first_run_creates_marks_adds_invites_and_writes(monkeypatch):
+    result = run_module_success(monkeypatch, cocalc_course, args(), first_run_calls())
+    assert result['changed'] is True
+    course = result['course']
+    assert course['marker'] == 'name'
+    ada, bob = course['students']
+    assert ada == {'student_id': '1001', 'email': 'ada@example.edu', 'account_id': ADA, 'invited': None, 'project_id': P_ADA,
+                   'status': 'created', 'actions': [{'action': 'create_project'}, {'action': 'update_project', 'fields': ['name']},
+                                                    {'action': 'add_collaborator', 'account_id': ADA},
+                                                    {'action': 'add_collaborator', 'account_id': TA},
+                                                    {'action': 'write_file', 'path': 'README.md'}]}
+    assert bob['account_id'] is None and bob['invited'] == 'bob@example.edu' and bob['project_id'] == P_BOB
+    assert course['totals'] == {'students': 2, 'created': 2, 'updated': 0, 'deleted': 0, 'collaborators_added': 3,
+                                'collaborators_removed': 0, 'invited': 1, 'files_written': 2, 'unchanged': 0, 'failed': 0}
+    assert course['dropped'] == []
+    assert API_KEY not in result.text
+
+
+def test_rerun_makes_no_write_and_at_most_five_calls_plus_reads(monkeypatch):
+    result = run_module_success(monkeypatch, cocalc_course, args(), rerun_calls())
+    assert result['changed'] is False
+    assert [s['status'] for s in result['course']['students']] == ['unchanged', 'unchanged']
+    assert result['course']['totals']['unchanged'] == 2
+    # whoami, user_search, projects_all and one batched read for both projects' handouts.
+    assert len(result.transport.requests) == 4
+
+
+def test_rerun_without_handouts_is_three_calls(monkeypatch):
+    result = run_module_success(monkeypatch, cocalc_course, args(handouts=[]), rerun_calls()[:3])
+    assert result['changed'] is False
+
+
+def test_check_mode_rerun_is_unchanged(monkeypatch):
+    result = run_module_success(monkeypatch, cocalc_course, args(), rerun_calls(), check_mode=True)
+    assert result['changed'] is False
+
+
+def test_drift_is_fixed_and_only_the_differences_are_written(monkeypatch):
+    drifted = [row(P_ADA, 'alg-1.1001', 'Renamed by Ada', users(ADA, TA, STRANGER), description='old'),
+               row(P_BOB, 'alg-1.1002', BOB_TITLE, users(TA), invite={'bob@example.edu': {'time': 'x'}}, description='Algebra course')]
+    calls = [whoami(), default_search(), projects(drifted),
+             reads([(P_ADA, 'README.md', 'edited by Ada\n'), (P_BOB, 'README.md', README)]),
+             query_set({'project_id': P_ADA, 'title': ADA_TITLE, 'description': 'Algebra course'}),
+             remove(P_ADA, STRANGER), write(P_ADA, 'README.md', README)]
+    result = run_module_success(monkeypatch, cocalc_course, args(description='Algebra course'), calls, diff=True)
+    ada, bob = result['course']['students']
+    assert ada['status'] == 'updated' and bob['status'] == 'unchanged'
+    assert ada['actions'] == [{'action': 'update_project', 'fields': ['description', 'title']},
+                              {'action': 'remove_collaborator', 'account_id': STRANGER},
+                              {'action': 'write_file', 'path': 'README.md'}]
+    old_sha = 'sha256:' + hashlib.sha256(b'edited by Ada\n').hexdigest()
+    new_sha = 'sha256:' + hashlib.sha256(README.encode()).hexdigest()
+    assert result['diff']['before'] == {'1001': {'title': 'Renamed by Ada', 'description': 'old', 'handouts': {'README.md': old_sha},
+                                                 'collaborators': {ME: 'owner', ADA: 'collaborator', TA: 'collaborator',
+                                                                   STRANGER: 'collaborator'}}}
+    assert result['diff']['after'] == {'1001': {'title': ADA_TITLE, 'description': 'Algebra course', 'handouts': {'README.md': new_sha},
+                                                'collaborators': {ME: 'owner', ADA: 'collaborator', TA: 'collaborator'}}}
+
+
+def test_force_false_writes_only_missing_handouts(monkeypatch):
+    handouts = [{'path': 'hw1.md', 'content': 'hw1\n', 'force': False}]
+    calls = [whoami(), default_search(), projects(converged_rows()),
+             reads([(P_ADA, 'hw1.md', 'my answers\n'), (P_BOB, 'hw1.md', None)]),
+             write(P_BOB, 'hw1.md', 'hw1\n')]
+    result = run_module_success(monkeypatch, cocalc_course, args(handouts=handouts), calls)
+    assert [s['status'] for s in result['course']['students']] == ['unchanged', 'updated']
+
+
+def test_purge_false_only_adds(monkeypatch):
+    rows = [row(P_ADA, 'alg-1.1001', ADA_TITLE, users(ADA, STRANGER)), converged_rows()[1]]
+    calls = [whoami(), default_search(), projects(rows), add(P_ADA, TA)]
+    result = run_module_success(monkeypatch, cocalc_course, args(handouts=[], purge=False), calls)
+    assert result['course']['totals']['collaborators_removed'] == 0
+
+
+def test_email_change_moves_access_to_the_new_account(monkeypatch):
+    students = [dict(STUDENTS[0], email='ada.new@example.edu'), STUDENTS[1]]
+    calls = [whoami(),
+             search(['ada.new@example.edu', 'bob@example.edu', 'ta@example.edu'], [found(ADA2, 'ada.new@example.edu'), found(TA, 'ta@example.edu')]),
+             projects(converged_rows()),
+             add(P_ADA, ADA2), remove(P_ADA, ADA)]
+    result = run_module_success(monkeypatch, cocalc_course, args(students=students, handouts=[]), calls)
+    ada = result['course']['students'][0]
+    assert ada['account_id'] == ADA2 and ada['project_id'] == P_ADA
+    assert result['course']['totals']['created'] == 0
+
+
+def test_email_change_to_an_address_without_account_invites_it(monkeypatch):
+    students = [dict(STUDENTS[0], email='ada.new@example.edu'), STUDENTS[1]]
+    calls = [whoami(),
+             search(['ada.new@example.edu', 'bob@example.edu', 'ta@example.edu'], [found(TA, 'ta@example.edu')]),
+             projects(converged_rows()),
+             invite(P_ADA, 'ada.new@example.edu', ADA_TITLE, subject='Your project', replyto='prof@example.edu'),
+             remove(P_ADA, ADA)]
+    result = run_module_success(monkeypatch, cocalc_course, args(students=students, handouts=[],
+                                                                 invite={'subject': 'Your project', 'reply_to': 'prof@example.edu'}), calls)
+    assert result['course']['students'][0]['invited'] == 'ada.new@example.edu'
+
+
+def test_a_deleted_project_of_a_returning_student_is_restored(monkeypatch):
+    rows = [row(P_ADA, 'alg-1.1001', ADA_TITLE, users(ADA, TA), deleted=True), converged_rows()[1]]
+    calls = [whoami(), default_search(), projects(rows), query_set({'project_id': P_ADA, 'deleted': False})]
+    result = run_module_success(monkeypatch, cocalc_course, args(handouts=[]), calls)
+    assert result['course']['students'][0]['actions'] == [{'action': 'update_project', 'fields': ['deleted']}]
+
+
+def test_projects_of_other_owners_and_other_courses_are_ignored(monkeypatch):
+    someone = {STRANGER: {'group': 'owner'}, ME: {'group': 'collaborator'}}
+    rows = [row(P_OTHER, 'alg-1.1001', 'Not mine', someone), row(P_OLD, 'alg-10.1001', 'Other course', users()),
+            row('11111111-2222-4333-8444-555555555555', None, ADA_TITLE, users(ADA, TA))]   # same title, no marker
+    calls = [whoami(), default_search(), projects(rows)] + first_run_calls()[3:]
+    result = run_module_success(monkeypatch, cocalc_course, args(), calls)
+    assert result['course']['totals']['created'] == 2
+    assert result['course']['dropped'] == []
+
+
+# ---- check mode and diff ----------------------------------------------------------------------
+
+def test_check_mode_plans_everything_and_writes_nothing(monkeypatch):
+    result = run_module_success(monkeypatch, cocalc_course, args(), first_run_calls()[:3], check_mode=True, diff=True)
+    assert result['changed'] is True
+    ada, bob = result['course']['students']
+    assert ada['project_id'] is None and ada['status'] == 'created'
+    assert [a['action'] for a in bob['actions']] == ['create_project', 'update_project', 'add_collaborator', 'invite', 'write_file']
+    assert result['course']['totals']['created'] == 2
+    assert result['diff']['before'] == {}
+    assert result['diff']['after']['1002'] == {
+        'title': BOB_TITLE, 'name': 'alg-1.1002', 'deleted': False, 'collaborators': {ME: 'owner', TA: 'collaborator'},
+        'invited': ['bob@example.edu'], 'handouts': {'README.md': 'sha256:' + hashlib.sha256(README.encode()).hexdigest()}}
+
+
+def test_no_diff_key_when_nothing_changes(monkeypatch):
+    result = run_module_success(monkeypatch, cocalc_course, args(), rerun_calls(), diff=True)
+    assert 'diff' not in result
+
+
+# ---- drops and end of term ----------------------------------------------------------------------
+
+def dropped_rows():
+    return converged_rows() + [row(P_OLD, 'alg-1.0999', 'Carl Gauss - Algebra', users('c4a2b0d0-0000-4000-8000-000000000001', TA))]
+
+
+@pytest.mark.parametrize('on_drop, writes, entry_actions', [
+    ('keep', [], []),
+    ('remove_student', [remove(P_OLD, 'c4a2b0d0-0000-4000-8000-000000000001')],
+     [{'action': 'remove_collaborator', 'account_id': 'c4a2b0d0-0000-4000-8000-000000000001'}]),
+    ('delete', [query_set({'project_id': P_OLD, 'deleted': True})], [{'action': 'delete_project'}]),
+])
+def test_a_dropped_student_is_handled_per_on_drop(monkeypatch, on_drop, writes, entry_actions):
+    calls = [whoami(), default_search(), projects(dropped_rows())] + writes
+    result = run_module_success(monkeypatch, cocalc_course, args(handouts=[], on_drop=on_drop), calls)
+    assert result['course']['dropped'] == [{'student_id': '0999', 'project_id': P_OLD, 'actions': entry_actions,
+                                            'status': 'updated' if writes else 'unchanged'}]
+    assert result['changed'] is bool(writes)
+
+
+def test_end_of_term_deletes_every_course_project(monkeypatch):
+    calls = [whoami(), projects(dropped_rows()),
+             query_set({'project_id': P_OLD, 'deleted': True}), query_set({'project_id': P_ADA, 'deleted': True}),
+             query_set({'project_id': P_BOB, 'deleted': True})]
+    result = run_module_success(monkeypatch, cocalc_course, {'course_id': 'alg-1', 'state': 'absent', 'on_drop': 'delete', 'parallel': 1},
+                                calls)
+    assert result['course']['students'] == []
+    assert result['course']['totals']['deleted'] == 3
+    again = [whoami(), projects([dict(r, deleted=True) for r in dropped_rows()])]
+    result = run_module_success(monkeypatch, cocalc_course, {'course_id': 'alg-1', 'state': 'absent', 'on_drop': 'delete', 'parallel': 1},
+                                again)
+    assert result['changed'] is False
+
+
+def test_end_of_term_with_keep_warns(monkeypatch):
+    result = run_module_success(monkeypatch, cocalc_course, {'course_id': 'alg-1', 'state': 'absent'}, [whoami(), projects(dropped_rows())])
+    assert result['changed'] is False
+    assert any('on_drop=keep' in text for text in result.warnings)
+
+
+# ---- failures ----------------------------------------------------------------------------------
+
+def test_one_failing_student_does_not_stop_the_others(monkeypatch):
+    calls = [whoami(), default_search(), projects([]),
+             create(ADA_TITLE, P_ADA), query_set({'project_id': P_ADA, 'name': 'alg-1.1001'}),
+             add(P_ADA, ADA).error('Error: user %s does not have write access to project %s' % (ME, P_ADA)),
+             create(BOB_TITLE, P_BOB), query_set({'project_id': P_BOB, 'name': 'alg-1.1002'}),
+             add(P_BOB, TA), invite(P_BOB, 'bob@example.edu', BOB_TITLE)]
+    result = run_module_failed(monkeypatch, cocalc_course, args(handouts=[]), calls)
+    assert result['msg'].startswith('1 of 2 course projects failed (a re-run completes what is missing): 1001: Could not add %s to project'
+                                    % ADA)
+    ada, bob = result['course']['students']
+    assert ada['status'] == 'failed' and 'write access' in ada['error']
+    assert ada['actions'] == [{'action': 'create_project'}, {'action': 'update_project', 'fields': ['name']}]
+    assert bob['status'] == 'created'
+    assert result['changed'] is True
+    assert result['course']['totals']['failed'] == 1
+
+
+def test_an_unreadable_handout_fails_that_student_only(monkeypatch):
+    calls = [whoami(), default_search(), projects(converged_rows()),
+             ApiCall('read_text_file_from_project', {'project_id': [P_ADA, P_BOB], 'path': ['README.md', 'README.md']}).reply(
+                 {'event': 'text_file_read_from_project', 'content': [
+                     {'path': 'README.md', 'project_id': P_ADA, 'error': 'Error: EACCES: permission denied'},
+                     {'path': 'README.md', 'project_id': P_BOB, 'content': 'old\n'}]}),
+             write(P_BOB, 'README.md', README)]
+    result = run_module_failed(monkeypatch, cocalc_course, args(), calls)
+    assert 'EACCES' in result['course']['students'][0]['error']
+    assert result['course']['students'][1]['status'] == 'updated'
+
+
+def test_two_projects_with_one_marker_fail_that_student(monkeypatch):
+    # Servers without names: markers live in descriptions, so duplicates are possible.
+    refused = ApiCall('query', {'query': {'projects_all': [FIELDS]}}).error('FATAL: user get query not allowed for projects_all.name')
+    no_name = dict((k, v) for k, v in FIELDS.items() if k != 'name')
+    marker = '<!-- cocalc.cocalc course key: alg-1.1001 -->'
+    rows = [row(P_ADA, None, ADA_TITLE, users(ADA, TA), description=marker),
+            row(P_OTHER, None, 'copy', users(ADA, TA), description='x\n\n' + marker),
+            row(P_BOB, None, BOB_TITLE, users(TA), invite={'bob@example.edu': {}}, description='<!-- cocalc.cocalc course key: alg-1.1002 -->')]
+    calls = [whoami(), default_search(), refused, projects(rows, fields=no_name)]
+    result = run_module_failed(monkeypatch, cocalc_course, args(handouts=[]), calls)
+    assert '2 projects carry the marker alg-1.1001: %s, %s' % tuple(sorted([P_ADA, P_OTHER])) in result['msg']
+    assert result['course']['students'][1]['status'] == 'unchanged'
+    assert result['course']['marker'] == 'description'
+
+
+def test_server_without_names_marks_projects_in_the_description(monkeypatch):
+    refused = ApiCall('query', {'query': {'projects_all': [FIELDS]}}).error('FATAL: user get query not allowed for projects_all.name')
+    no_name = dict((k, v) for k, v in FIELDS.items() if k != 'name')
+    calls = [whoami(), default_search(), refused, projects([], fields=no_name),
+             create(ADA_TITLE, P_ADA, description='Algebra course\n\n<!-- cocalc.cocalc course key: alg-1.1001 -->'),
+             add(P_ADA, ADA), add(P_ADA, TA),
+             create(BOB_TITLE, P_BOB, description='Algebra course\n\n<!-- cocalc.cocalc course key: alg-1.1002 -->'),
+             add(P_BOB, TA), invite(P_BOB, 'bob@example.edu', BOB_TITLE)]
+    result = run_module_success(monkeypatch, cocalc_course, args(handouts=[], description='Algebra course'), calls)
+    assert result['course']['marker'] == 'description'
+    assert result['course']['totals']['created'] == 2
+
+
+def test_server_hiding_invites_keeps_a_record_in_the_project(monkeypatch):
+    refused = ApiCall('query', {'query': {'projects_all': [FIELDS]}}).error('FATAL: user get query not allowed for projects_all.invite')
+    no_invite = dict((k, v) for k, v in FIELDS.items() if k != 'invite')
+    rows = [converged_rows()[0], row(P_BOB, 'alg-1.1002', BOB_TITLE, users(TA))]
+    record = '{\n  "bob@example.edu": {\n    "time": "2026-01-01"\n  }\n}\n'
+    calls = [whoami(), default_search(), refused, projects(rows, fields=no_invite),
+             reads([(P_BOB, '.cocalc-ansible-invites.json', record)])]
+    result = run_module_success(monkeypatch, cocalc_course, args(handouts=[]), calls)
+    assert result['changed'] is False
+
+
+def test_staff_email_without_account_fails_before_any_write(monkeypatch):
+    calls = [whoami(), search(['ada@example.edu', 'bob@example.edu', 'ta@example.edu'], [found(ADA, 'ada@example.edu')])]
+    result = run_module_failed(monkeypatch, cocalc_course, args(), calls)
+    assert result['msg'] == 'staff: no CoCalc account has the email ta@example.edu; staff need an account (they are not invited)'
+
+
+def test_staff_account_id_that_does_not_exist_fails_before_any_write(monkeypatch):
+    calls = [whoami(), search(['ada@example.edu', 'bob@example.edu'], [found(ADA, 'ada@example.edu')]), projects(converged_rows()),
+             ApiCall('get_usernames', {'account_ids': [TA2]}).reply({'event': 'usernames', 'usernames': {TA2: {}}})]
+    result = run_module_failed(monkeypatch, cocalc_course, args(staff=[TA, TA2], handouts=[]), calls)
+    assert result['msg'] == 'account_id %s: no CoCalc account has this id' % TA2
+
+
+def test_project_key_is_refused(monkeypatch):
+    result = run_module_failed(monkeypatch, cocalc_course, args(), [whoami(account_id=None)])
+    assert 'belongs to no account' in result['msg']
+
+
+def test_api_error_while_reading_fails_with_api_error(monkeypatch):
+    calls = [whoami(), default_search(), ApiCall('query', {'query': {'projects_all': [FIELDS]}}).error('FATAL: database is down')]
+    result = run_module_failed(monkeypatch, cocalc_course, args(), calls)
+    assert result['api_error']['endpoint'] == 'query'
+    assert result['msg'].startswith('Could not read the projects')
+
+
+# ---- copies from a materials project ----------------------------------------------------------
+
+def probe_reply(project_id, paths, stdout):
+    return ApiCall('project_exec', {'project_id': project_id, 'command': 'sh', 'err_on_exit': False, 'timeout': 120,
+                                    'args': ['-c', _files._PROBE_SCRIPT, 'sh', '0'] + paths}).expect_timeout(150).reply(
+        {'event': 'project_exec_output', 'stdout': stdout, 'stderr': '', 'exit_code': 0})
+
+
+def file_probe(sha, size=4, mtime='1700000000.0'):
+    return '@file\0S %d %s \0%s  p\0' % (size, mtime, sha)
+
+
+def test_copy_handouts_are_compared_by_checksum_and_copied_when_missing(monkeypatch):
+    sha = 'a' * 64
+    handouts = [{'path': 'data.csv', 'copy_from': 'materials/data.csv'}]
+    copy = ApiCall('copy_path_between_projects', {'src_project_id': MATERIALS, 'src_path': 'materials/data.csv', 'target_project_id': P_BOB,
+                                                  'target_path': 'data.csv', 'wait_until_done': True}).expect_timeout(270).reply(
+        {'event': 'copy_path_between_projects_response', 'copy_path_id': '', 'note': ''})
+    calls = [whoami(), default_search(), projects(converged_rows()),
+             probe_reply(MATERIALS, ['materials/data.csv'], file_probe(sha)),
+             probe_reply(P_ADA, ['data.csv'], file_probe(sha)),
+             probe_reply(P_BOB, ['data.csv'], '@missing\0'),
+             copy]
+    result = run_module_success(monkeypatch, cocalc_course, args(handouts=handouts, materials_project_id=MATERIALS), calls)
+    assert [s['status'] for s in result['course']['students']] == ['unchanged', 'updated']
+    assert result['course']['students'][1]['actions'] == [{'action': 'copy_file', 'path': 'data.csv'}]
+
+
+# ---- bad input: no call at all -------------------------------------------------------------------
+
+@pytest.mark.parametrize('extra, fragment', [
+    ({'course_id': 'alg 1'}, 'course_id must be 1 to 40 letters'),
+    ({'course_id': 'a.b'}, 'course_id must be 1 to 40 letters'),
+    ({'staff': ['not-a-uuid']}, 'staff[0] must be an email address or an account ID'),
+    ({'staff': ['ta@@example']}, 'staff[0] must be one email address'),
+    ({'students': [{'student_id': '1', 'email': ''}]}, 'students[0].email must be one email address'),
+    ({'students': [{'student_id': ' ', 'email': 'a@example.edu'}]}, 'students[0]: student_id must be a non-empty string'),
+    ({'students': [{'student_id': 'A1', 'email': 'a@example.edu'}, {'student_id': 'a1', 'email': 'b@example.edu'}]},
+     'students[1]: student_id \'a1\' gives the same project marker'),
+    ({'students': [{'student_id': '1', 'email': 'a@example.edu'}, {'student_id': '2', 'email': 'A@example.edu'}]},
+     'students[1]: email A@example.edu is also the email of students[0]'),
+    ({'students': [{'student_id': 'x' * 60, 'email': 'a@example.edu'}]}, 'is longer than 59 characters'),
+    ({'handouts': [{'path': '/etc/passwd', 'content': 'x'}]}, 'handouts[0].path'),
+    ({'handouts': [{'path': '../escape', 'content': 'x'}]}, 'handouts[0].path'),
+    ({'handouts': [{'path': 'a', 'content': 'x'}, {'path': './a', 'content': 'y'}]}, 'handouts[1].path: a is named by another handout'),
+    ({'handouts': [{'path': 'a', 'copy_from': 'b'}]}, 'handouts[0].copy_from needs materials_project_id'),
+    ({'materials_project_id': 'nope'}, 'materials_project_id must be a UUID'),
+    ({'student_project_title': '{first_name} {nickname}'}, 'student_project_title: unknown placeholder {nickname}'),
+    ({'student_project_title': '{first_name'}, 'student_project_title'),
+    ({'parallel': 0}, 'parallel must be between 1 and 64'),
+    ({'parallel': 65}, 'parallel must be between 1 and 64'),
+    ({'invite': {'reply_to': 'nobody'}}, 'invite.reply_to must be one email address'),
+    ({'on_drop': 'archive'}, 'on_drop'),
+    ({'title': None}, 'title'),
+    ({'roster': '/nonexistent/roster.csv', 'students': None}, 'roster: cannot read /nonexistent/roster.csv'),
+    ({'roster': '/x.csv'}, 'mutually exclusive'),
+])
+def test_bad_input_fails_before_any_call(monkeypatch, extra, fragment):
+    result = run_module_failed(monkeypatch, cocalc_course, args(**extra), [])
+    assert fragment in result['msg']
+    assert result.transport.requests == []
+
+
+def test_roster_file_is_read(monkeypatch, tmp_path):
+    roster = tmp_path / 'export.csv'
+    roster.write_text('Student,ID,SIS User ID,SIS Login ID\n    Points Possible,,,\n"Lovelace, Ada",1,1001,ada@example.edu\n'
+                      '"Builder, Bob",2,1002,bob@example.edu\n', encoding='utf-8')
+    result = run_module_success(monkeypatch, cocalc_course, args(students=None, roster=str(roster)), first_run_calls())
+    assert [s['student_id'] for s in result['course']['students']] == ['1001', '1002']
+
+
+def test_roster_row_without_email_names_the_line(monkeypatch, tmp_path):
+    roster = tmp_path / 'export.csv'
+    roster.write_text('student_id,email\n1001,ada@example.edu\n1002,\n', encoding='utf-8')
+    result = run_module_failed(monkeypatch, cocalc_course, args(students=None, roster=str(roster)), [])
+    assert result['msg'] == 'roster: %s line 3 has a student ID but no email' % roster
