@@ -10,6 +10,7 @@ Only the standard library and requests are used, so the benchmark can import thi
 import base64
 import collections
 import contextlib
+import ctypes
 import datetime
 import json
 import signal
@@ -46,6 +47,14 @@ def serve_cli(*args, timeout=60):
     return json.loads(done.stdout)
 
 
+def _die_with_parent():
+    """In the child before exec: get SIGTERM when the test process dies, so no server outlives a killed run."""
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        pass
+
+
 def unique(prefix):
     """A short unique name, so that tests sharing a server never collide."""
     return '%s-%s' % (prefix, uuid.uuid4().hex[:10])
@@ -70,7 +79,8 @@ class ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, 'ab')  # pylint: disable=consider-using-with
         cmd = serve_command('--data-dir', self.data_dir, '--host', '127.0.0.1', '--port', '0', '--era', self.era, *self.extra_args)
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log)  # pylint: disable=consider-using-with
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log,  # pylint: disable=consider-using-with
+                                     preexec_fn=_die_with_parent)
         lines = []
         reader = threading.Thread(target=lambda: lines.append(self.proc.stdout.readline()), daemon=True)
         reader.start()

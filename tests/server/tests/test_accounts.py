@@ -261,10 +261,14 @@ def test_user_search_separators_and_malformed_terms(server):
     assert [hit['account_id'] for hit in api.ok('user_search', query='not-an-email@, %s' % two.email)['results']] == [two.account_id]
 
 
-def test_user_search_admin_flag(server):
-    caller = server.new_account('nonadmin')
+def test_2024_user_search_admin_flag(server_2024):
+    caller = server_2024.new_account('nonadmin')
     assert caller.api.error('user_search', query='x', admin=True) == 'must be logged in and a member of the admin group'
-    assert server.api().ok('user_search', query=caller.email, admin=True)['event'] == 'user_search_results'
+    assert server_2024.api().ok('user_search', query=caller.email, admin=True)['event'] == 'user_search_results'
+
+
+def test_guide_user_search_has_no_admin_option(server_guide):
+    assert server_guide.api().http400('user_search', {'query': 'x', 'admin': True}) == UNEXPECTED % 'admin'
 
 
 def test_user_search_missing_query(server):
@@ -275,9 +279,10 @@ def test_guide_user_search_hard_limit_50_and_blank_key(server_guide):
     first = random_word()
     for i in range(52):
         server_guide.new_account('fifty', first_name=first, last_name='N%02d' % i)
-    api = server_guide.api()
-    assert len(api.ok('user_search', query=first, limit=100)['results']) == 50
-    reply = api.raw('user_search', {'query': first, 'limit': 3}, header='Basic Og==')   # curl -u :
+    caller = server_guide.new_account('caller').api
+    assert len(caller.ok('user_search', query=first, limit=100)['results']) == 50
+    assert len(caller.ok('user_search', query=first)['results']) == 20
+    reply = caller.raw('user_search', {'query': first, 'limit': 3}, header='Basic Og==')   # curl -u : (blank key)
     assert reply.status == 200 and len(reply.json['results']) == 3
 
 

@@ -61,10 +61,10 @@ def test_restart_keeps_everything(own_server):
     again = own_server.start()
     assert (again['api_key'], again['account_id'], again['email']) == (info['api_key'], info['account_id'], info['email'])
     assert own_server.api().ok('ping')['event'] == 'pong'
+    alice.api = own_server.api(alice.api_key)   # same key, but the new process has a new port
     assert alice.api.query({'accounts': {'account_id': None, 'last_name': None}}) == {'accounts': {'account_id': alice.account_id,
                                                                                                    'last_name': 'Persisted'}}
     assert own_server.api(made['api_key']).query({'accounts': {'account_id': None}})['accounts']['account_id'] == made['account_id']
-    alice.api = own_server.api(alice.api_key)   # the port may have changed
     assert alice.project(project, 'title', 'users') == {'project_id': project, 'title': 'persisted project',
                                                          'users': {alice.account_id: {'group': 'owner', 'hide': True}}}
     assert alice.read(project, 'notes/keep.txt') == 'still here\n'
