@@ -78,7 +78,7 @@ def run_playbook(playbook, env, label):
     return rc, recap, seconds
 
 
-def server_summary(api, data_dir, instructor_id, outbox):
+def server_summary(api, data_dir, instructor_id):
     """What the course looks like on the server: projects, people, invitations, files."""
     projects = api.query({'projects_all': [{'project_id': None, 'title': None, 'users': None, 'deleted': None}]})['projects_all']
     projects = [p for p in projects if not p.get('deleted')]
@@ -90,8 +90,7 @@ def server_summary(api, data_dir, instructor_id, outbox):
         for _dirpath, dirnames, filenames in os.walk(home):
             dirnames[:] = [d for d in dirnames if not d.startswith('.')]
             files += len([f for f in filenames if not f.startswith('.')])
-    invited = sorted(set(mail['to'] if 'to' in mail else mail.get('to_address', '?') for mail in outbox))
-    return projects, collaborators, people, files, invited
+    return projects, collaborators, people, files
 
 
 def main():
@@ -133,11 +132,14 @@ def main():
                 return 1
 
             api = Api(boot['url'], instructor['api_key'])
-            projects, collaborators, people_on, files, invited = server_summary(api, data_dir, instructor['account_id'], server.outbox())
+            projects, collaborators, people_on, files = server_summary(api, data_dir, instructor['account_id'])
+            outbox = server.outbox()
+            invited = sorted(set(mail['to'] for mail in outbox))
             say('summary')
             print('projects         %d (one per student, plus the shared project)' % len(projects))
             print('collaborators    %d memberships, %d different people' % (collaborators, len(people_on)))
-            print('invitations      %d emails to people without an account: %s' % (len(invited), ', '.join(invited)))
+            print('invitations      %d emails (to the student project and the shared project) for %d people without an account: %s'
+                  % (len(outbox), len(invited), ', '.join(invited)))
             print('files            %d in the project homes' % files)
             for label, seconds, recap, calls in (('first run ', first_seconds, first, first_calls),
                                                  ('second run', second_seconds, second, second_calls)):
