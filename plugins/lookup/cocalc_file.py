@@ -25,8 +25,8 @@ options:
   _terms:
     description:
       - Paths of the files, relative to the project's home directory, for example V(notes/a.md).
-      - Absolute paths and paths containing V(..) are refused before any request.
-      - A path must name a text file; the server answers a directory with an archive, not a listing.
+      - Absolute paths and paths whose V(..) would leave the home directory are refused before any request.
+      - A path must name a text file; a directory is an error.
     type: list
     elements: str
     required: true
@@ -43,8 +43,9 @@ options:
     default: false
 notes:
   - The server decodes file contents as UTF-8; bytes that are not valid UTF-8 come back replaced.
-  - A missing file, a file over the server's size limit (10 MB by default) and a private file read with
-    O(public=true) are errors.
+  - A missing file, a directory, a file over the server's size limit (10 MB by default) and a private file
+    read with O(public=true) are errors.
+  - Several files of a project are read in one request where the server accepts that (the 2024 hub does).
 seealso:
   - module: cocalc.cocalc.cocalc_public_path
   - module: cocalc.cocalc.cocalc_public_path_info
