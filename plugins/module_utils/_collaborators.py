@@ -37,6 +37,7 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
     check_non_empty,
     check_uuid,
 )
+from ansible_collections.cocalc.cocalc.plugins.module_utils._project import find_project as select_project
 
 OWNER = 'owner'
 COLLABORATOR = 'collaborator'
@@ -94,22 +95,21 @@ def read_projects(client, project_id=None, title=None):
 def find_project(client, project_id=None, title=None):
     """Exactly one project: by project_id, else by title among the non-deleted projects.
 
-    Several projects with the title: fails listing their ids (never picks one).
+    The choice follows cocalc_project's rule (_project.find_project): several projects with
+    the title fail listing their ids, never one of them picked.
     """
     if project_id is not None:
-        with attempting('read project %s' % project_id):
-            found = read_projects(client, project_id=project_id)
-        if not found:
-            raise CocalcInputError('project_id %s: no such project visible to the API key' % project_id)
-        return found[0]
-    with attempting('look up the project titled %r' % title):
-        found = [project for project in read_projects(client, title=title) if not project['deleted']]
-    if not found:
+        what = 'read project %s' % project_id
+    else:
+        what = 'look up the project titled %r' % title
+    with attempting(what):
+        rows = read_projects(client, project_id=project_id, title=title)
+    found = select_project(rows, project_id=project_id, title=title)
+    if found is None and project_id is not None:
+        raise CocalcInputError('project_id %s: no such project visible to the API key' % project_id)
+    if found is None:
         raise CocalcInputError('project_title %r: no project with this title is visible to the API key' % title)
-    if len(found) > 1:
-        raise CocalcInputError('project_title %r matches %d projects (%s); use project_id to choose one'
-                               % (title, len(found), ', '.join(sorted(project['project_id'] for project in found))))
-    return found[0]
+    return found
 
 
 def read_invite_record(client, project_id):

@@ -338,7 +338,7 @@ def test_project_title_ambiguous_fails_listing_ids(monkeypatch):
     result = run_module_failed(monkeypatch, cocalc_collaborator, {'project_title': 'Algebra', 'account_id': BOB}, [
         project_query(rows, project_id=None, title='Algebra'),
     ])
-    assert result['msg'] == "project_title 'Algebra' matches 2 projects (%s, %s); use project_id to choose one" % (PID, PID2)
+    assert result['msg'] == "2 projects match title 'Algebra': %s, %s; set project_id to choose one" % (PID, PID2)
 
 
 def test_project_title_not_found(monkeypatch):
