@@ -136,7 +136,7 @@ def argument_spec():
         materials_project_id=dict(type='str'),
         invite=dict(type='dict', options=dict(
             subject=dict(type='str'),
-            message=dict(type='str'),
+            body=dict(type='str'),
             reply_to=dict(type='str'),
         )),
         on_drop=dict(type='str', default='keep', choices=['keep', 'remove_student', 'delete']),
@@ -374,7 +374,7 @@ def course_spec(params):
     if spec.state == 'present' and not spec.title:
         raise CocalcInputError('title is required with state=present')
     invite = spec.invite
-    for option in ('subject', 'message'):
+    for option in ('subject', 'body'):
         if invite.get(option) is not None:
             check_non_empty(invite[option], 'invite.%s' % option)
     if invite.get('reply_to') is not None:
@@ -761,7 +761,7 @@ def plan_course(spec, state):
 
 def _invite_params(spec):
     """The invite options in the words of _collaborators.invitation_fields()."""
-    return dict(invite_message=spec.invite.get('message'), invite_subject=spec.invite.get('subject'),
+    return dict(invite_message=spec.invite.get('body'), invite_subject=spec.invite.get('subject'),
                 reply_to=spec.invite.get('reply_to'), invite_link=None)
 
 

@@ -20,13 +20,13 @@ description:
   - Then it makes only the writes needed, from a pool of O(parallel) threads sharing one connection pool -
     create missing projects, fix titles and descriptions that drifted, add and remove collaborators, invite
     students who have no account yet (once), write or copy handouts that differ.
-  - Each student project carries a stable marker tying it to (O(course_id), C(student_id)), so it is found
+  - "Each student project carries a stable marker tying it to (O(course_id), C(student_id)), so it is found
     again after its title was edited or the student's email changed. Student projects are never looked up
     by title. On servers with project names (CoCalc since 2020, the real hub of 2024) the marker is the
     project's C(name), V(<course_id>.<student_id>) (lower case, characters other than letters, digits,
     C(.), C(_) and C(-) replaced by C(_)); names are unique per owner, and only the owner can change them.
     On older servers it is a last line C(<!-- cocalc.cocalc course key: <course_id>.<student_id> -->) in
-    the project description (an HTML comment, invisible where the description is rendered as Markdown).
+    the project description (an HTML comment, invisible where the description is rendered as Markdown)."
   - The API key's account owns the student projects it creates; projects owned by other accounts are never
     taken for student projects.
   - A failure for one student (for example a write error in their project) does not stop the others. The
@@ -183,8 +183,10 @@ options:
       subject:
         description: Subject of the invitation. Servers that do not know this field get it only when it is set.
         type: str
-      message:
-        description: Text of the invitation. Default names the project.
+      body:
+        description:
+          - Text of the invitation email; CoCalc adds the sign-up instructions and a link to the project.
+          - Default is an invitation naming the project.
         type: str
       reply_to:
         description: Reply-to address of the invitation.
@@ -251,7 +253,7 @@ EXAMPLES = r'''
         force: false
     invite:
       subject: Your CoCalc project for Algebra
-      message: Please create a CoCalc account with this address to get your course project.
+      body: Please create a CoCalc account with this address to get your course project.
     on_drop: remove_student
   register: course
 

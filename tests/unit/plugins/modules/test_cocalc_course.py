@@ -261,10 +261,11 @@ def test_email_change_to_an_address_without_account_invites_it(monkeypatch):
     calls = [whoami(),
              search(['ada.new@example.edu', 'bob@example.edu', 'ta@example.edu'], [found(TA, 'ta@example.edu')]),
              projects(converged_rows()),
-             invite(P_ADA, 'ada.new@example.edu', ADA_TITLE, subject='Your project', replyto='prof@example.edu'),
+             invite(P_ADA, 'ada.new@example.edu', ADA_TITLE, subject='Your project', replyto='prof@example.edu', email='Join us'),
              remove(P_ADA, ADA)]
     result = run_module_success(monkeypatch, cocalc_course, args(students=students, handouts=[],
-                                                                 invite={'subject': 'Your project', 'reply_to': 'prof@example.edu'}), calls)
+                                                                 invite={'subject': 'Your project', 'reply_to': 'prof@example.edu',
+                                                                         'body': 'Join us'}), calls)
     assert result['course']['students'][0]['invited'] == 'ada.new@example.edu'
 
 
