@@ -6,9 +6,9 @@ a "write" the same way:
 - execs: `project_exec`, counted apart: whether a command changes anything is up to the command (the
   course verifies handouts and `creates` guards with read-only commands; a setup command writes);
 - writes: every other endpoint (create_project, invite_*, add/remove_collaborator, write_text_file,
-  copy_*, ...) and `query` sets.
-`serve stats` counts per endpoint; where it reports query sets apart (a `sets` count in the `query`
-entry, or a separate `query...` key) they are writes, otherwise every `query` call counts as a read.
+  copy_*, ...);
+- query sets, apart: `serve stats` counts per endpoint, and `query` is both a read and a write; where the
+  server reports the sets of `query` (a `sets` count in its entry) they are returned, otherwise None.
 """
 
 READ_ENDPOINTS = frozenset([
@@ -19,15 +19,18 @@ EXEC_ENDPOINTS = frozenset(['project_exec'])
 
 
 def summarize(stats):
-    """{calls, writes, execs, by_endpoint: {endpoint: calls}, detail: 'endpoint:n ...'} from `serve stats` output."""
+    """From `serve stats` output: {calls, writes (other than query sets), query_sets (None when the server does
+    not report them), execs, by_endpoint: {endpoint: calls}, detail: 'endpoint:n ...'}."""
     by_endpoint = dict((endpoint, entry['calls']) for endpoint, entry in stats.items() if entry.get('calls'))
     writes = execs = 0
+    query_sets = None
     for endpoint, entry in stats.items():
         if endpoint == 'query':
-            writes += entry.get('sets', 0)
+            if 'sets' in entry:
+                query_sets = entry['sets']
         elif endpoint in EXEC_ENDPOINTS:
             execs += entry['calls']
         elif endpoint not in READ_ENDPOINTS:
             writes += entry['calls']
-    return dict(calls=sum(by_endpoint.values()), writes=writes, execs=execs, by_endpoint=by_endpoint,
+    return dict(calls=sum(by_endpoint.values()), writes=writes, query_sets=query_sets, execs=execs, by_endpoint=by_endpoint,
                 detail=' '.join('%s:%d' % item for item in sorted(by_endpoint.items())))

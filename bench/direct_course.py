@@ -1,0 +1,120 @@
+#!/usr/bin/env python
+"""What a user writes by hand without this collection: a requests script with a thread pool.
+
+It provisions the course of a benchmark vars file (bench/run_bench.py writes it) with the same API calls
+cocalc_course makes, so the benchmark compares the collection with the fastest hand-written equivalent:
+- reads: the key's account (query accounts), ONE user_search for every student and staff email, ONE
+  projects_all list query, then the handouts of existing projects in batched read_text_file_from_project
+  array calls (one per project group, run side by side);
+- writes, from a pool of `course_parallel` threads sharing one connection pool: create_project, the
+  project name `<course_id>.<student_id>` as a stable marker (a query set: create_project takes no name),
+  invite_collaborator for the student and the staff, invite_noncloud_collaborators for a student without an
+  account (once: the project's `invite` field records it), write_text_file_to_project for each handout
+  that is missing or differs.
+It handles no roster changes (drops, email changes), title drift, check mode or partial failures: a user's
+throwaway script. Connection: COCALC_API_URL and COCALC_API_KEY in the environment.
+
+Usage: direct_course.py VARS_FILE   (JSON: course_id, course_title, course_roster, course_staff,
+                                     course_handouts with content, course_invite, course_parallel)
+"""
+
+import concurrent.futures
+import csv
+import json
+import os
+import re
+import sys
+
+import requests
+
+READ_BATCH = 50
+
+
+class Api:
+    def __init__(self, url, key, pool_size):
+        self.url = url.rstrip('/') + '/api/v1/'
+        self.session = requests.Session()
+        self.session.auth = (key, '')
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+        self.session.mount('http://', adapter)
+        self.session.mount('https://', adapter)
+
+    def call(self, endpoint, **body):
+        reply = self.session.post(self.url + endpoint, json=body, timeout=120)
+        answer = reply.json()
+        if reply.status_code != 200 or answer.get('event') == 'error':
+            raise RuntimeError('%s failed: HTTP %s %s' % (endpoint, reply.status_code, answer.get('error')))
+        return answer
+
+
+def marker(course_id, student_id):
+    return '%s.%s' % (course_id.lower(), re.sub(r'[^a-z0-9._-]', '_', student_id.strip().lower()))
+
+
+def read_roster(path):
+    with open(path, encoding='utf-8', newline='') as handle:
+        return list(csv.DictReader(handle))
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit('usage: direct_course.py VARS_FILE')
+    with open(sys.argv[1], encoding='utf-8') as handle:
+        course = json.load(handle)
+    parallel = course.get('course_parallel', 8)
+    api = Api(os.environ['COCALC_API_URL'], os.environ['COCALC_API_KEY'], parallel)
+    students = read_roster(course['course_roster'])
+    handouts = course['course_handouts']
+    invite = course.get('course_invite') or {}
+
+    me = api.call('query', query={'accounts': {'account_id': None}})['query']['accounts']['account_id']
+    emails = [student['email'].lower() for student in students] + [email.lower() for email in course['course_staff']]
+    hits = api.call('user_search', query=','.join(emails), limit=len(emails))['results']
+    accounts = dict((hit['email_address'].lower(), hit['account_id']) for hit in hits if hit.get('email_address'))
+    staff = [accounts[email.lower()] for email in course['course_staff']]
+    rows = api.call('query', query={'projects_all': [{'project_id': None, 'name': None, 'users': None, 'invite': None,
+                                                       'deleted': None}]})['query']['projects_all']
+    projects = dict((row['name'], row) for row in rows if row.get('name') and me in (row.get('users') or {}))
+
+    def read_batch(batch):
+        answer = api.call('read_text_file_from_project', project_id=[pid for pid, _path in batch], path=[path for _pid, path in batch])
+        return dict(((item['project_id'], item['path']), item.get('content')) for item in answer['content'])
+
+    # Existing projects' handouts: whole projects per call, about one call per thread, at most READ_BATCH files.
+    existing = [projects[key]['project_id'] for key in (marker(course['course_id'], s['student_id']) for s in students) if key in projects]
+    per_call = max(1, min(READ_BATCH // max(1, len(handouts)), -(-len(existing) // parallel)))
+    batches = [[(pid, handout['path']) for pid in existing[i:i + per_call] for handout in handouts]
+               for i in range(0, len(existing), per_call)]
+    files = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as pool:
+        if handouts:
+            for result in pool.map(read_batch, batches):
+                files.update(result)
+
+        def provision(student):
+            key = marker(course['course_id'], student['student_id'])
+            row = projects.get(key)
+            if row is None:
+                title = '%s %s - %s' % (student['first_name'], student['last_name'], course['course_title'])
+                project_id = api.call('create_project', title=title)['project_id']
+                api.call('query', query={'projects': {'project_id': project_id, 'name': key}})
+                row = {'project_id': project_id, 'users': {me: {'group': 'owner'}}, 'invite': {}}
+            project_id = row['project_id']
+            account_id = accounts.get(student['email'].lower())
+            for member in ([account_id] if account_id else []) + staff:
+                if member not in (row.get('users') or {}):
+                    api.call('invite_collaborator', project_id=project_id, account_id=member)
+            if account_id is None and student['email'].lower() not in (row.get('invite') or {}):
+                api.call('invite_noncloud_collaborators', project_id=project_id, to=student['email'],
+                         title=course['course_title'], email=invite.get('message', ''), subject=invite.get('subject', ''),
+                         link2proj='%s/projects/%s' % (os.environ['COCALC_API_URL'].rstrip('/'), project_id))
+            for handout in handouts:
+                if files.get((project_id, handout['path'])) != handout['content']:
+                    api.call('write_text_file_to_project', project_id=project_id, path=handout['path'], content=handout['content'])
+
+        list(pool.map(provision, students))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
