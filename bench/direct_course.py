@@ -72,8 +72,8 @@ def main():
     hits = api.call('user_search', query=','.join(emails), limit=len(emails))['results']
     accounts = dict((hit['email_address'].lower(), hit['account_id']) for hit in hits if hit.get('email_address'))
     staff = [accounts[email.lower()] for email in course['course_staff']]
-    rows = api.call('query', query={'projects_all': [{'project_id': None, 'name': None, 'users': None, 'invite': None,
-                                                       'deleted': None}]})['query']['projects_all']
+    wanted = {'project_id': None, 'name': None, 'users': None, 'invite': None, 'deleted': None}
+    rows = api.call('query', query={'projects_all': [wanted]})['query']['projects_all']
     projects = dict((row['name'], row) for row in rows if row.get('name') and me in (row.get('users') or {}))
 
     def read_batch(batch):

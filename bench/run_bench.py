@@ -183,7 +183,7 @@ def run_approach(approach, template, latency, collection, inputs, log):
 
 
 def empty_playbook_seconds(env, log, repeat=3):
-    return statistics.median(timed(['ansible-playbook', os.path.join(HERE, 'empty.yml')], env, log) for _ in range(repeat))
+    return statistics.median(timed(['ansible-playbook', os.path.join(HERE, 'empty.yml')], env, log) for _run in range(repeat))
 
 
 def print_table(rows):
@@ -305,8 +305,8 @@ def main():
     print()
     print_table(rows)
     print()
-    print('minimum first-run writes: %s' % ', '.join('N=%d: %d + %d query sets (project name markers)' % ((n,) + minimum_writes(n))
-                                                   for n in sizes))
+    minimums = ['N=%d: %d + %d query sets (project name markers)' % ((n,) + minimum_writes(n)) for n in sizes]
+    print('minimum first-run writes: %s' % ', '.join(minimums))
     for line in check_targets(rows, sizes):
         print(line)
     if args.json:

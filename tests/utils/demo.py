@@ -16,7 +16,6 @@ collection cocalc.cocalc (the Makefile sets ANSIBLE_COLLECTIONS_PATH to a copy o
 import argparse
 import concurrent.futures
 import csv
-import json
 import os
 import re
 import signal
