@@ -15,9 +15,9 @@ ANSIBLE_TEST = cd $(COLLECTION) && PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$
 # Older ansible-core releases we support; `make test` runs sanity and units on each of them too.
 MATRIX ?= 2.17.14 2.18.19
 ERAS ?= 2024 guide
-STAGES ?= sanity units server-tests integration lint docs matrix
+STAGES ?= sanity units server-tests integration awx lint docs matrix
 
-.PHONY: help venv seed-get-pip collection sanity units server-tests integration lint docs matrix test demo bench clean
+.PHONY: help venv seed-get-pip collection sanity units server-tests integration awx lint docs matrix test demo bench clean
 
 help:
 	@echo "make demo   - start a local CoCalc server and provision an example course against it"
@@ -53,6 +53,10 @@ server-tests: venv
 integration: venv collection
 	PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/python tests/utils/run_integration.py \
 		--collection $(COLLECTION) $(foreach era,$(ERAS),--era $(era)) $(TARGETS)
+
+# AWX-style run through ansible-runner (credentials injected as environment), plus EE introspection.
+awx: venv collection
+	PATH=$(BIN):$$PATH $(BIN)/python tests/utils/awx_smoke.py --collections $(BUILD_DIR)
 
 lint: venv collection
 	cd $(COLLECTION) && PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/ansible-lint --nocolor
