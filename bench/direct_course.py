@@ -106,7 +106,7 @@ def main():
                     api.call('invite_collaborator', project_id=project_id, account_id=member)
             if account_id is None and student['email'].lower() not in (row.get('invite') or {}):
                 api.call('invite_noncloud_collaborators', project_id=project_id, to=student['email'],
-                         title=course['course_title'], email=invite.get('message', ''), subject=invite.get('subject', ''),
+                         title=course['course_title'], email=invite.get('body', ''), subject=invite.get('subject', ''),
                          link2proj='%s/projects/%s' % (os.environ['COCALC_API_URL'].rstrip('/'), project_id))
             for handout in handouts:
                 if files.get((project_id, handout['path'])) != handout['content']:

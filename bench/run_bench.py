@@ -47,7 +47,7 @@ HANDOUTS = [
     {'path': 'README.md', 'content': '# Benchmark 101\n\nWelcome! Your work goes in this project.\n' + 'Course notes line.\n' * 40},
     {'path': 'homework/hw1.md', 'content': '# Homework 1\n\n1. Prove that the sum of two even numbers is even.\n'},
 ]
-INVITE = {'subject': 'Your Benchmark 101 project', 'message': 'Please create a CoCalc account with this address to join the course.'}
+INVITE = {'subject': 'Your Benchmark 101 project', 'body': 'Please create a CoCalc account with this address to join the course.'}
 APPROACHES = (
     ('collection', 'collection (course.yml)'),
     ('direct', 'direct requests script'),
