@@ -11,7 +11,7 @@ import threading
 from cocalc_testlib import Api
 
 THREADS = 20
-ROUNDS = 8
+ROUNDS = 5
 
 
 def test_twenty_threads_mixed_reads_and_writes(server_2024):

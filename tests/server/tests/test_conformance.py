@@ -283,8 +283,8 @@ def collapse(text):
 def hook_world(replay):
     """The accounts and projects that existed when the recording session started."""
     world, server = replay.world, replay.server
-    alice = server.new_account(email='alice@example.com', first_name='Alice', last_name='Tester', password='alice-pass-12345')
-    bob = server.new_account(email='bob@example.com', first_name='Bob', last_name='Builder', password='bob-pass-12345')
+    alice = server.new_account(email='alice@example.com', first_name='Alice', last_name='Tester', password='alice-pass-12345', cli=True)
+    bob = server.new_account(email='bob@example.com', first_name='Bob', last_name='Builder', password='bob-pass-12345', cli=True)
     world.bind(ALICE, alice.account_id, '<alice>')
     world.bind(BOB, bob.account_id, '<bob>')
     world.keys.update({'<KEY>': alice.api_key, '<KEY_BOB>': bob.api_key})

@@ -77,11 +77,12 @@ def test_restart_keeps_everything(own_server):
 def test_account_subcommand(own_server):
     own_server.start()
     admin = own_server.new_account('boss', first_name='Big', last_name='Boss', admin=True)
-    plain = own_server.new_account('plain')
+    plain = own_server.new_account('plain', cli=True)
     assert admin.api.ok('user_search', query='x', admin=True)['event'] == 'user_search_results'
     assert plain.api.error('user_search', query='x', admin=True) == 'must be logged in and a member of the admin group'
     assert admin.api.query({'accounts': {'first_name': None, 'last_name': None, 'email_address': None}})['accounts'] == {
         'first_name': 'Big', 'last_name': 'Boss', 'email_address': admin.email}
+    assert plain.api.query({'accounts': {'account_id': None}})['accounts']['account_id'] == plain.account_id
     with pytest.raises(AssertionError):
         serve_cli('account', '--data-dir', own_server.data_dir, '--email', admin.email)   # the address is taken
 
