@@ -253,7 +253,7 @@ def touch_project(hub, caller, mesg):
 
 
 def invite_collaborator(hub, caller, mesg):
-    project = projects.check_access(hub, caller, mesg['project_id'], 'write')
+    project = projects.check_access(hub, caller, mesg['project_id'], 'write', touching=False)
     account_id = mesg['account_id']
     if not is_uuid(account_id):
         raise HandlerError('invalid account_id -- %s' % js_string(account_id))
@@ -336,7 +336,7 @@ def remove_collaborator(hub, caller, mesg):
         raise HandlerError('invalid account_id -- %s' % js_string(account_id))
     if hub.store.get_project(project_id) is None:
         return reply(mesg, 'success')   # the hub removes nothing and reports success
-    projects.check_access(hub, caller, project_id, 'write')
+    projects.check_access(hub, caller, project_id, 'write', touching=False)
     with hub.store.transaction() as conn:
         project = hub.store.get_project(project_id, conn)
         users = project.get('users') or {}
@@ -349,7 +349,7 @@ def remove_collaborator(hub, caller, mesg):
 
 
 def invite_noncloud_collaborators(hub, caller, mesg):
-    project = projects.check_access(hub, caller, mesg['project_id'], 'write')
+    project = projects.check_access(hub, caller, mesg['project_id'], 'write', touching=False)
     to = js_string(mesg['to'])
     if len(to) > 1024:
         raise HandlerError('Specify less recipients when adding collaborators to project.')

@@ -16,6 +16,10 @@ DEFAULT_SETTINGS = {'disk_quota': 3000, 'cores': 1, 'cpu_shares': 0, 'memory': 1
                     'network': 0, 'member_host': 0, 'ephemeral_state': 0, 'ephemeral_disk': 0, 'always_running': 0}
 DEFAULT_COMPUTE_IMAGE = 'ubuntu2204'
 MISSING = object()          # "undefined" when comparing action_request times
+BASH_PROFILE = """# This file is read by bash login shells in this project.
+export PATH="$HOME/bin:$HOME/.local/bin:$PATH"
+[ -f "$HOME/.bashrc" ] && . "$HOME/.bashrc"
+"""
 TOUCH_INTERVAL_S = 30       # the hub bumps last_edited at most once per 30 s per project and user
 
 
@@ -46,14 +50,28 @@ def create(hub, owner_id, title, description, image=None):
                'users': {owner_id: {'group': 'owner'}}, 'created': now, 'last_edited': now,
                'compute_image': image if isinstance(image, str) and image else DEFAULT_COMPUTE_IMAGE,
                'state': {'ip': '127.0.0.1', 'time': now, 'state': 'opened'}}
-    os.makedirs(home(hub, project_id), mode=0o700, exist_ok=True)
+    _make_home(hub, project_id)
     with hub.store.transaction() as conn:
         hub.store.save_project(conn, project)
     return project_id
 
 
-def check_access(hub, caller, project_id, kind):
-    """The hub's project access check (kind 'read' or 'write'); bumps last_edited on success."""
+def _make_home(hub, project_id):
+    """The home directory, with the .bash_profile a CoCalc project starts with."""
+    path = home(hub, project_id)
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    profile = os.path.join(path, '.bash_profile')
+    if not os.path.lexists(profile):
+        with open(profile, 'w', encoding='utf-8') as handle:
+            handle.write(BASH_PROFILE)
+
+
+def check_access(hub, caller, project_id, kind, touching=True):
+    """The hub's project access check (kind 'read' or 'write').
+
+    Handlers that reach the project (exec, files, copies) touch it on success: last_edited and
+    last_active. The collaborator handlers check access without touching (touching=False).
+    """
     if caller.account_id is None:
         raise HandlerError('user must be signed in before accessing projects')
     if not is_uuid(project_id):
@@ -61,7 +79,8 @@ def check_access(hub, caller, project_id, kind):
     project = has_access(hub, caller, project_id)
     if project is None:
         raise HandlerError('User %s does not have %s access to project %s' % (caller.account_id, kind, project_id))
-    touch(hub, project_id, caller.account_id)
+    if touching:
+        touch(hub, project_id, caller.account_id)
     return project
 
 
@@ -76,6 +95,7 @@ def has_access(hub, caller, project_id):
 
 
 def touch(hub, project_id, account_id, force=False):
+    """The hub's database touch: last_edited and last_active[account] to now, at most every 30 s unless forced."""
     now = time.monotonic()
     with hub.lock:
         last = hub.touched.get((project_id, account_id))
@@ -121,7 +141,7 @@ def start(hub, project_id, explicit=False):
                 _set_state(hub, project_id, {'time': now_iso(), 'state': 'running'})
             return
         hub.pause(hub.start_delay)
-        os.makedirs(home(hub, project_id), mode=0o700, exist_ok=True)
+        _make_home(hub, project_id)
         _set_state(hub, project_id, {'ip': '127.0.0.1', 'time': now_iso(), 'state': 'running'}, new_status=True)
 
 

@@ -59,6 +59,22 @@ PUBLIC_PATH_SET_FIELDS = ['id', 'project_id', 'path', 'name', 'description', 'im
                           'cross_origin_isolation', 'redirect', 'jupyter_api']
 PUBLIC_PATH_DEFAULTS = {'compute_image': 'default'}
 
+# The guide-era hub (2017-2019) had fewer fields; newer ones get the "not allowed" errors there.
+GUIDE_FIELDS = {
+    ('projects', 'get'): ['project_id', 'title', 'description', 'users', 'invite', 'invite_requests', 'deleted', 'host',
+                          'settings', 'status', 'state', 'last_edited', 'last_active', 'action_request', 'course',
+                          'compute_image', 'created'],
+    ('projects', 'set'): ['project_id', 'title', 'description', 'deleted', 'invite_requests', 'users', 'action_request',
+                          'compute_image'],
+    ('accounts', 'get'): ['account_id', 'email_address', 'email_address_verified', 'editor_settings', 'other_settings',
+                          'first_name', 'last_name', 'terminal', 'autosave', 'evaluate_key', 'font_size', 'passports',
+                          'groups', 'last_active', 'ssh_keys', 'created', 'unlisted', 'profile'],
+    ('accounts', 'set'): ['account_id', 'first_name', 'last_name', 'editor_settings', 'other_settings', 'terminal',
+                          'autosave', 'evaluate_key', 'font_size', 'profile', 'ssh_keys', 'unlisted'],
+    ('public_paths', 'get'): ['id', 'project_id', 'path', 'description', 'disabled', 'unlisted', 'created', 'last_edited',
+                              'last_saved', 'counter'],
+    ('public_paths', 'set'): ['id', 'project_id', 'path', 'description', 'disabled', 'unlisted', 'last_edited', 'created'],
+}
 COLLABORATOR_FIELDS = ['account_id', 'first_name', 'last_name', 'name', 'last_active', 'profile']
 UPGRADE_KEYS = {'cores', 'memory', 'memory_request', 'mintime', 'network', 'cpu_shares', 'disk_quota', 'member_host',
                 'always_running', 'ephemeral_state', 'ephemeral_disk'}
@@ -142,9 +158,7 @@ def _get_query(hub, caller, table, spec, multi, options):
         raise fatal("get queries not allowed for table '%s'" % table)
     if caller.account_id is None and table not in ANONYMOUS_TABLES:
         raise fatal("anonymous get queries not allowed for table '%s'" % table)
-    allowed = {'projects': PROJECT_GET_FIELDS, 'projects_all': PROJECT_GET_FIELDS, 'accounts': ACCOUNT_GET_FIELDS,
-               'public_paths': PUBLIC_PATH_GET_FIELDS, 'collaborators': COLLABORATOR_FIELDS,
-               'project_log': ['id', 'project_id', 'time', 'account_id', 'event']}[table]
+    allowed = _fields(hub, table, 'get')
     for field in spec:
         if field not in allowed:
             raise fatal('user get query not allowed for %s.%s' % (table, field))
@@ -160,6 +174,17 @@ def _get_query(hub, caller, table, spec, multi, options):
     if multi:
         return {table: [{key: value for key, value in item.items() if value is not None} for item in out]}
     return {table: out[0]} if out else {}
+
+
+def _fields(hub, table, kind):
+    base = 'projects' if table == 'projects_all' else table
+    if hub.era == 'guide' and (base, kind) in GUIDE_FIELDS:
+        return GUIDE_FIELDS[(base, kind)]
+    return {('projects', 'get'): PROJECT_GET_FIELDS, ('projects', 'set'): PROJECT_SET_FIELDS,
+            ('accounts', 'get'): ACCOUNT_GET_FIELDS, ('accounts', 'set'): ACCOUNT_SET_FIELDS,
+            ('public_paths', 'get'): PUBLIC_PATH_GET_FIELDS, ('public_paths', 'set'): PUBLIC_PATH_SET_FIELDS,
+            ('collaborators', 'get'): COLLABORATOR_FIELDS,
+            ('project_log', 'get'): ['id', 'project_id', 'time', 'account_id', 'event']}[(base, kind)]
 
 
 def _option_keys(options):
@@ -329,8 +354,7 @@ def _set_query(hub, caller, table, spec, options):
     if any(isinstance(option, dict) and truthy(option.get('delete')) for option in options):
         raise fatal('delete from %s not allowed' % table)
     spec = {key: value for key, value in spec.items() if value is not None}
-    allowed = {'projects': PROJECT_SET_FIELDS, 'projects_all': PROJECT_SET_FIELDS, 'accounts': ACCOUNT_SET_FIELDS,
-               'public_paths': PUBLIC_PATH_SET_FIELDS}[table]
+    allowed = _fields(hub, table, 'set')
     for field in spec:
         if field not in allowed:
             raise fatal('changing %s.%s not allowed' % (table, field))
