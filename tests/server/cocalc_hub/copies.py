@@ -208,14 +208,14 @@ class _Copy:
 
     @staticmethod
     def _replace_with(dst, make):
-        directory = os.path.dirname(dst)
-        temporary = tempfile.mktemp(dir=directory, prefix='.' + os.path.basename(dst) + '.')
+        # A fresh private directory next to dst gives a free name on the same file system for the rename.
+        scratch = tempfile.mkdtemp(dir=os.path.dirname(dst), prefix='.' + os.path.basename(dst) + '.')
+        temporary = os.path.join(scratch, 'new')
         try:
             make(temporary)
             os.replace(temporary, dst)
         finally:
-            if os.path.lexists(temporary):
-                os.unlink(temporary)
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def _remove(self, path):
         if self.backup and os.path.lexists(path) and not os.path.isdir(path):

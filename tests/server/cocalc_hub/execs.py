@@ -47,7 +47,7 @@ def run(hub, project_id, mesg):
 
     cwd_path = js_string(mesg['path'])
     try:
-        _, cwd = files.resolve(hub, project_id, cwd_path)
+        cwd = files.resolve(hub, project_id, cwd_path)[1]
     except HandlerError:
         raise HandlerError(prefix + "path '%s' is outside the project home directory" % cwd_path) from None
     timeout = _number(timeout, 10)

@@ -450,7 +450,7 @@ def public_get_directory_listing(hub, caller, mesg):
               if not truthy(row.get('disabled'))] if is_uuid(project_id) else []
     if not shared:
         raise HandlerError('not_public')
-    _, real = files.resolve(hub, project_id, path)
+    real = files.resolve(hub, project_id, path)[1]
     try:
         names = os.listdir(real)
     except OSError:

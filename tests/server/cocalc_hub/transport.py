@@ -138,7 +138,7 @@ def parse_form_body(raw):
     for part in text.split('&')[:QS_PARAMETER_LIMIT]:
         if not part:
             continue
-        key, _, value = part.partition('=')
+        key, value = part.split('=', 1) if '=' in part else (part, '')
         key = unquote_plus(key)
         if not key:
             continue

@@ -61,7 +61,7 @@ def is_valid_email(value):
 
 
 def random_token(length):
-    return ''.join(secrets.choice(KEY_CHARS) for _ in range(length))
+    return ''.join(secrets.choice(KEY_CHARS) for position in range(length))
 
 
 def new_legacy_api_key():
@@ -85,7 +85,7 @@ def check_password(password, stored):
     if not stored or not isinstance(password, str):
         return False
     try:
-        _, salt, digest = stored.split('$')
+        salt, digest = stored.split('$')[1:]
         salt = base64.b64decode(salt)
         expected = base64.b64decode(digest)
     except ValueError:
