@@ -155,8 +155,8 @@ def main(argv=None):
         print('| operation | clients | requests | errors | req/s | p50 ms | p99 ms |')
         print('|---|---:|---:|---:|---:|---:|---:|')
         for row in results:
-            print('| %s | %d | %d | %d | %.0f | %.2f | %.2f |' % (row['operation'], row['clients'], row['requests'], row['errors'],
-                                                                row['rps'], row['p50_ms'], row['p99_ms']))
+            cells = (row['operation'], row['clients'], row['requests'], row['errors'], row['rps'], row['p50_ms'], row['p99_ms'])
+            print('| %s | %d | %d | %d | %.0f | %.2f | %.2f |' % cells)
     if rc not in (0, None):
         print('the server exited with %r on SIGTERM' % rc, file=sys.stderr)
         return 1

@@ -22,7 +22,7 @@ NOWHERE = '00000000-0000-4000-8000-000000000000'
 
 def random_word(length=9):
     """A name no other test uses, so prefix searches find only our accounts."""
-    return 'Q' + ''.join(random.choice(string.ascii_lowercase) for _ in range(length))
+    return 'Q' + ''.join(random.choice(string.ascii_lowercase) for dummy in range(length))
 
 
 def create_account(api, **options):

@@ -81,18 +81,18 @@ def test_concurrent_writes_to_one_file_are_atomic(server_2024):
 
     def write(content):
         api = Api(server_2024.url, alice.api_key)
-        for _ in range(4):
-            api.ok('write_text_file_to_project', project_id=project, path='same.txt', content=content)
+        for dummy in range(4):
+            assert api.ok('write_text_file_to_project', project_id=project, path='same.txt', content=content)
 
     def read():
         api = Api(server_2024.url, alice.api_key)
-        for _ in range(12):
+        for dummy in range(12):
             answer = api.call('read_text_file_from_project', project_id=project, path='same.txt')
             if answer['event'] != 'error':
                 seen.append(answer['content'])
 
     with concurrent.futures.ThreadPoolExecutor(12) as pool:
-        futures = [pool.submit(write, content) for content in contents] + [pool.submit(read) for _ in range(4)]
+        futures = [pool.submit(write, content) for content in contents] + [pool.submit(read) for dummy in range(4)]
         for future in futures:
             future.result()
     assert seen, 'the readers saw the file at least once'

@@ -67,7 +67,8 @@ def test_2024_commands_that_cannot_run(server_2024):
     assert exec_call(alice, project, 'no-such-command-xyz', err_on_exit=False)['error'] == \
         "Error executing command 'no-such-command-xyz' with args '' -- command ''no-such-command-xyz' (args=)' was not able to run -- stderr='%s'" % spawn
     assert exec_call(alice, project, 'no-such-command-xyz')['error'] == \
-        "Error executing command 'no-such-command-xyz' with args '' -- command ''no-such-command-xyz' (args=)' exited with nonzero code 1 -- stderr='%s'" % spawn
+        "Error executing command 'no-such-command-xyz' with args '' -- command ''no-such-command-xyz' (args=)' " \
+        "exited with nonzero code 1 -- stderr='%s'" % spawn
     assert exec_call(alice, project, 'echo hi', args=['x'])['error'] == \
         "Error executing command 'echo hi' with args 'x' -- command ''echo hi' (args=x)' exited with nonzero code 1 -- stderr='%s'" % (
             ENOENT_SPAWN % ('echo hi', 'echo hi', '"x"'))

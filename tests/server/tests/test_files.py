@@ -250,7 +250,7 @@ def test_2024_copy_without_wait_still_completes(copy_pair):
     alice, source, target = copy_pair
     assert copy(alice, source, target, target_path='dst-async')['event'] == 'copy_path_between_projects_response'
     content = None
-    for _ in range(50):
+    for dummy in range(50):
         answer = alice.api.call('read_text_file_from_project', project_id=target, path='dst-async/sub/c.txt')
         if answer['event'] != 'error':
             content = answer['content']

@@ -65,8 +65,8 @@ def test_restart_keeps_everything(own_server):
     assert alice.api.query({'accounts': {'account_id': None, 'last_name': None}}) == {'accounts': {'account_id': alice.account_id,
                                                                                                    'last_name': 'Persisted'}}
     assert own_server.api(made['api_key']).query({'accounts': {'account_id': None}})['accounts']['account_id'] == made['account_id']
-    assert alice.project(project, 'title', 'users') == {'project_id': project, 'title': 'persisted project',
-                                                         'users': {alice.account_id: {'group': 'owner', 'hide': True}}}
+    expected = {'project_id': project, 'title': 'persisted project', 'users': {alice.account_id: {'group': 'owner', 'hide': True}}}
+    assert alice.project(project, 'title', 'users') == expected
     assert alice.read(project, 'notes/keep.txt') == 'still here\n'
     rows = alice.api.query({'public_paths': [{'project_id': project, 'path': None, 'description': None}]})['public_paths']
     assert rows == [{'project_id': project, 'path': 'notes', 'description': 'shared notes'}]
@@ -91,8 +91,8 @@ def test_stats_subcommand(own_server):
     own_server.start()
     own_server.stats(reset=True)
     api = own_server.api()
-    for _ in range(3):
-        api.ok('ping')
+    for ping in range(3):
+        assert api.ok('ping', id='ping-%d' % ping)['id'] == 'ping-%d' % ping
     api.http400('ping', {'foo': 1})
     api.ok('user_search', query='nobody@example.com')
     stats = own_server.stats()

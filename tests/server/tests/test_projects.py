@@ -29,7 +29,7 @@ def test_create_project(server, alice):
 def test_create_project_defaults_and_not_idempotent(alice):
     first = alice.api.ok('create_project')['project_id']
     assert alice.project(first, 'title', 'description') == {'project_id': first, 'title': '', 'description': ''}
-    again = [alice.new_project(title='same title') for _ in range(2)]
+    again = [alice.new_project(title='same title') for dummy in range(2)]
     assert len(set(again)) == 2
     rows = alice.api.query({'projects_all': [{'project_id': None, 'title': 'same title'}]})['projects_all']
     assert sorted(row['project_id'] for row in rows) == sorted(again)

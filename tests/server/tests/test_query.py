@@ -77,8 +77,8 @@ def test_a_null_anywhere_makes_a_get(alice, project):
 
 def test_no_null_makes_a_set_that_returns_an_empty_result(alice, project):
     assert alice.api.query({'projects': {'project_id': project, 'title': 'Renamed Title', 'description': 'new description'}}) == {}
-    assert project_row(alice, project, 'title', 'description') == {'project_id': project, 'title': 'Renamed Title',
-                                                                    'description': 'new description'}
+    expected = {'project_id': project, 'title': 'Renamed Title', 'description': 'new description'}
+    assert project_row(alice, project, 'title', 'description') == expected
     # repeating a set is harmless
     assert alice.api.query({'projects': {'project_id': project, 'title': 'Renamed Title'}}) == {}
 
@@ -286,8 +286,8 @@ def test_action_request_unknown_action_and_test(alice):
 def test_action_request_drops_the_other_fields_of_the_set(alice):
     project = alice.new_project(title='before-action')
     request_action(alice, project, 'start', time='2026-01-01T00:00:05.000Z', title='dropped-title')
-    assert project_row(alice, project, 'title', 'state') == {'project_id': project, 'title': 'before-action',
-                                                              'state': state_of(alice, project)[0]}
+    expected = {'project_id': project, 'title': 'before-action', 'state': state_of(alice, project)[0]}
+    assert project_row(alice, project, 'title', 'state') == expected
     assert state_of(alice, project)[0]['state'] == 'running'
 
 
@@ -313,8 +313,8 @@ def test_2024_project_name_unique_per_owner_and_owner_only(server_2024):
 # -- accounts -----------------------------------------------------------------------------------------------------
 def test_accounts_set_acts_on_the_caller(alice, bob):
     assert alice.api.query({'accounts': {'account_id': bob.account_id, 'first_name': 'Hacker'}}) == {}
-    assert alice.api.query({'accounts': {'account_id': None, 'first_name': None}}) == {'accounts': {'account_id': alice.account_id,
-                                                                                                     'first_name': 'Hacker'}}
+    expected = {'accounts': {'account_id': alice.account_id, 'first_name': 'Hacker'}}
+    assert alice.api.query({'accounts': {'account_id': None, 'first_name': None}}) == expected
     assert bob.api.ok('get_usernames', account_ids=[bob.account_id])['usernames'][bob.account_id]['first_name'] == 'Bob'
 
 
