@@ -226,6 +226,8 @@ def call(hub, event, body, authorization):
 
 class ApiHandler(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
+    # Headers and body go out in two writes: without TCP_NODELAY, Nagle plus delayed ACKs add 40 ms.
+    disable_nagle_algorithm = True
     server_version = 'cocalc-local-hub'
     sys_version = ''
 
