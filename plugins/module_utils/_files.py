@@ -43,10 +43,7 @@ import uuid
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _api
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import JSON_BODY_LIMIT, CocalcApiError, attempting, form_encode
-from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import (  # noqa: F401 pylint: disable=unused-import
-    check_project_path,
-    exec_in_project,
-)
+from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_project_path, exec_in_project
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, Outcome, check_uuid
 
 # The largest text cocalc_file writes: 1 MiB of UTF-8.

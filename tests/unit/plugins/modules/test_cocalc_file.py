@@ -170,7 +170,7 @@ def _parts_calls(text, path='notes/a.md', join_reply=None):
     overhead = _files._json_size(dict(project_id=PID, path=_parts_name(path), content='')) + 64
     count = len(_files._split_for_json(text, _files.JSON_BODY_LIMIT - overhead))
     calls = [ApiCall('write_text_file_to_project', {'project_id': PID, 'path': ANY, 'content': ANY}).reply({'event': 'file_written_to_project'})
-             for _ in range(count)]
+             for part in range(count)]
     calls.append(execute({'command': 'sh', 'args': ANY, 'timeout': 120}, seconds=120, **(join_reply or {'stdout': '%s  -\n' % sha(text)})))
     return calls
 
