@@ -67,12 +67,23 @@ def run(hub, project_id, mesg):
     else:
         argv = [command] + args
         description = "'%s' (args=%s)" % (command, ' '.join(args))
-    env = dict(os.environ, HOME=projects.home(hub, project_id), PWD=cwd)
+    env = _environment(hub, project_id, cwd)
     try:
         return _spawn(hub, project_id, mesg, argv, cwd, env, timeout, max_output, prefix, description)
     finally:
         if script_dir:
             shutil.rmtree(script_dir, ignore_errors=True)
+
+
+def _environment(hub, project_id, cwd):
+    """A project's environment, not the server's: nothing of the caller's environment (keys!) leaks in."""
+    home = projects.home(hub, project_id)
+    env = {'HOME': home, 'PWD': cwd, 'SHELL': '/bin/bash', 'COCALC_PROJECT_ID': project_id,
+           'PATH': os.environ.get('PATH') or os.defpath, 'LANG': os.environ.get('LANG') or 'C.UTF-8'}
+    for name in ('USER', 'LOGNAME', 'TMPDIR', 'TZ', 'LC_ALL'):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    return env
 
 
 def _spawn(hub, project_id, mesg, argv, cwd, env, timeout, max_output, prefix, description):
