@@ -13,6 +13,7 @@ import contextlib
 import ctypes
 import datetime
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -63,10 +64,11 @@ def unique(prefix):
 class ServerProcess:
     """One `serve` process on 127.0.0.1 with an ephemeral port, in `data_dir`."""
 
-    def __init__(self, data_dir, era='2024', extra_args=()):
+    def __init__(self, data_dir, era='2024', extra_args=(), env=None):
         self.data_dir = Path(data_dir)
         self.era = era
         self.extra_args = list(extra_args)
+        self.env = None if env is None else dict(os.environ, **env)
         self.log_path = self.data_dir.parent / ('%s-server.log' % self.data_dir.name)
         self.proc = None
         self.info = None
@@ -79,7 +81,7 @@ class ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, 'ab')  # pylint: disable=consider-using-with
         cmd = serve_command('--data-dir', self.data_dir, '--host', '127.0.0.1', '--port', '0', '--era', self.era, *self.extra_args)
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log,  # pylint: disable=consider-using-with
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log, env=self.env,  # pylint: disable=consider-using-with
                                      preexec_fn=_die_with_parent)
         lines = []
         reader = threading.Thread(target=lambda: lines.append(self.proc.stdout.readline()), daemon=True)
