@@ -149,7 +149,10 @@ def main():
             if second.get('changed') != 0 or second_calls['writes'] != 0 or second_calls['query_sets']:
                 print('demo: FAILED: the second run was expected to change nothing', file=sys.stderr)
                 return 1
-            print('\nThe second run changed nothing: changed=0, no write reached the server.')
+            if second_calls['query_sets'] is None:
+                print('\nThe second run changed nothing: changed=0, and no create, invite, remove or write call reached the server.')
+            else:
+                print('\nThe second run changed nothing: changed=0, and no write reached the server.')
             return 0
         finally:
             rc = server.stop()
