@@ -765,20 +765,28 @@ def _invite_params(spec):
                 reply_to=spec.invite.get('reply_to'), invite_link=None)
 
 
-def run_plan(client, spec, state, plan):
-    """Make the writes of one plan, recording each action as it is done. A failure stops this plan
-    only: it is kept in plan.error (with what was attempted)."""
+def run_plan(client, spec, state, plan, phase):
+    """Make the writes of one plan's phase, recording each action as it is done: 'projects' (create,
+    fields, people) or 'files' (handouts). A failure stops this plan only: it is kept in plan.error
+    (with what was attempted), and its files phase is skipped."""
+    if plan.error is not None:
+        return plan
     try:
-        _run_plan(client, spec, state, plan)
+        if phase == 'projects':
+            _run_project_writes(client, spec, state, plan)
+        else:
+            _run_file_writes(client, spec, plan)
     except (CocalcApiError, CocalcInputError) as err:
         plan.error = str(err)
     return plan
 
 
-def _run_plan(client, spec, state, plan):
+def _run_project_writes(client, spec, state, plan):
     title = plan.student['title'] if plan.student else (plan.row or {}).get('title')
     if plan.create is not None:
-        plan.project_id, left = create_project(client, plan.create)
+        # Text handouts start the project anyway; starting it at creation lets it come up while the
+        # other projects are made, instead of on the first write.
+        plan.project_id, left = create_project(client, plan.create, start=bool(plan.writes))
         plan.actions.append(dict(action='create_project'))
         plan.changes.update(left)
     if plan.changes:
@@ -796,6 +804,12 @@ def _run_plan(client, spec, state, plan):
             record = dict(plan.invites)
             record.update(sent)
             write_invite_record(client, plan.project_id, record)
+    if plan.delete:
+        apply_changes(client, plan.project_id, dict(deleted=True), state.me)
+        plan.actions.append(dict(action='delete_project'))
+
+
+def _run_file_writes(client, spec, plan):
     for handout in plan.writes:
         with attempting("write '%s' in project %s" % (handout.path, plan.project_id)):
             write_text_file(client, plan.project_id, handout.path, handout.content)
@@ -805,9 +819,6 @@ def _run_plan(client, spec, state, plan):
                         % (handout.copy_from, spec.materials_project_id, handout.path, plan.project_id)):
             copy_path(client, spec.materials_project_id, handout.copy_from, plan.project_id, handout.path, CopyOptions())
         plan.actions.append(dict(action='copy_file', path=handout.path))
-    if plan.delete:
-        apply_changes(client, plan.project_id, dict(deleted=True), state.me)
-        plan.actions.append(dict(action='delete_project'))
 
 
 def _check_staff_accounts(client, spec, plans):
@@ -943,7 +954,9 @@ def reconcile_course(client, params, check_mode):
             work = [plan for plan in plans + dropped if plan.error is None and plan.needs_writes]
             for plan in work:
                 plan.actions = []
-            _map(pool, lambda plan: run_plan(client, spec, state, plan), work)
+            # Every project and its people first, then the files: new projects start meanwhile.
+            for phase in ('projects', 'files'):
+                _map(pool, lambda plan, phase=phase: run_plan(client, spec, state, plan, phase), work)
     finally:
         if pool is not None:
             pool.shutdown(wait=True)

@@ -121,8 +121,10 @@ def reads(items):
         {'event': 'text_file_read_from_project', 'content': answers})
 
 
-def create(title, project_id, description=None):
+def create(title, project_id, description=None, start=False):
     body = {'title': title}
+    if start:
+        body['start'] = True
     if description is not None:
         body['description'] = description
     return ApiCall('create_project', body).reply({'event': 'project_created', 'project_id': project_id})
@@ -153,12 +155,14 @@ def write(project_id, path, content):
 
 
 def first_run_calls():
+    # Projects and people first (started at creation, as handouts follow), then the files.
     return [
         whoami(), default_search(), projects([]),
-        create(ADA_TITLE, P_ADA), query_set({'project_id': P_ADA, 'name': 'alg-1.1001'}),
-        add(P_ADA, ADA), add(P_ADA, TA), write(P_ADA, 'README.md', README),
-        create(BOB_TITLE, P_BOB), query_set({'project_id': P_BOB, 'name': 'alg-1.1002'}),
-        add(P_BOB, TA), invite(P_BOB, 'bob@example.edu', BOB_TITLE), write(P_BOB, 'README.md', README),
+        create(ADA_TITLE, P_ADA, start=True), query_set({'project_id': P_ADA, 'name': 'alg-1.1001'}),
+        add(P_ADA, ADA), add(P_ADA, TA),
+        create(BOB_TITLE, P_BOB, start=True), query_set({'project_id': P_BOB, 'name': 'alg-1.1002'}),
+        add(P_BOB, TA), invite(P_BOB, 'bob@example.edu', BOB_TITLE),
+        write(P_ADA, 'README.md', README), write(P_BOB, 'README.md', README),
     ]
 
 
