@@ -183,9 +183,9 @@ def test_user_auth_missing_options(server):
 
 
 # -- change_email_address -------------------------------------------------------------------------------------
-def test_2024_change_email_address(server_2024):
-    me = server_2024.new_account('mail', password='mail-pass-12345')
-    other = server_2024.new_account('other')
+def test_change_email_address(server):
+    me = server.new_account('mail', password='mail-pass-12345')
+    other = server.new_account('other')
     api = me.api
     new = '%s@example.com' % unique('moved')
 
@@ -316,3 +316,12 @@ def test_2024_support_tickets_are_deprecated(server_2024):
     assert api.http400('create_support_ticket', {'email_address': 'a@example.com', 'subject': 's', 'body': 'b', 'url': 'http://x'}) == \
         UNEXPECTED % 'url'
     assert api.http400('create_support_ticket', {'subject': 's', 'body': 'b'}) == MISSING % 'email_address'
+
+
+def test_guide_support_tickets_have_no_backend(server_guide):
+    api = server_guide.api()
+    assert api.error('get_support_tickets') == 'Support ticket backend is not available.'
+    assert api.error('create_support_ticket', email_address='a@example.com', subject='package xyz', body='please install',
+                     tags=['member'], info={'course': 'cc8f1243-d573-4562-9aab-c15a3872d683'}) == 'Support ticket backend is not available.'
+    anonymous = api.raw('get_support_tickets', {}, header='Basic Og==')
+    assert anonymous.json['error'] == 'You must be signed in to use support related functions.'

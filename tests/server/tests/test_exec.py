@@ -165,3 +165,12 @@ def test_exec_starts_a_stopped_project(alice):
 @pytest.mark.parametrize('timeout', [30, 2.5])
 def test_explicit_timeouts(alice, project, timeout):
     assert exec_call(alice, project, 'cat', args=['/dev/null'], timeout=timeout)['exit_code'] == 0
+
+
+def test_processes_get_a_project_environment(server, alice, project):
+    env = dict(line.split('=', 1) for line in exec_call(alice, project, 'env')['stdout'].splitlines() if '=' in line)
+    assert env['HOME'] == str(server.home(project))
+    text = '\n'.join('%s=%s' % item for item in env.items())
+    for secret in (server.api_key, alice.api_key):
+        assert secret not in text
+    assert not [name for name in env if name.startswith('COCALC_LOCAL')], 'server settings leak into project processes'

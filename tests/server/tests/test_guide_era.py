@@ -148,3 +148,5 @@ def test_exec_requests_the_hub_drops(impatient_server):
     assert_no_answer(impatient_server, 'project_exec', {'project_id': project, 'command': 'ipython-notebook'})
     assert_no_answer(impatient_server, 'project_exec', {'project_id': project, 'command': 'echo', 'timeout': 0})
     assert admin.execute(project, 'echo', args=['still serving'])['stdout'] == 'still serving\n'
+    # The server's own environment (here a COCALC_LOCAL_* setting) does not reach project processes.
+    assert 'COCALC_LOCAL_NO_ANSWER_SECONDS' not in admin.execute(project, 'env')['stdout']

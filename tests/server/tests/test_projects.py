@@ -143,18 +143,18 @@ def noncloud(account, project, to, **options):
     return account.api.call('invite_noncloud_collaborators', project_id=project, to=to, **options)
 
 
-def test_2024_invite_noncloud(server_2024):
-    alice, bob = server_2024.new_account('alice'), server_2024.new_account('bob')
+def test_invite_noncloud(server):
+    alice, bob = server.new_account('alice'), server.new_account('bob')
     project = alice.new_project()
     nobody = '%s@example.com' % unique('nobody')
-    before = len(server_2024.outbox())
+    before = len(server.outbox())
     answer = noncloud(alice, project, nobody)
     assert answer['event'] == 'invite_noncloud_collaborators_resp' and answer['mesg'] == 'Invited %s to collaborate on a project.' % nobody
     assert noncloud(alice, project, nobody)['mesg'] == answer['mesg']
     assert alice.users(project) == {alice.account_id: {'group': 'owner'}}
     invite = alice.project(project, 'invite')['invite']
     assert list(invite) == [nobody] and set(invite[nobody]) == {'time'}
-    mails = [mail for mail in server_2024.outbox()[before:] if mail['to'] == nobody]
+    mails = [mail for mail in server.outbox()[before:] if mail['to'] == nobody]
     assert mails and mails[0]['subject'] == 'CoCalc Invitation' and 'Please join my project.' in mails[0]['body']
     assert mails[0].get('project_id') == project
     mixed = '%s, %s' % ('%s@example.com' % unique('nobody2'), bob.email)
@@ -163,8 +163,8 @@ def test_2024_invite_noncloud(server_2024):
     assert noncloud(alice, project, 'not-an-email')['error'] == "invalid email address 'not-an-email'"
 
 
-def test_2024_invite_noncloud_limits_and_access(server_2024):
-    alice, bob = server_2024.new_account('alice'), server_2024.new_account('bob')
+def test_invite_noncloud_limits_and_access(server):
+    alice, bob = server.new_account('alice'), server.new_account('bob')
     project = alice.new_project()
     long_address = 'x' * 130 + '@example.com'
     assert noncloud(alice, project, long_address)['error'] == "email address must be at most 128 characters: '%s'" % long_address
@@ -174,12 +174,12 @@ def test_2024_invite_noncloud_limits_and_access(server_2024):
     assert noncloud(bob, project, 'someone@example.com')['event'] == 'error'
 
 
-def test_2024_noncloud_invite_is_applied_when_the_account_is_created(server_2024):
-    alice = server_2024.new_account('alice')
+def test_noncloud_invite_is_applied_when_the_account_is_created(server):
+    alice = server.new_account('alice')
     project = alice.new_project()
     newcomer = '%s@example.com' % unique('newcomer')
     noncloud(alice, project, newcomer)
-    made = server_2024.api().ok('create_account', first_name='New', last_name='Comer', email_address=newcomer, password='new-pass-123',
+    made = server.api().ok('create_account', first_name='New', last_name='Comer', email_address=newcomer, password='new-pass-123',
                                 agreed_to_terms=True)
     assert alice.users(project)[made['account_id']] == {'group': 'collaborator'}
 
