@@ -20,9 +20,12 @@ description:
   - Then it makes only the writes needed, from a pool of O(parallel) threads sharing one connection pool -
     create missing projects, fix titles and descriptions that drifted, add and remove collaborators, invite
     students who have no account yet (once), write or copy handouts that differ.
+  - Projects and their people come first, handouts after them. A new project that gets text handouts is
+    started when it is created (writing a file would start it anyway), so it comes up while the other
+    projects are being made.
   - "Each student project carries a stable marker tying it to (O(course_id), C(student_id)), so it is found
     again after its title was edited or the student's email changed. Student projects are never looked up
-    by title. On servers with project names (CoCalc since 2020, the real hub of 2024) the marker is the
+    by title. On servers with project names (newer CoCalc, such as the real hub of 2024) the marker is the
     project's C(name), V(<course_id>.<student_id>) (lower case, characters other than letters, digits,
     C(.), C(_) and C(-) replaced by C(_)); names are unique per owner, and only the owner can change them.
     On older servers it is a last line C(<!-- cocalc.cocalc course key: <course_id>.<student_id> -->) in
