@@ -789,7 +789,9 @@ def _run_project_writes(client, spec, state, plan):
         plan.project_id, left = create_project(client, plan.create, start=bool(plan.writes))
         plan.actions.append(dict(action='create_project'))
         plan.changes.update(left)
-    if plan.changes:
+        if plan.changes:
+            _mark_new_project(client, state, plan)
+    elif plan.changes:
         apply_changes(client, plan.project_id, plan.changes, state.me)
         plan.actions.append(dict(action='update_project', fields=sorted(plan.changes)))
     membership = plan.membership
@@ -807,6 +809,21 @@ def _run_project_writes(client, spec, state, plan):
     if plan.delete:
         apply_changes(client, plan.project_id, dict(deleted=True), state.me)
         plan.actions.append(dict(action='delete_project'))
+
+
+def _mark_new_project(client, state, plan):
+    """Set the name (the marker) of a project just created. Without it a re-run could not find the
+    project and would make another, so a project that cannot be marked is deleted again (soft)."""
+    try:
+        apply_changes(client, plan.project_id, plan.changes, state.me)
+    except CocalcApiError:
+        try:
+            apply_changes(client, plan.project_id, dict(deleted=True), state.me)
+            plan.actions.append(dict(action='delete_project'))
+        except CocalcApiError:
+            pass   # the first error is the one to report
+        raise
+    plan.actions.append(dict(action='update_project', fields=sorted(plan.changes)))
 
 
 def _run_file_writes(client, spec, plan):

@@ -369,6 +369,17 @@ def test_one_failing_student_does_not_stop_the_others(monkeypatch):
     assert result['course']['totals']['failed'] == 1
 
 
+def test_a_new_project_that_cannot_be_marked_is_deleted_again(monkeypatch):
+    calls = [whoami(), default_search(), projects(converged_rows()[1:]),
+             create(ADA_TITLE, P_ADA), query_set({'project_id': P_ADA, 'name': 'alg-1.1001'}).error('FATAL: database is down'),
+             query_set({'project_id': P_ADA, 'deleted': True})]
+    result = run_module_failed(monkeypatch, cocalc_course, args(handouts=[]), calls)
+    ada = result['course']['students'][0]
+    assert ada['actions'] == [{'action': 'create_project'}, {'action': 'delete_project'}]
+    assert ada['error'].startswith('Could not update project %s (name)' % P_ADA)
+    assert result['course']['students'][1]['status'] == 'unchanged'
+
+
 def test_an_unreadable_handout_fails_that_student_only(monkeypatch):
     calls = [whoami(), default_search(), projects(converged_rows()),
              ApiCall('read_text_file_from_project', {'project_id': [P_ADA, P_BOB], 'path': ['README.md', 'README.md']}).reply(
