@@ -300,35 +300,39 @@ class ApiHandler(BaseHTTPRequestHandler):
             return
         trimmed = path[:-1] if path.endswith('/') else path
         event = unquote(trimmed.rsplit('/', 1)[1])
-        status = 'none'
+        status, payload = self._answer(event, raw)
+        # Counted before answering, so a client that reads `serve stats` right after its call sees it.
         try:
-            if raw is None:
-                raise HtmlError(413, 'Payload Too Large')
-            body = parse_body(self.headers.get('Content-Type'), raw)
-            status, payload = call(self.hub, event, body, self.headers.get('Authorization'))
-            if isinstance(payload, HtmlError):
-                self._send_html(payload.status, payload.text)
-            else:
-                self._send(status, pretty_json(payload), 'application/json; charset=utf-8')
-        except HtmlError as problem:
-            status = problem.status
-            self._send_html(problem.status, problem.text)
-        except NoAnswer:
+            self.hub.store.count_request(event, status)
+        except Exception:  # pylint: disable=broad-except
+            traceback.print_exc(file=sys.stderr)
+        if isinstance(payload, HtmlError):
+            self._send_html(payload.status, payload.text)
+        elif payload is not None:
+            self._send(status, pretty_json(payload), 'application/json; charset=utf-8')
+        else:
             # Like the real hub, never answer; hold the request for a bounded time, then close.
             deadline = time.monotonic() + self.hub.no_answer_seconds
             while time.monotonic() < deadline and not self.server.stopping:
                 time.sleep(0.2)
             self.close_connection = True
+
+    def _answer(self, event, raw):
+        """(status, JSON dict | HtmlError | None for no answer) for one routed POST."""
+        try:
+            if raw is None:
+                raise HtmlError(413, 'Payload Too Large')
+            body = parse_body(self.headers.get('Content-Type'), raw)
+            status, payload = call(self.hub, event, body, self.headers.get('Authorization'))
+        except HtmlError as problem:
+            return problem.status, problem
+        except NoAnswer:
+            return 'none', None
         except Exception as problem:  # pylint: disable=broad-except
             # A bug in this server: the hub answers escaping errors as 400 {"error": "<err>"}.
             traceback.print_exc(file=sys.stderr)
-            status = 400
-            self._send(400, pretty_json({'error': 'Error: %s' % type(problem).__name__}), 'application/json; charset=utf-8')
-        finally:
-            try:
-                self.hub.store.count_request(event, status)
-            except Exception:  # pylint: disable=broad-except
-                traceback.print_exc(file=sys.stderr)
+            return 400, {'error': 'Error: %s' % type(problem).__name__}
+        return status, payload
 
 
 class ApiServer(ThreadingHTTPServer):
