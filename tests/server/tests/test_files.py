@@ -157,6 +157,43 @@ def test_read_outside_the_home_is_refused(alice, path):
     assert 'victim data' not in str(answer)
 
 
+@pytest.mark.parametrize('path', ['..', '../..', '/tmp', '/', 'sub/../../..'])
+def test_exec_working_directory_outside_the_home_is_refused(alice, path):
+    project = alice.new_project()
+    answer = alice.api.call('project_exec', project_id=project, command='touch', args=['escaped-by-exec.txt'], path=path)
+    assert answer['event'] == 'error', answer
+    assert not os.path.exists(os.path.join(str(alice.server.projects_dir), 'escaped-by-exec.txt'))
+    assert not os.path.exists('/tmp/escaped-by-exec.txt') or os.path.getmtime('/tmp/escaped-by-exec.txt') < time.time() - 60
+
+
+@pytest.mark.parametrize('src_path, target_path', [('/etc/hostname', 'copied'), ('../', 'escape'), ('a.txt', '../escape.txt'),
+                                                   ('link/keep.txt', 'stolen.txt')])
+def test_copies_outside_the_homes_are_refused(server, alice, src_path, target_path):
+    source, target = alice.new_project(), alice.new_project()
+    victim = alice.new_project()
+    alice.write(victim, 'keep.txt', 'victim data')
+    alice.write(source, 'a.txt', 'a')
+    alice.execute(source, 'ln', args=['-s', str(server.home(victim)), 'link'])
+    before = outside_snapshot(server, target)
+    answer = alice.api.call('copy_path_between_projects', src_project_id=source, src_path=src_path, target_project_id=target,
+                            target_path=target_path, **({'wait_until_done': True} if server.era == '2024' else {}))
+    assert answer['event'] == 'error', answer
+    assert outside_snapshot(server, target) == before
+    assert not os.path.lexists('/tmp/cocalc-copy-escape')
+    assert 'victim data' not in alice.execute(target, 'cat stolen.txt copied 2>/dev/null; true', bash=True)['stdout']
+
+
+def test_copy_to_an_absolute_target_path_stays_in_the_target_home(server, alice):
+    source, target = alice.new_project(), alice.new_project()
+    alice.write(source, 'a.txt', 'a')
+    name = '/tmp/cocalc-copy-escape-%s' % uuid.uuid4().hex
+    answer = alice.api.call('copy_path_between_projects', src_project_id=source, src_path='a.txt', target_project_id=target,
+                            target_path=name, **({'wait_until_done': True} if server.era == '2024' else {}))
+    assert not os.path.lexists(name)
+    if answer['event'] != 'error':   # the hub joins target_path onto the home, as rsync's destination
+        assert alice.read(target, name.lstrip('/')) == 'a'
+
+
 def test_dotdot_that_stays_inside_is_fine(alice, project):
     alice.write(project, 'sub/../inside.txt', 'inside')
     assert alice.read(project, 'inside.txt') == 'inside'
