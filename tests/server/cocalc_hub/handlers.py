@@ -318,9 +318,7 @@ def add_collaborator(hub, caller, mesg):
                            % (len(account_ids), len(project_ids)))
     for project_id, account_id in zip(project_ids, account_ids):
         if account_id == caller.account_id and not caller.is_admin:
-            project = projects.has_access(hub, caller, project_id)
-            if project is None:
-                raise HandlerError('Error: cannot add self to "%s" -- must be an admin' % project_id)
+            raise HandlerError('Error: cannot add self to "%s" -- must be an admin' % project_id)
         if projects.has_access(hub, caller, project_id) is None:
             raise HandlerError('Error: user %s does not have write access to project %s' % (caller.account_id, project_id))
     for project_id, account_id in zip(project_ids, account_ids):
@@ -428,8 +426,14 @@ def copy_path_status(hub, caller, mesg):
         if not is_uuid(copy_path_id):
             raise HandlerError('postgresql error: invalid input syntax for type uuid: "%s"' % js_string(copy_path_id))
         raise HandlerError("Can't find copy operation with ID=%s" % copy_path_id)
-    if mesg.get('src_project_id') is None and mesg.get('target_project_id') is None:
+    src_id, target_id = mesg.get('src_project_id'), mesg.get('target_project_id')
+    if src_id is None and target_id is None:
         raise HandlerError("'copy_path_id' (UUID) of a copy operation or 'src_project_id/target_project_id' must be defined")
+    if src_id is not None and projects.has_access(hub, caller, src_id) is None:
+        raise HandlerError('ACCESS BLOCKED -- No read access to source project -- %s' % js_string(src_id))
+    if target_id is not None and projects.has_access(hub, caller, target_id) is None:
+        raise HandlerError('ACCESS BLOCKED -- No write access to target project -- %s' % js_string(target_id))
+    # Copies are never queued here (as in the hub's single-user mode), so there is nothing to list.
     return reply(mesg, 'copy_path_status_response', data=[])
 
 
