@@ -28,6 +28,14 @@ def _need_account(caller, text):
         raise HandlerError(text)
 
 
+def _integer(value, default):
+    """A number option (form bodies send strings); the default when it is not a finite number."""
+    try:
+        return int(float(js_string(value)))
+    except (ValueError, OverflowError):
+        return default
+
+
 def _password_ok(password):
     return isinstance(password, str) and 6 <= len(password) <= 64
 
@@ -225,10 +233,7 @@ def user_search(hub, caller, mesg):
         _need_account(caller, 'You must be signed in to search for users.')
     if admin and not caller.is_admin:
         raise HandlerError('must be logged in and a member of the admin group')
-    try:
-        limit = int(float(js_string(mesg['limit'])))
-    except ValueError:
-        limit = 20
+    limit = _integer(mesg['limit'], 20)
     if not caller.is_admin and (limit > 50 or limit < 0):
         limit = 50
     return reply(mesg, 'user_search_results', results=accounts.search(hub, caller, js_string(mesg['query']), limit, admin))
@@ -478,8 +483,8 @@ def public_get_directory_listing(hub, caller, mesg):
         entries.sort(key=lambda item: -item['mtime'])
     else:
         entries.sort(key=lambda item: item['name'])
-    start = int(float(js_string(mesg['start']) or 0))
-    limit = int(float(js_string(mesg['limit']) or -1))
+    start = max(0, _integer(mesg['start'], 0))
+    limit = _integer(mesg['limit'], -1)
     entries = entries[start:] if limit < 0 else entries[start:start + limit]
     return reply(mesg, 'public_directory_listing', result={'files': entries})
 
