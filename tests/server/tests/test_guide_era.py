@@ -96,8 +96,9 @@ def test_guide_create_account_checks(server_guide, change, reason):
 
 
 def test_guide_agreed_to_terms_form_false_is_truthy(server_guide):
-    reply = server_guide.api().raw('create_account', form={'first_name': 'Jo', 'last_name': 'Form', 'password': 'jo-pass-12345',
-                                                          'email_address': '%s@example.com' % unique('jo'), 'agreed_to_terms': 'false'})
+    form = {'first_name': 'Jo', 'last_name': 'Form', 'password': 'jo-pass-12345', 'email_address': '%s@example.com' % unique('jo'),
+            'agreed_to_terms': 'false'}
+    reply = server_guide.api().raw('create_account', form=form)
     assert reply.json['event'] == 'account_created'
 
 

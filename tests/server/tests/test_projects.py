@@ -180,7 +180,7 @@ def test_noncloud_invite_is_applied_when_the_account_is_created(server):
     newcomer = '%s@example.com' % unique('newcomer')
     noncloud(alice, project, newcomer)
     made = server.api().ok('create_account', first_name='New', last_name='Comer', email_address=newcomer, password='new-pass-123',
-                                agreed_to_terms=True)
+                           agreed_to_terms=True)
     assert alice.users(project)[made['account_id']] == {'group': 'collaborator'}
 
 
