@@ -9,7 +9,9 @@ VENV ?= $(CURDIR)/.venv
 BIN := $(VENV)/bin
 # ansible-test only works on a collection that sits under ansible_collections/<ns>/<name>/, so every
 # test stage runs in a fresh copy of the tree there (a symlink does not work: TOOLCHAIN.md gotcha 2).
-BUILD_DIR ?= $(CURDIR)/.build
+# The copy must live outside this git checkout: inside it, ansible-test would ask the outer repo's git
+# which files exist, find the copy ignored, and silently test nothing.
+BUILD_DIR ?= $(or $(TMPDIR),/tmp)/cocalc-cocalc-build-$(shell printf '%s' '$(CURDIR)' | cksum | cut -d' ' -f1)
 COLLECTION := $(BUILD_DIR)/ansible_collections/cocalc/cocalc
 ANSIBLE_TEST = cd $(COLLECTION) && PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/ansible-test
 # Older ansible-core releases we support; `make test` runs sanity and units on each of them too.
@@ -40,6 +42,7 @@ collection:
 	rm -rf $(BUILD_DIR) && mkdir -p $(COLLECTION)
 	git ls-files -z -co --exclude-standard | while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done \
 		| tar -c --null -T - | tar -x -C $(COLLECTION)
+	! git -C $(COLLECTION) rev-parse --git-dir >/dev/null 2>&1 || { echo "BUILD_DIR=$(BUILD_DIR) lies inside a git checkout: ansible-test would test nothing"; exit 1; }
 
 sanity: seed-get-pip collection
 	$(ANSIBLE_TEST) sanity --python 3.11 --local --color no
