@@ -6,11 +6,12 @@ cocalc_course makes, so the benchmark compares the collection with the fastest h
 - reads: the key's account (query accounts), ONE user_search for every student and staff email, ONE
   projects_all list query, then the handouts of existing projects in batched read_text_file_from_project
   array calls (one per project group, run side by side);
-- writes, from a pool of `course_parallel` threads sharing one connection pool: create_project, the
-  project name `<course_id>.<student_id>` as a stable marker (a query set: create_project takes no name),
+- writes, from a pool of `course_parallel` threads sharing one connection pool, in two rounds: first
+  create_project (started at once, so it is up when the files come), the project name
+  `<course_id>.<student_id>` as a stable marker (a query set: create_project takes no name),
   invite_collaborator for the student and the staff, invite_noncloud_collaborators for a student without an
-  account (once: the project's `invite` field records it), write_text_file_to_project for each handout
-  that is missing or differs.
+  account (once: the project's `invite` field records it); then write_text_file_to_project for each
+  handout that is missing or differs.
 It handles no roster changes (drops, email changes), title drift, check mode or partial failures: a user's
 throwaway script. Connection: COCALC_API_URL and COCALC_API_KEY in the environment.
 
@@ -92,13 +93,14 @@ def main():
                 files.update(result)
 
         def provision(student):
+            """The project and its people; a new project starts at creation, so it is up for the files."""
             key = marker(course['course_id'], student['student_id'])
             row = projects.get(key)
             if row is None:
                 title = '%s %s - %s' % (student['first_name'], student['last_name'], course['course_title'])
-                project_id = api.call('create_project', title=title)['project_id']
+                project_id = api.call('create_project', title=title, start=bool(handouts))['project_id']
                 api.call('query', query={'projects': {'project_id': project_id, 'name': key}})
-                row = {'project_id': project_id, 'users': {me: {'group': 'owner'}}, 'invite': {}}
+                row = projects[key] = {'project_id': project_id, 'users': {me: {'group': 'owner'}}, 'invite': {}}
             project_id = row['project_id']
             account_id = accounts.get(student['email'].lower())
             for member in ([account_id] if account_id else []) + staff:
@@ -108,11 +110,16 @@ def main():
                 api.call('invite_noncloud_collaborators', project_id=project_id, to=student['email'],
                          title=course['course_title'], email=invite.get('body', ''), subject=invite.get('subject', ''),
                          link2proj='%s/projects/%s' % (os.environ['COCALC_API_URL'].rstrip('/'), project_id))
+
+        def hand_out(student):
+            project_id = projects[marker(course['course_id'], student['student_id'])]['project_id']
             for handout in handouts:
                 if files.get((project_id, handout['path'])) != handout['content']:
                     api.call('write_text_file_to_project', project_id=project_id, path=handout['path'], content=handout['content'])
 
+        # Every project and its people first, then the files (cocalc_course does the same).
         list(pool.map(provision, students))
+        list(pool.map(hand_out, students))
     return 0
 
 
