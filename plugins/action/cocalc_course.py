@@ -17,16 +17,9 @@ from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import (
-    CONNECTION_OPTIONS,
-    HAS_REQUESTS,
-    CocalcApiError,
-    CocalcCheckModeError,
-    CocalcClient,
-    connection_argument_spec,
-)
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CONNECTION_OPTIONS, HAS_REQUESTS, CocalcClient, connection_argument_spec
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course import MODULE_OPTIONS, argument_spec, reconcile_course
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import API_ERROR_KEY, CocalcInputError, plain_http_warning, result_of
+from ansible_collections.cocalc.cocalc.plugins.module_utils._module import call_resource, error_result, plain_http_warning, result_of
 
 
 class ActionModule(ActionBase):
@@ -60,17 +53,9 @@ class ActionModule(ActionBase):
             return result
         client.check_mode = check_mode
         params = dict((key, value) for key, value in args.items() if key not in CONNECTION_OPTIONS)
-        failure = None
-        try:
-            outcome = reconcile_course(client, params, check_mode)
-        except (CocalcApiError, CocalcInputError, CocalcCheckModeError) as err:
-            failure = err
-        finally:
-            client.close()
+        outcome, failure = call_resource(reconcile_course, client, params, check_mode)
         if failure is not None:
-            result.update(failed=True, msg=str(failure))
-            if isinstance(failure, CocalcApiError):
-                result[API_ERROR_KEY] = failure.as_dict()
+            result.update(failed=True, **error_result(failure))
             return result
         result.update(result_of(outcome, 'course', bool(self._task.diff)))
         warnings = list(outcome.warnings)

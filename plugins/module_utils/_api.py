@@ -140,7 +140,13 @@ def connection_argument_spec():
 CONNECTION_OPTIONS = frozenset(connection_argument_spec())
 
 
-class CocalcApiError(Exception):
+class CocalcError(Exception):
+    """Any error a task reports as its failure message: the base that CocalcModule.run() and the
+    action plugins catch. Under it: CocalcApiError (a failed call), CocalcCheckModeError, and in the
+    other module_utils CocalcInputError (bad options) and the resource errors (e.g. ProjectError)."""
+
+
+class CocalcApiError(CocalcError):
     """A failed API call: what was called, what the server answered.
 
     http_status is None when no answer arrived (connection error, timeout); event is the
@@ -182,7 +188,7 @@ class CocalcApiError(Exception):
         return text
 
 
-class CocalcCheckModeError(RuntimeError):
+class CocalcCheckModeError(CocalcError, RuntimeError):
     """A write was attempted while the client was in check mode: a bug in the caller."""
 
 

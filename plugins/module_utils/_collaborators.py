@@ -8,8 +8,8 @@
 Three separable steps, none of which knows about AnsibleModule:
 
 * read:  read_projects() / find_project() give each project's ``users`` map and ``invite`` map
-  (one query for any number of projects); resolve_people() turns emails into account ids with
-  one batched user_search for a whole list.
+  (one query for any number of projects, through _project.read_projects); resolve_people()
+  turns emails into account ids with one batched user_search for a whole list.
 * plan:  plan_membership() is pure: given a project's users map, the wanted account ids, the
   emails without an account, the invite map, state, purge and the key's own account id, it
   returns a MembershipPlan (add / remove / invite / unchanged). It never plans to touch an owner.
@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime
 import json
 
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _project
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, attempting
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
     CocalcInputError,
@@ -37,11 +38,12 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
     check_non_empty,
     check_uuid,
 )
-from ansible_collections.cocalc.cocalc.plugins.module_utils._project import find_project as select_project
+from ansible_collections.cocalc.cocalc.plugins.module_utils._project import ProjectError, account_id_of_key
 
 OWNER = 'owner'
 COLLABORATOR = 'collaborator'
 
+# What read_projects() asks for; _project.read_projects leaves invite out where the key may not read it.
 PROJECT_FIELDS = ('title', 'users', 'invite', 'deleted')
 
 # Where invitations are recorded on a server that does not expose projects.invite to the key.
@@ -58,32 +60,17 @@ INVITE_OPTION_FIELDS = (('invite_subject', 'subject'), ('reply_to', 'replyto'))
 
 # ---- read ----------------------------------------------------------------------------------
 
-def _invite_field_refused(err):
-    """True when a query failed only because the key may not read projects.invite."""
-    return err.event == 'error' and 'not allowed for projects' in (err.message or '') and '.invite' in err.message
-
-
-def read_projects(client, project_id=None, title=None):
+def read_projects(client, project_id=None, title=None, what='read projects'):
     """Projects visible to the key, as dicts with project_id, title, users, invite, deleted.
 
-    One projects_all query (never the 21-day ``projects`` window). Filters: project_id (one
-    project; the server refuses a project the key cannot read) and title (exact). ``invite``
-    is the server's invite map, or None when the server does not let the key read it (see
-    read_invite_record()). Deleted projects are included (``deleted`` is true for them).
+    One projects_all query (never the 21-day ``projects`` window; _project.read_projects, so
+    one more where the key may not read invite). Filters: project_id (one project; the server
+    refuses a project the key cannot read) and title (exact). ``invite`` is the server's invite
+    map, or None when the server does not let the key read it (see read_invite_record()).
+    Deleted projects are included (``deleted`` is true for them).
     """
-    filters = {}
-    if project_id is not None:
-        filters['project_id'] = project_id
-    if title is not None:
-        filters['title'] = title
-    try:
-        rows = client.projects_all(list(PROJECT_FIELDS), **filters)
-        invites_readable = True
-    except CocalcApiError as err:
-        if not _invite_field_refused(err):
-            raise
-        rows = client.projects_all([field for field in PROJECT_FIELDS if field != 'invite'], **filters)
-        invites_readable = False
+    rows, unreadable = _project.read_projects(client, PROJECT_FIELDS, project_id=project_id, title=title, what=what)
+    invites_readable = 'invite' not in unreadable
     projects = []
     for row in rows:
         invite = row.get('invite') if isinstance(row.get('invite'), dict) else {}
@@ -102,13 +89,12 @@ def find_project(client, project_id=None, title=None):
         what = 'read project %s' % project_id
     else:
         what = 'look up the project titled %r' % title
-    with attempting(what):
-        rows = read_projects(client, project_id=project_id, title=title)
-    found = select_project(rows, project_id=project_id, title=title)
+    rows = read_projects(client, project_id=project_id, title=title, what=what)
+    found = _project.find_project(rows, project_id=project_id, title=title)
     if found is None and project_id is not None:
-        raise CocalcInputError('project_id %s: no such project visible to the API key' % project_id)
+        raise ProjectError('project_id %s: no such project visible to the API key' % project_id)
     if found is None:
-        raise CocalcInputError('project_title %r: no project with this title is visible to the API key' % title)
+        raise ProjectError('project_title %r: no project with this title is visible to the API key' % title)
     return found
 
 
@@ -121,8 +107,13 @@ def read_invite_record(client, project_id):
         if 'ENOENT' in (err.message or ''):
             return {}
         raise
+    return parse_invite_record(content)
+
+
+def parse_invite_record(text):
+    """The invite map of the text of INVITE_RECORD_PATH; {} for no text or anything but a JSON object."""
     try:
-        record = json.loads(content or '{}')
+        record = json.loads(text) if isinstance(text, str) and text else {}
     except ValueError:
         record = None
     return record if isinstance(record, dict) else {}
@@ -365,11 +356,7 @@ def ensure_collaborators(client, params, check_mode):
     wanted_ids, without_account, email_of = resolve_people(client, account_ids, emails)
     if record_in_project and without_account and params['state'] == 'present':
         invites = read_invite_record(client, project_id)
-    me = None
-    if params.get('purge'):
-        with attempting('read the account of the API key'):
-            own = client.whoami()
-        me = own.get('account_id') if own else None
+    me = account_id_of_key(client) if params.get('purge') else None
     plan = plan_membership(project['users'], wanted_ids, without_account, invites, state=params['state'],
                            purge=params.get('purge'), me=me, reinvite=params.get('reinvite'))
     # Ids given directly may be typos: the server would add a nonexistent id without complaint.

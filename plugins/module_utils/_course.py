@@ -14,8 +14,8 @@ and has no second "ensure a project" or "ensure collaborators"::
 
 reconcile_course() composes them for the cocalc_course module and its action plugin.
 
-What it reuses: _project (project_view, plan_changes, create_project, apply_changes),
-_collaborators (plan_membership, apply_plan, invitation_fields, the invite record), _files
+What it reuses: _project (account_id_of_key, read_projects, project_view, plan_changes, create_project,
+apply_changes), _collaborators (plan_membership, apply_plan, invitation_fields, the invite record), _files
 (read_text_files, plan_text, write_text_file, probe_trees, plan_copy, copy_path), the client's
 user_search_emails. Server facts it relies on: projects are found through projects_all only;
 names are unique per owner (without case) and only the owner may set them; create_project takes
@@ -29,17 +29,17 @@ import concurrent.futures
 import csv
 import hashlib
 import io
-import json
 import re
 import string
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, attempting
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcError, attempting
 from ansible_collections.cocalc.cocalc.plugins.module_utils._collaborators import (
     INVITE_RECORD_PATH,
     apply_plan,
     check_accounts_exist,
     invitation_fields,
     owners_of,
+    parse_invite_record,
     plan_membership,
     write_invite_record,
 )
@@ -65,10 +65,12 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
     diff_changed_keys,
 )
 from ansible_collections.cocalc.cocalc.plugins.module_utils._project import (
+    account_id_of_key,
     apply_changes,
     create_project,
     plan_changes,
     project_view,
+    read_projects,
 )
 
 DEFAULT_TITLE = '{first_name} {last_name} - {title}'
@@ -82,11 +84,9 @@ _KEY_UNSAFE_RE = re.compile(r'[^a-z0-9._-]')
 MARKER_TEMPLATE = '<!-- cocalc.cocalc course key: %s -->'
 _MARKER_RE = re.compile(r'<!-- cocalc\.cocalc course key: (\S+) -->')
 
-# Read in the single projects_all call. Never 'status': it holds the project's secret token.
+# Read in the single projects_all call. Never 'status': it holds the project's secret token. A server
+# that refuses name or invite (_project.OPTIONAL_FIELDS) is read without it: see CourseState.marker.
 PROJECT_FIELDS = ('name', 'title', 'description', 'users', 'invite', 'deleted')
-# Fields an older server (or a restricted key) may not let us read; a get naming one fails as a whole.
-PROBED_FIELDS = ('name', 'invite')
-_NOT_READABLE_RE = re.compile(r"user get query not allowed for projects(?:_all)?\.(\w+)")
 
 # Roster columns by header (compared without case and surrounding blanks), first found wins.
 ROSTER_COLUMNS = dict(
@@ -98,7 +98,7 @@ ROSTER_COLUMNS = dict(
 )
 
 
-class CourseError(CocalcInputError):
+class CourseError(CocalcError):
     """A problem with one student's project (e.g. two projects carry its marker)."""
 
 
@@ -415,7 +415,7 @@ class CourseState(object):
         self.me = None
         self.accounts = {}            # lower-cased email -> user_search row
         self.rows = []                # projects_all rows
-        self.unreadable = frozenset()  # PROBED_FIELDS this server does not let us read
+        self.unreadable = frozenset()  # fields of PROJECT_FIELDS this server does not let us read
         self.index = {}               # marker key -> [rows owned by me]
         self.files = {}               # (project_id, path) -> text | None | TOO_LARGE | CocalcApiError
         self.trees = {}               # project_id -> {path: Tree} | CocalcApiError
@@ -428,22 +428,6 @@ class CourseState(object):
     @property
     def invites_readable(self):
         return 'invite' not in self.unreadable
-
-
-def read_projects(client):
-    """Every project the key's account can see, in ONE projects_all call (one more for each field in
-    PROBED_FIELDS the server refuses). Returns (rows, unreadable fields)."""
-    unreadable = set()
-    while True:
-        fields = [field for field in PROJECT_FIELDS if field not in unreadable]
-        try:
-            with attempting('read the projects'):
-                return client.projects_all(fields), frozenset(unreadable)
-        except CocalcApiError as err:
-            match = _NOT_READABLE_RE.search(err.message or '')
-            if not match or match.group(1) not in PROBED_FIELDS or match.group(1) in unreadable:
-                raise
-            unreadable.add(match.group(1))
 
 
 def index_projects(rows, me, course_id):
@@ -507,9 +491,7 @@ def read_course(client, spec, pool=None):
     """whoami, ONE user_search for every roster and staff email, ONE projects_all, then the handout
     files of the existing student projects (batched reads; one checksum probe per project for copies)."""
     state = CourseState()
-    with attempting('read the account of the API key'):
-        me = client.whoami()
-    state.me = (me or {}).get('account_id')
+    state.me = account_id_of_key(client)
     if state.me is None:
         raise CocalcInputError('the API key belongs to no account (a project key?); cocalc_course needs an account key, '
                                'whose account owns the student projects')
@@ -521,7 +503,8 @@ def read_course(client, spec, pool=None):
     if missing_staff:
         raise CocalcInputError('staff: no CoCalc account has the email %s; staff need an account (they are not invited)'
                                % ', '.join(missing_staff))
-    state.rows, state.unreadable = read_projects(client)
+    # Every project the key's account can see, in ONE call (one more for each field the server refuses).
+    state.rows, state.unreadable = read_projects(client, PROJECT_FIELDS, what='read the projects')
     state.index = index_projects(state.rows, state.me, spec.course_id)
     _read_handouts(client, spec, state, pool)
     return state
@@ -666,11 +649,7 @@ def _invites_of(plan, state):
     text = state.files.get((plan.project_id, INVITE_RECORD_PATH))
     if isinstance(text, CocalcApiError):
         raise text
-    try:
-        record = json.loads(text) if isinstance(text, str) else {}
-    except ValueError:
-        record = {}
-    return record if isinstance(record, dict) else {}
+    return parse_invite_record(text)
 
 
 def plan_student(spec, state, student, staff_ids):
@@ -739,7 +718,7 @@ def plan_course(spec, state):
     for student in spec.students:
         try:
             plans.append(plan_student(spec, state, student, staff_ids))
-        except (CocalcApiError, CocalcInputError) as err:
+        except CocalcError as err:
             failed = ProjectPlan(student['key'], student)
             failed.error = str(err)
             plans.append(failed)
@@ -776,7 +755,7 @@ def run_plan(client, spec, state, plan, phase):
             _run_project_writes(client, spec, state, plan)
         else:
             _run_file_writes(client, spec, plan)
-    except (CocalcApiError, CocalcInputError) as err:
+    except CocalcError as err:
         plan.error = str(err)
     return plan
 

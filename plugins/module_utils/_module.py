@@ -36,8 +36,9 @@ It gets the module options without the connection options, must not write when c
 is true (the client refuses writes then anyway), and returns an Outcome. run() turns the
 Outcome into exit_json (``changed``, the resource under result_key on every path, ``diff``
 of the changed keys with secrets removed when --diff is on, extra keys, warnings), and any
-CocalcApiError / CocalcInputError into fail_json with a readable ``msg`` and, for API errors,
-the structured error under ``api_error`` ({endpoint, http_status, event, message}).
+CocalcError (the base, in _api, of CocalcApiError, of CocalcInputError below and of the
+resource errors such as _project.ProjectError) into fail_json with a readable ``msg`` and, for
+API errors, the structured error under ``api_error`` ({endpoint, http_status, event, message}).
 Wrap calls in ``attempting("add X to project Y")`` (from _api) so messages say what was attempted.
 """
 
@@ -54,8 +55,8 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._api import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     CocalcApiError,
-    CocalcCheckModeError,
     CocalcClient,
+    CocalcError,
     connection_argument_spec,
 )
 
@@ -71,7 +72,7 @@ _EMAIL_RE = re.compile(r'^[^@\s,;<>"]+@[^@\s,;<>"]+\.[^@\s,;<>"]+$')
 _LOOPBACK_HOSTS = ('localhost', '127.0.0.1', '::1')
 
 
-class CocalcInputError(ValueError):
+class CocalcInputError(CocalcError, ValueError):
     """Bad user input; the message names the option."""
 
 
@@ -231,6 +232,26 @@ def plain_http_warning(api_url):
     return None
 
 
+def call_resource(action, client, params, check_mode, *args):
+    """(outcome, None) of action(client, params, check_mode, *args), or (None, error) for a
+    CocalcError; the client is closed either way. Shared by CocalcModule.run() and the action
+    plugins, so the failure is reported outside the except block (no traceback in the result)."""
+    try:
+        return action(client, params, check_mode, *args), None
+    except CocalcError as err:
+        return None, err
+    finally:
+        client.close()
+
+
+def error_result(error):
+    """The failure keys of an error: ``msg``, and for an API error the structured ``api_error``."""
+    result = dict(msg=str(error))
+    if isinstance(error, CocalcApiError):
+        result[API_ERROR_KEY] = error.as_dict()
+    return result
+
+
 def result_of(outcome, result_key, diff_mode):
     """The task result of an Outcome (changed, extra keys, result_key, diff; secrets removed),
     without warnings and failure: shared by CocalcModule and the action plugins that run
@@ -296,14 +317,7 @@ class CocalcModule(object):
 
     def run(self, action, *args):
         """Call action(client, params, check_mode, *args) and exit with its Outcome."""
-        failure = None
-        try:
-            outcome = action(self.client, self.params, self.check_mode, *args)
-        except (CocalcApiError, CocalcInputError, CocalcCheckModeError) as err:
-            failure = err
-        finally:
-            self.client.close()
-        # fail_json outside the except block: no traceback of an expected error in the result.
+        outcome, failure = call_resource(action, self.client, self.params, self.check_mode, *args)
         if failure is not None:
             self.fail(failure)
         self.exit(outcome)
@@ -318,6 +332,5 @@ class CocalcModule(object):
 
     def fail(self, error, **result):
         """fail_json for an API error (msg + api_error) or any other error (msg)."""
-        if isinstance(error, CocalcApiError):
-            result[API_ERROR_KEY] = error.as_dict()
-        self.module.fail_json(msg=str(error), **result)
+        result.update(error_result(error))
+        self.module.fail_json(**result)

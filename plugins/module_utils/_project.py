@@ -17,11 +17,13 @@ plan and apply for hundreds of them without reading again::
     project_id = create_project(client, dict(title='Algebra - ada'), unsupported=unsupported)
 
 ensure_project() and list_projects() compose them for the cocalc_project and
-cocalc_project_info modules. Facts they rely on (../shared/real-hub/FLOWS.md): projects are
-looked up through projects_all only (the table "projects" hides projects not edited for 21
-days); the ``status`` field holds the project's secret token and is never requested; an
-action_request runs only when its ``time`` differs from the stored one and drops every other
-field of the same set, so it is always sent alone; a stopped project reads ``opened``.
+cocalc_project_info modules. read_projects() is also how _collaborators and _course read
+projects (with their own fields): the one place that probes for fields a server refuses.
+Facts they rely on (../shared/real-hub/FLOWS.md): projects are looked up through projects_all
+only (the table "projects" hides projects not edited for 21 days); the ``status`` field holds
+the project's secret token and is never requested; an action_request runs only when its
+``time`` differs from the stored one and drops every other field of the same set, so it is
+always sent alone; a stopped project reads ``opened``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import re
 import time
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _api
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, attempting
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcError, attempting
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
     CocalcInputError,
     Outcome,
@@ -40,10 +42,12 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
     wanted_changes,
 )
 
-# Read in one projects_all call. Never 'status': it holds the project's secret token.
+# What read_projects() asks for by default, in one projects_all call. Never 'status': it holds the
+# project's secret token.
 PROJECT_FIELDS = ('name', 'title', 'description', 'compute_image', 'deleted', 'users', 'state', 'action_request')
-# Fields older servers do not have; a get naming one of them fails as a whole, so they are probed.
-OPTIONAL_FIELDS = frozenset(['name', 'compute_image'])
+# Fields a server may refuse (older servers lack name and compute_image; some keys may not read
+# invite); a get naming one of them fails as a whole, so they are probed.
+OPTIONAL_FIELDS = frozenset(['name', 'compute_image', 'invite'])
 # The fields of a project a module may change, in the words of the view below.
 UPDATABLE = ('title', 'description', 'compute_image', 'name', 'hidden', 'deleted')
 
@@ -63,7 +67,7 @@ _NO_ACCESS_TEXT = 'you do not have read access to this project'
 _clock = time.monotonic
 
 
-class ProjectError(CocalcInputError):
+class ProjectError(CocalcError):
     """A project task that cannot go on (no such project, ambiguous match, unsupported option,
     state not reached in time); the message names the option to look at."""
 
@@ -96,13 +100,14 @@ def account_id_of_key(client):
     return (me or {}).get('account_id')
 
 
-def read_projects(client, project_id=None, title=None, unsupported=()):
-    """Raw projects_all rows visible to the key, in ONE call (two on servers lacking a field).
+def read_projects(client, fields=PROJECT_FIELDS, project_id=None, title=None, unsupported=(), what='read projects'):
+    """Raw projects_all rows visible to the key with fields (and project_id), in ONE call; one
+    more for each of the OPTIONAL_FIELDS asked for that the server refuses (it is left out).
 
     project_id / title filter on the server (equality). Returns (rows, unsupported): the
-    optional fields this server does not know; pass it back to skip the probe next time.
-    A project_id the key cannot read (missing, or someone else's) raises CocalcApiError;
-    see is_no_access().
+    optional fields this server does not let the key read; pass it back to skip the probe next
+    time. A project_id the key cannot read (missing, or someone else's) raises CocalcApiError;
+    see is_no_access(). what: the attempting() label of API errors.
     """
     unsupported = set(unsupported)
     filters = {}
@@ -111,13 +116,13 @@ def read_projects(client, project_id=None, title=None, unsupported=()):
     if title is not None:
         filters['title'] = title
     while True:
-        fields = [field for field in PROJECT_FIELDS if field not in unsupported]
+        asked = [field for field in fields if field not in unsupported]
         try:
-            with attempting('read projects'):
-                rows = client.projects_all(fields, **filters)
+            with attempting(what):
+                rows = client.projects_all(asked, **filters)
         except CocalcApiError as err:
             match = _NOT_READABLE_RE.search(err.message or '')
-            if match and match.group(1) in OPTIONAL_FIELDS and match.group(1) not in unsupported:
+            if match and match.group(1) in OPTIONAL_FIELDS and match.group(1) in asked:
                 unsupported.add(match.group(1))
                 continue
             raise
@@ -336,7 +341,7 @@ def ensure_project(client, params, check_mode):
     if params.get('name') is not None:
         check_name(params['name'])
     if params['wait_timeout'] < 0:
-        raise ProjectError('wait_timeout must be 0 or more seconds, got %r' % params['wait_timeout'])
+        raise CocalcInputError('wait_timeout must be 0 or more seconds, got %r' % params['wait_timeout'])
     me = account_id_of_key(client)
     if params.get('hidden') is not None and me is None:
         raise ProjectError('hidden is a per-account setting, but the API key belongs to no account (a project key)')

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _project
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcError
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import ApiCall, FakeCocalc
 
@@ -42,6 +43,41 @@ def test_read_projects_skips_known_unsupported_fields_without_probing(monkeypatc
     fake = FakeCocalc(monkeypatch, [ApiCall('query', {'query': {'projects_all': [spec]}}).reply({'event': 'query', 'query': {'projects_all': []}})])
     assert _project.read_projects(fake.client(), project_id=P1, unsupported={'name'}) == ([], frozenset(['name']))
     fake.assert_done()
+
+
+def test_read_projects_with_other_fields_probes_each_refused_optional_field_once(monkeypatch):
+    # The course's fields: name and invite may both be refused; one call more for each, never two.
+    fields = ('name', 'title', 'invite', 'users')
+    spec = dict((field, None) for field in fields)
+    spec['project_id'] = None
+    without_name = dict((k, v) for k, v in spec.items() if k != 'name')
+    without_both = dict((k, v) for k, v in without_name.items() if k != 'invite')
+    fake = FakeCocalc(monkeypatch, [
+        ApiCall('query', {'query': {'projects_all': [spec]}}).error('FATAL: user get query not allowed for projects_all.name'),
+        ApiCall('query', {'query': {'projects_all': [without_name]}}).error('FATAL: user get query not allowed for projects_all.invite'),
+        ApiCall('query', {'query': {'projects_all': [without_both]}}).reply({'event': 'query', 'query': {'projects_all': [mine(P1)]}}),
+    ])
+    rows, unsupported = _project.read_projects(fake.client(), fields)
+    fake.assert_done()
+    assert [row['project_id'] for row in rows] == [P1]
+    assert unsupported == frozenset(['name', 'invite'])
+
+
+def test_read_projects_does_not_probe_required_fields_and_labels_the_error(monkeypatch):
+    spec = dict((field, None) for field in _project.PROJECT_FIELDS)
+    spec['project_id'] = None
+    fake = FakeCocalc(monkeypatch, [
+        ApiCall('query', {'query': {'projects_all': [spec]}}).error('FATAL: user get query not allowed for projects_all.users')])
+    with pytest.raises(CocalcApiError) as info:
+        _project.read_projects(fake.client(), what='read the projects')
+    fake.assert_done()
+    assert info.value.attempted == 'read the projects'
+
+
+def test_project_errors_are_task_errors_but_not_input_errors():
+    assert issubclass(_project.ProjectError, CocalcError)
+    assert not issubclass(_project.ProjectError, CocalcInputError)
+    assert issubclass(CocalcInputError, CocalcError) and issubclass(CocalcInputError, ValueError)
 
 
 def test_find_by_id_includes_deleted():
