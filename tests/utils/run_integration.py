@@ -61,7 +61,8 @@ def write_config(collection, variables):
 
 
 def run_targets(collection, extra):
-    command = ['ansible-test', 'integration', '--python', '%d.%d' % sys.version_info[:2], '--local', '--color', 'no'] + extra
+    # --continue-on-error: one failing target must not hide the others' results.
+    command = ['ansible-test', 'integration', '--python', '%d.%d' % sys.version_info[:2], '--local', '--color', 'no', '--continue-on-error'] + extra
     return subprocess.call(command, cwd=collection)
 
 
