@@ -7,8 +7,10 @@ a "write" the same way:
   course verifies handouts and `creates` guards with read-only commands; a setup command writes);
 - writes: every other endpoint (create_project, invite_*, add/remove_collaborator, write_text_file,
   copy_*, ...);
-- query sets, apart: `serve stats` counts per endpoint, and `query` is both a read and a write; where the
-  server reports the sets of `query` (a `sets` count in its entry) they are returned, otherwise None.
+- query sets, apart: `query` is both a read and a write; `serve stats` splits its entry into `gets` and
+  `sets` (a set is every query call its engine did not classify as a get, so sets are never under-counted).
+  No `query` entry means no query call, so 0 sets; an entry without `sets` (a server that does not split
+  them) gives None.
 """
 
 READ_ENDPOINTS = frozenset([
@@ -19,15 +21,14 @@ EXEC_ENDPOINTS = frozenset(['project_exec'])
 
 
 def summarize(stats):
-    """From `serve stats` output: {calls, writes (other than query sets), query_sets (None when the server does
-    not report them), execs, by_endpoint: {endpoint: calls}, detail: 'endpoint:n ...'}."""
+    """From `serve stats` output: {calls, writes (other than query sets), query_sets (0 without query calls, None
+    when the server does not split them), execs, by_endpoint: {endpoint: calls}, detail: 'endpoint:n ...'}."""
     by_endpoint = dict((endpoint, entry['calls']) for endpoint, entry in stats.items() if entry.get('calls'))
     writes = execs = 0
-    query_sets = None
+    query_sets = 0
     for endpoint, entry in stats.items():
         if endpoint == 'query':
-            if 'sets' in entry:
-                query_sets = entry['sets']
+            query_sets = entry.get('sets') if entry.get('calls') else 0
         elif endpoint in EXEC_ENDPOINTS:
             execs += entry['calls']
         elif endpoint not in READ_ENDPOINTS:

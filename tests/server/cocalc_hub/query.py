@@ -87,6 +87,11 @@ SET_TABLES = ('projects', 'projects_all', 'accounts', 'public_paths')
 OPS = {'==', '=', '!=', '<>', '<', '<=', '>', '>=', 'any', 'minlen', 'maxlen', 'is', 'is not'}
 
 
+# The key under which handle_query leaves its verdict in the message for the transport's `serve stats`
+# counts: 'get' when every query of the call was classified a get by the rule below, else 'set'.
+KIND_KEY = 'query_kind'
+
+
 def fatal(text):
     return HandlerError('FATAL: ' + text)
 
@@ -94,10 +99,17 @@ def fatal(text):
 def handle_query(hub, caller, mesg):
     query = mesg['query']
     options = mesg.get('options')
-    if isinstance(query, list):
-        result = [_user_query(hub, caller, item, options, mesg.get('changes')) for item in query]
-    else:
-        result = _user_query(hub, caller, query, options, mesg.get('changes'))
+    items = query if isinstance(query, list) else [query]
+    kinds = []
+    mesg[KIND_KEY] = 'set'
+    try:
+        result = [_user_query(hub, caller, item, options, mesg.get('changes'), kinds) for item in items]
+    finally:
+        # A part that failed before it was classified leaves the call a 'set' (never under-count writes).
+        if len(kinds) == len(items) and all(kind == 'get' for kind in kinds):
+            mesg[KIND_KEY] = 'get'
+    if not isinstance(query, list):
+        result = result[0]
     response = {'query': result, 'multi_response': mesg['multi_response']}
     for key in ('changes', 'options'):
         if key in mesg:
@@ -119,7 +131,7 @@ def _substitute(value, caller):
     return value
 
 
-def _user_query(hub, caller, query, options, changes):
+def _user_query(hub, caller, query, options, changes, kinds):
     if isinstance(query, str) and len(query) > 1:
         raise fatal('must specify exactly one key in the query')
     if not isinstance(query, dict) or not query:
@@ -142,6 +154,7 @@ def _user_query(hub, caller, query, options, changes):
         for option in options:
             if isinstance(option, dict) and 'set' in option:
                 is_set = truthy(option['set'])
+    kinds.append('set' if is_set else 'get')
     if is_set:
         if caller.account_id is None:
             raise fatal('no anonymous set queries')

@@ -54,6 +54,10 @@ CREATE TABLE IF NOT EXISTS stats (
     calls INTEGER NOT NULL,
     PRIMARY KEY (endpoint, status)
 );
+CREATE TABLE IF NOT EXISTS query_gets (
+    status TEXT PRIMARY KEY,
+    calls INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS client_error_log (
     id TEXT PRIMARY KEY,
     account_id TEXT,
@@ -236,19 +240,37 @@ class Store:
                           (to, kind, project_id))
         return rows[0][0] if rows else None
 
-    def count_request(self, endpoint, status):
+    def count_request(self, endpoint, status, query_get=False):
+        """Count one routed POST; `query_get` when it was a `query` call its engine classified a get."""
         with self.transaction() as conn:
             conn.execute('INSERT INTO stats (endpoint, status, calls) VALUES (?, ?, 1) '
                          'ON CONFLICT (endpoint, status) DO UPDATE SET calls = calls + 1', (endpoint, str(status)))
+            if endpoint == 'query' and query_get:
+                conn.execute('INSERT INTO query_gets (status, calls) VALUES (?, 1) '
+                             'ON CONFLICT (status) DO UPDATE SET calls = calls + 1', (str(status),))
 
     def stats(self):
+        """{endpoint: {calls, http_status: {status: n}}}; the `query` entry adds `gets` (calls its engine
+        classified as gets) and `sets` (every other query call), so gets + sets = calls."""
+        with self.connection() as conn:
+            conn.execute('BEGIN')   # one snapshot for both tables
+            try:
+                rows = self._rows(conn, 'SELECT endpoint, status, calls FROM stats ORDER BY endpoint, status')
+                gets = self._rows(conn, 'SELECT COALESCE(SUM(calls), 0) FROM query_gets')[0][0]
+            finally:
+                conn.execute('COMMIT')
         result = {}
-        for endpoint, status, calls in self._rows(None, 'SELECT endpoint, status, calls FROM stats ORDER BY endpoint, status'):
+        for endpoint, status, calls in rows:
             entry = result.setdefault(endpoint, {'calls': 0, 'http_status': {}})
             entry['calls'] += calls
             entry['http_status'][status] = calls
+        if 'query' in result:
+            entry = result['query']
+            entry['gets'] = min(gets, entry['calls'])
+            entry['sets'] = entry['calls'] - entry['gets']
         return result
 
     def reset_stats(self):
         with self.transaction() as conn:
             conn.execute('DELETE FROM stats')
+            conn.execute('DELETE FROM query_gets')

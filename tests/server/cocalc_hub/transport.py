@@ -21,6 +21,7 @@ from .accounts import BANNED, AuthError, authenticate
 from .errors import HandlerError, NoAnswer
 from .handlers import HANDLERS, PROJECT_ENDPOINTS
 from .hub import Caller
+from .query import KIND_KEY as QUERY_KIND_KEY
 from .util import new_uuid, pretty_json, truthy
 
 JSON_LIMIT = 100 * 1024          # Express's default JSON limit (the 2024 hub kept it)
@@ -185,8 +186,12 @@ def api_key_from(header):
     return None, "Unknown authorization type '%s'" % scheme
 
 
-def call(hub, event, body, authorization):
-    """Run one API call; returns (status, payload) where payload is a dict (JSON) or HtmlError."""
+def call(hub, event, body, authorization, notes=None):
+    """Run one API call; returns (status, payload) where payload is a dict (JSON) or HtmlError.
+
+    `notes`, a dict when given, receives what `serve stats` counts beyond the status: for `query`,
+    `query_kind` 'get' or 'set' once the query engine classified the call (absent when it was refused
+    before)."""
     key, error = api_key_from(authorization)
     if error:
         return 400, {'error': error}
@@ -220,6 +225,9 @@ def call(hub, event, body, authorization):
         response = HANDLERS[event](hub, caller, mesg)
     except HandlerError as failure:
         response = {'event': 'error', 'id': mesg.get('id'), 'error': failure.error}
+    finally:
+        if notes is not None and event == 'query' and QUERY_KIND_KEY in mesg:
+            notes['query_kind'] = mesg[QUERY_KIND_KEY]
     hub.pause(hub.project_delay if event in PROJECT_ENDPOINTS else hub.hub_delay)
     return 200, response
 
@@ -300,10 +308,11 @@ class ApiHandler(BaseHTTPRequestHandler):
             return
         trimmed = path[:-1] if path.endswith('/') else path
         event = unquote(trimmed.rsplit('/', 1)[1])
-        status, payload = self._answer(event, raw)
+        notes = {}
+        status, payload = self._answer(event, raw, notes)
         # Counted before answering, so a client that reads `serve stats` right after its call sees it.
         try:
-            self.hub.store.count_request(event, status)
+            self.hub.store.count_request(event, status, query_get=notes.get('query_kind') == 'get')
         except Exception:  # pylint: disable=broad-except
             traceback.print_exc(file=sys.stderr)
         if isinstance(payload, HtmlError):
@@ -317,13 +326,13 @@ class ApiHandler(BaseHTTPRequestHandler):
                 time.sleep(0.2)
             self.close_connection = True
 
-    def _answer(self, event, raw):
+    def _answer(self, event, raw, notes):
         """(status, JSON dict | HtmlError | None for no answer) for one routed POST."""
         try:
             if raw is None:
                 raise HtmlError(413, 'Payload Too Large')
             body = parse_body(self.headers.get('Content-Type'), raw)
-            status, payload = call(self.hub, event, body, self.headers.get('Authorization'))
+            status, payload = call(self.hub, event, body, self.headers.get('Authorization'), notes)
         except HtmlError as problem:
             return problem.status, problem
         except NoAnswer:

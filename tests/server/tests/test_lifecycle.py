@@ -3,6 +3,7 @@ restarts, the account/stats/outbox subcommands, loopback binding, and no secrets
 """
 
 import signal
+import uuid
 
 import pytest
 
@@ -100,6 +101,32 @@ def test_stats_subcommand(own_server):
     assert stats['user_search'] == {'calls': 1, 'http_status': {'200': 1}}
     assert own_server.stats(reset=True) is not None
     assert own_server.stats().get('ping', {'calls': 0})['calls'] == 0
+
+
+def test_stats_split_query_into_gets_and_sets(own_server):
+    own_server.start()
+    alice = own_server.new_account('alice')
+    project = alice.new_project(title='counted')
+    own_server.stats(reset=True)
+    api = alice.api
+    api.query({'accounts': {'account_id': None}})                                     # get: a null leaf
+    api.query({'projects_all': [{'project_id': None, 'title': None}]})                # get, list form
+    api.query({'projects': {'project_id': project, 'title': 'renamed'}})             # set: no null anywhere
+    api.query({'projects': {'project_id': project, 'users': {alice.account_id: {'hide': False}}}})  # set, nested
+    api.query({'projects': {'project_id': project, 'description': None}}, options=[{'set': True}])  # set by option
+    api.query([{'accounts': {'account_id': None}}, {'projects': {'project_id': project, 'title': 'renamed'}}])  # a get and a set
+    api.query_error({'projects': {'project_id': str(uuid.uuid4()), 'title': 'not mine'}})  # a set that fails
+    api.query_error({'nosuchtable': {'x': None}})                                     # get refused by the engine
+    api.query_error({'accounts': {'account_id': None}, 'projects': {'project_id': None}})  # refused before classifying
+    api.http400('query', {'query': {'accounts': {'account_id': None}}, 'multi_response': True})  # refused by the dispatcher
+    entry = own_server.stats()['query']
+    assert (entry['calls'], entry['gets'], entry['sets']) == (10, 3, 7), entry
+    assert entry['http_status'] == {'200': 9, '400': 1}
+    assert alice.project(project, 'title')['title'] == 'renamed'
+    assert own_server.stats(reset=True)['query']['gets'] == 4   # with the read-back just above
+    assert 'query' not in own_server.stats()
+    api.query({'accounts': {'account_id': None}})
+    assert own_server.stats()['query'] == {'calls': 1, 'http_status': {'200': 1}, 'gets': 1, 'sets': 0}
 
 
 def test_outbox_subcommand_lists_mail(own_server):
