@@ -64,6 +64,8 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._api import (
 SECRET_FIELDS = frozenset(['api_key', 'password', 'new_password', 'old_password', 'auth_token'])
 
 API_ERROR_KEY = 'api_error'
+# The markers ansible.builtin.copy's diff uses where the content is not shown.
+_FILE_DIFF_MARKERS = ('dst_larger', 'dst_binary', 'src_larger', 'src_binary')
 
 _UUID_RE = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
 # Deliberately loose (the server has the final word) but rejects what user_search would split
@@ -264,7 +266,8 @@ def result_of(outcome, result_key, diff_mode):
         diff = outcome.diff
         if diff is None and (outcome.before is not None or outcome.after is not None):
             diff = diff_changed_keys(outcome.before, outcome.after)
-        if diff and (diff.get('before') or diff.get('after')):
+        # A copy-shaped file diff may hold only size/binary markers (text too large or binary to show).
+        if diff and (diff.get('before') or diff.get('after') or any(diff.get(marker) for marker in _FILE_DIFF_MARKERS)):
             result['diff'] = diff
     return result
 

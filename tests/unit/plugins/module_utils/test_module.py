@@ -204,6 +204,19 @@ def test_ready_made_diff_is_used(monkeypatch):
     assert result['diff'] == diff
 
 
+def test_diff_with_only_size_markers_is_kept(monkeypatch):
+    # A binary file replaced by one too large to show: no text on either side, yet the diff says so.
+    diff = {'dst_binary': 1, 'src_larger': 65536, 'before_header': 'x', 'after_header': 'x'}
+    result = run_module_success(monkeypatch, module_running(outcome_of(Outcome({'path': 'x'}, True, diff=diff))), {}, [], diff=True)
+    assert result['diff'] == diff
+
+
+def test_empty_diff_is_left_out(monkeypatch):
+    diff = {'before': '', 'after': '', 'before_header': 'x', 'after_header': 'x'}
+    result = run_module_success(monkeypatch, module_running(outcome_of(Outcome({'path': 'x'}, False, diff=diff))), {}, [], diff=True)
+    assert 'diff' not in result
+
+
 def test_warnings_from_outcome_reach_the_user(monkeypatch):
     result = run_module_success(monkeypatch, module_running(outcome_of(Outcome(None, warnings=['careful']))), {}, [])
     assert 'careful' in result.warnings
