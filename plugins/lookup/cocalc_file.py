@@ -80,7 +80,7 @@ from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS, CocalcApiError, CocalcClient
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_project_path
-from ansible_collections.cocalc.cocalc.plugins.module_utils._files import TOO_LARGE, _looks_like_archive, read_text_files
+from ansible_collections.cocalc.cocalc.plugins.module_utils._files import TOO_LARGE, looks_like_archive, read_text_files
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, check_uuid
 from ansible_collections.cocalc.cocalc.plugins.module_utils._public_paths import check_public_read_path, public_text
 
@@ -100,7 +100,7 @@ def read_project_texts(client, project_id, paths):
             raise CocalcInputError('%s: there is no such file' % where)
         if text is TOO_LARGE:
             raise CocalcInputError('%s: the file is larger than the server reads (10 MB by default)' % where)
-        if _looks_like_archive(text):
+        if looks_like_archive(text):
             raise CocalcInputError('%s: it is a directory (the server answers with an archive); name a file' % where)
         texts.append(text)
     return texts

@@ -645,7 +645,7 @@ def _copy_blind(client, project_id, path, src_project_id, src_path, options, tar
     return Outcome(info, True, before=before_map, after=_file_diff_maps(path, after.files))
 
 
-def _looks_like_archive(text):
+def looks_like_archive(text):
     return isinstance(text, str) and bool(_BZ2_RE.match(text))
 
 
@@ -654,7 +654,7 @@ def ensure_text(client, project_id, path, content, check_mode, after_header=None
     data = text_bytes(content)
     with attempting("read '%s' in project %s" % (path, project_id)):
         current = read_text_file(client, project_id, path)
-        if _looks_like_archive(current) and path_kind(client, project_id, path) == 'directory':
+        if looks_like_archive(current) and path_kind(client, project_id, path) == 'directory':
             raise CocalcInputError("path '%s' is a directory in project %s; cocalc_file writes text files (copy_from copies directories)"
                                    % (path, project_id))
     plan = plan_text(current, content, before_header=path, after_header=after_header or path)
