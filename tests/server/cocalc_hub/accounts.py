@@ -123,7 +123,7 @@ def search(hub, caller, query, limit, admin):
             address = _unwrap(term)
             if is_valid_email(address) and address not in emails:
                 emails.append(address)
-        elif hub.era == '2024' and is_uuid(term):
+        elif hub.era != 'guide' and is_uuid(term):
             ids.append(term)
         else:
             words_list.append(term.split())
@@ -142,7 +142,7 @@ def search(hub, caller, query, limit, admin):
                 if account.get('unlisted') and not admin and account['account_id'] not in ids:
                     continue
                 name_hits.append(account)
-    if hub.era == '2024':
+    if hub.era != 'guide':
         name_hits.sort(key=lambda item: (item.get('last_active') is None, -(iso_to_ms(item.get('last_active')) or 0),
                                          -(iso_to_ms(item.get('created')) or 0)))
     else:
@@ -153,7 +153,7 @@ def search(hub, caller, query, limit, admin):
 
 def _name_match(hub, account, words, admin):
     fields = [(account.get('first_name') or '').lower(), (account.get('last_name') or '').lower()]
-    if hub.era == '2024':
+    if hub.era != 'guide':
         fields.append((account.get('name') or '').lower())
         if admin:
             fields.append((account.get('email_address') or '').lower())

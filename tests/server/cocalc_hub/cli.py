@@ -9,7 +9,7 @@ import threading
 
 from . import accounts
 from .hub import Hub, parse_latency
-from .messages import ERAS
+from .eras import ERAS, PROFILES
 from .store import Store
 from .util import is_valid_email
 
@@ -45,7 +45,11 @@ def _bootstrap(hub):
     if os.path.exists(path):
         with open(path, encoding='utf-8') as handle:
             return json.load(handle)
-    account_id, api_key = accounts.create_record(hub.store, BOOTSTRAP_EMAIL, 'Admin', 'Local', admin=True)
+    profile = hub.profile
+    account_id, api_key = accounts.create_record(hub.store, BOOTSTRAP_EMAIL, 'Admin', 'Local', admin=True,
+                                                 with_key=profile.api == 'v1')
+    if api_key is None:
+        api_key = profile.new_api_key(hub.store, account_id, 'bootstrap')
     info = {'account_id': account_id, 'api_key': api_key, 'email': BOOTSTRAP_EMAIL}
     # The only place a key is kept in clear: readable by the owner only.
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -69,6 +73,8 @@ def serve(argv):
     except ValueError as error:
         parser.error(str(error))
     hub = Hub(_data_dir(args.data_dir, create=True), era=args.era, latency=args.latency)
+    # `serve account` makes keys in the format of the era this dir was last served in.
+    hub.store.set_meta('era', args.era)
     info = _bootstrap(hub)
     try:
         server = ApiServer((args.host, args.port), hub, verbose=args.verbose)
@@ -104,6 +110,7 @@ def account(argv):
     parser.add_argument('--last-name', default='')
     parser.add_argument('--password', help='6 to 64 characters; without it the account has no password')
     parser.add_argument('--admin', action='store_true', help='put the account in group admin')
+    parser.add_argument('--era', choices=ERAS, help='key format of this era (default: the era the dir was last served in)')
     args = parser.parse_args(argv)
     email = args.email.strip().lower()
     if not is_valid_email(email):
@@ -114,8 +121,11 @@ def account(argv):
     try:
         if store.account_by_email(email) is not None:
             _fail('--email %s: an account with this address exists' % email)
+        profile = PROFILES[args.era or store.get_meta('era', '2024')]
         account_id, api_key = accounts.create_record(store, email, args.first_name, args.last_name, args.password,
-                                                     admin=args.admin)
+                                                     admin=args.admin, with_key=profile.api == 'v1')
+        if api_key is None:
+            api_key = profile.new_api_key(store, account_id)
     finally:
         store.close()
     _print_json({'account_id': account_id, 'api_key': api_key})

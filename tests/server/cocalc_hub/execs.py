@@ -68,6 +68,8 @@ def run(hub, project_id, mesg):
         argv = [command] + args
         description = "'%s' (args=%s)" % (command, ' '.join(args))
     env = _environment(hub, project_id, cwd)
+    if isinstance(mesg.get('env'), dict):   # era 2026's exec takes extra variables (v1 validation refuses `env`)
+        env.update({js_string(name): js_string(value) for name, value in mesg['env'].items()})
     try:
         return _spawn(hub, project_id, mesg, argv, cwd, env, timeout, max_output, prefix, description)
     finally:
@@ -120,7 +122,7 @@ def _spawn(hub, project_id, mesg, argv, cwd, env, timeout, max_output, prefix, d
             detail += ', %s, %s' % (stdout, stderr)
         raise HandlerError(prefix + detail)
     response = {'event': 'project_exec_output', 'id': mesg['id'], 'stdout': stdout, 'stderr': stderr, 'exit_code': exit_code}
-    if hub.era == '2024':
+    if hub.era != 'guide':
         response['type'] = 'blocking'
     return response
 

@@ -14,7 +14,7 @@ from .util import (check_password, hash_password, is_uuid, is_valid_email, js_js
                    now_iso, parse_iso, random_token, truthy)
 
 PASSWORD_RULE = 'Password must be between 6 and 64 characters in length.'
-INVITE_INTERVAL_DAYS = {'2024': 1, 'guide': 7}
+INVITE_INTERVAL_DAYS = {'2024': 1, 'guide': 7, '2026': 1}
 
 
 def reply(request, event, **fields):

@@ -4,6 +4,7 @@ import os
 import threading
 import time
 
+from .eras import PROFILES
 from .store import Store
 
 # (hub call, project call, project start, project stop) in seconds.
@@ -49,7 +50,11 @@ class Hub:
         self.projects_dir = os.path.join(self.data_dir, 'projects')
         os.makedirs(self.projects_dir, mode=0o700, exist_ok=True)
         self.era = era
+        self.profile = PROFILES[era]
+        self.latency_name = latency
         self.hub_delay, self.project_delay, self.start_delay, self.stop_delay = parse_latency(latency)
+        if latency == 'real-hub' and self.profile.latency:
+            self.start_delay, self.stop_delay = self.profile.latency['start'], self.profile.latency['stop']
         self.store = Store(self.data_dir)
         self.url = None
         self.projects_window_days = 21
@@ -62,6 +67,7 @@ class Hub:
         self.auth_bans = {}
         self.processes = {}
         self._project_locks = {}
+        self.era_state = None   # the era's own in-memory state (caches, jobs), made by its handlers
 
     @staticmethod
     def pause(seconds):

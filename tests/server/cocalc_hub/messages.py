@@ -9,7 +9,6 @@ from .util import js_json
 REQUIRED = '__!!!!!!this is a required property!!!!!!__'
 UNDEFINED = object()   # an allowed option without a default: absent unless sent
 
-ERAS = ('2024', 'guide')
 
 
 class ParameterError(Exception):

@@ -75,6 +75,26 @@ CREATE TABLE IF NOT EXISTS auth_tokens (
     account_id TEXT NOT NULL,
     expire TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id TEXT NOT NULL,
+    project_id TEXT,
+    name TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    trunc TEXT NOT NULL,
+    created TEXT NOT NULL,
+    expire TEXT,
+    last_active TEXT
+);
+CREATE TABLE IF NOT EXISTS remember_me (
+    hash TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    expire TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS password_resets (
     code_hash TEXT PRIMARY KEY,
     account_id TEXT NOT NULL,
@@ -269,6 +289,61 @@ class Store:
             entry['gets'] = min(gets, entry['calls'])
             entry['sets'] = entry['calls'] - entry['gets']
         return result
+
+    # ---- meta (what a data dir remembers about itself, e.g. the era it was last served in) --
+    def get_meta(self, key, default=None):
+        rows = self._rows(None, 'SELECT value FROM meta WHERE key = ?', (key,))
+        return rows[0][0] if rows else default
+
+    def set_meta(self, key, value):
+        with self.transaction() as conn:
+            conn.execute('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+                         (key, value))
+
+    # ---- api keys of the api_keys table (era 2026) and remember_me sessions ----------------
+    _KEY_COLUMNS = 'id, account_id, project_id, name, hash, trunc, created, expire, last_active'
+
+    @classmethod
+    def _api_key(cls, row):
+        return dict(zip(cls._KEY_COLUMNS.split(', '), row)) if row else None
+
+    def insert_api_key(self, conn, account_id, project_id, name, created, expire):
+        """A new row with a placeholder hash (the key's last characters encode its id); returns the id."""
+        cursor = conn.execute('INSERT INTO api_keys (account_id, project_id, name, hash, trunc, created, expire) '
+                              'VALUES (?, ?, ?, ?, ?, ?, ?)', (account_id, project_id, name, '', '', created, expire))
+        return cursor.lastrowid
+
+    @staticmethod
+    def set_api_key_secret(conn, key_id, digest, trunc):
+        conn.execute('UPDATE api_keys SET hash = ?, trunc = ? WHERE id = ?', (digest, trunc, key_id))
+
+    def get_api_key(self, key_id, conn=None):
+        rows = self._rows(conn, 'SELECT %s FROM api_keys WHERE id = ?' % self._KEY_COLUMNS, (key_id,))
+        return self._api_key(rows[0]) if rows else None
+
+    def api_keys_of(self, account_id, project_id=None, conn=None):
+        rows = self._rows(conn, 'SELECT %s FROM api_keys WHERE account_id = ? AND project_id IS ? ORDER BY id DESC'
+                          % self._KEY_COLUMNS, (account_id, project_id))
+        return [self._api_key(row) for row in rows]
+
+    @staticmethod
+    def update_api_key(conn, key_id, **fields):
+        for name, value in fields.items():
+            if name not in ('name', 'expire', 'last_active'):
+                raise ValueError(name)
+            conn.execute('UPDATE api_keys SET %s = ? WHERE id = ?' % name, (value, key_id))
+
+    @staticmethod
+    def delete_api_key(conn, key_id, account_id):
+        conn.execute('DELETE FROM api_keys WHERE id = ? AND account_id = ?', (key_id, account_id))
+
+    @staticmethod
+    def add_remember_me(conn, digest, account_id, expire):
+        conn.execute('INSERT INTO remember_me (hash, account_id, expire) VALUES (?, ?, ?)', (digest, account_id, expire))
+
+    def remember_me_account(self, digest):
+        rows = self._rows(None, 'SELECT account_id, expire FROM remember_me WHERE hash = ?', (digest,))
+        return rows[0] if rows else None
 
     def reset_stats(self):
         with self.transaction() as conn:

@@ -350,7 +350,11 @@ class ApiServer(ThreadingHTTPServer):
     request_queue_size = 128
 
     def __init__(self, address, hub, verbose=False):
-        super().__init__(address, ApiHandler)
+        handler = ApiHandler
+        if hub.profile.api == 'v2':
+            from .v2 import V2Handler   # pylint: disable=import-outside-toplevel
+            handler = V2Handler
+        super().__init__(address, handler)
         self.hub = hub
         self.verbose = verbose
         self.stopping = False
