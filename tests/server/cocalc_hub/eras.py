@@ -14,11 +14,15 @@ class Profile:
     latency: the `--latency real-hub` figures; new_api_key(store, account_id): the key `serve account`
     and the bootstrap account get (None for a v1 era: the caller makes a legacy key)."""
 
-    def __init__(self, name, api, latency, key_maker=None):
+    def __init__(self, name, api, latency, key_maker=None, extra_fields=None, name_may_be_uuid=False):
         self.name = name
         self.api = api
         self.latency = latency
         self._key_maker = key_maker
+        # (table, 'get'|'set') -> user-query fields this era has beyond 2024's (2026: the secret token
+        # left `status` for a field of its own).
+        self.extra_fields = extra_fields or {}
+        self.name_may_be_uuid = name_may_be_uuid
 
     def new_api_key(self, store, account_id, name='serve account', project_id=None):
         return self._key_maker(store, account_id, name, project_id) if self._key_maker else None
@@ -58,7 +62,8 @@ LATENCY_2026 = {
 PROFILES = {
     '2024': Profile('2024', 'v1', None),
     'guide': Profile('guide', 'v1', None),
-    '2026': Profile('2026', 'v2', LATENCY_2026, _table_key),
+    '2026': Profile('2026', 'v2', LATENCY_2026, _table_key, extra_fields={('projects', 'get'): ['secret_token']},
+                     name_may_be_uuid=True),
 }
 ERAS = ('2024', 'guide', '2026')
 

@@ -193,11 +193,12 @@ def _fields(hub, table, kind):
     base = 'projects' if table == 'projects_all' else table
     if hub.era == 'guide' and (base, kind) in GUIDE_FIELDS:
         return GUIDE_FIELDS[(base, kind)]
-    return {('projects', 'get'): PROJECT_GET_FIELDS, ('projects', 'set'): PROJECT_SET_FIELDS,
-            ('accounts', 'get'): ACCOUNT_GET_FIELDS, ('accounts', 'set'): ACCOUNT_SET_FIELDS,
-            ('public_paths', 'get'): PUBLIC_PATH_GET_FIELDS, ('public_paths', 'set'): PUBLIC_PATH_SET_FIELDS,
-            ('collaborators', 'get'): COLLABORATOR_FIELDS,
-            ('project_log', 'get'): ['id', 'project_id', 'time', 'account_id', 'event']}[(base, kind)]
+    fields = {('projects', 'get'): PROJECT_GET_FIELDS, ('projects', 'set'): PROJECT_SET_FIELDS,
+              ('accounts', 'get'): ACCOUNT_GET_FIELDS, ('accounts', 'set'): ACCOUNT_SET_FIELDS,
+              ('public_paths', 'get'): PUBLIC_PATH_GET_FIELDS, ('public_paths', 'set'): PUBLIC_PATH_SET_FIELDS,
+              ('collaborators', 'get'): COLLABORATOR_FIELDS,
+              ('project_log', 'get'): ['id', 'project_id', 'time', 'account_id', 'event']}[(base, kind)]
+    return fields + hub.profile.extra_fields.get((base, kind), [])
 
 
 def _option_keys(options):
@@ -464,7 +465,7 @@ def _check_project_name(hub, conn, caller, project, name):
         return
     if len(name) > 100:
         raise HandlerError('Error: name must be at most 100 characters')
-    if is_uuid(name):
+    if is_uuid(name) and not hub.profile.name_may_be_uuid:
         raise HandlerError('Error: name must not be a valid uuid')
     for other in hub.store.projects_of(caller.account_id, conn):
         if (other['project_id'] != project['project_id'] and projects.owner_of(other) == caller.account_id
