@@ -375,10 +375,12 @@ def remove_collaborator(hub, caller, project_id, account_id, owner_text):
     with hub.store.transaction() as conn:
         project = hub.store.get_project(project_id, conn)
         users = project.get('users') or {}
-        if account_id in users:
-            del users[account_id]
-            project['users'] = users
-            hub.store.save_project(conn, project)
+        if account_id not in users:
+            return False
+        del users[account_id]
+        project['users'] = users
+        hub.store.save_project(conn, project)
+    return True
 
 
 def change_user_type(hub, caller, opts):
@@ -436,7 +438,9 @@ def key_rows(hub, caller, params):
         if params.get('id') is not None:
             row = hub.store.get_api_key(params['id'])
             return [shown(row) if row and row['account_id'] == caller.account_id else None]
-        return [shown(row) for row in hub.store.api_keys_of(caller.account_id, project_id)]
+        now = time.time()
+        return [shown(row) for row in hub.store.api_keys_of(caller.account_id, project_id)
+                if not (parse_iso(row['expire']) and parse_iso(row['expire']).timestamp() < now)]
     if action == 'create':
         expire = _iso_or_none(params.get('expire'))
         key_id, secret = new_table_key(hub.store, caller.account_id, js_string(params.get('name') or ''), project_id, expire)
@@ -709,9 +713,10 @@ def route_collaborators_add(hub, caller, params):
 
 def route_collaborators_remove(hub, caller, params):
     _signed_in(caller)
-    remove_collaborator(hub, caller, params.get('project_id'), params.get('account_id'),
-                        'Cannot remove an owner. Demote to collaborator first.')
-    forget(hub, 'collaborators', params.get('project_id'))
+    if remove_collaborator(hub, caller, params.get('project_id'), params.get('account_id'),
+                           'Cannot remove an owner. Demote to collaborator first.'):
+        # Only a v2 add or a removal that removed someone refreshes the list (L132 and L146 of the recordings).
+        forget(hub, 'collaborators', params.get('project_id'))
     return {'status': 'ok'}
 
 
