@@ -235,7 +235,7 @@ def start(hub, project_id, explicit=False, wait=True):
             if explicit:
                 _set_state(hub, project_id, {'time': now_iso(), 'state': 'running'})
             return
-        pending, _ = _begin_start(hub, project_id)
+        pending = _begin_start(hub, project_id)[0]
     if wait:
         pending.done.wait()
 

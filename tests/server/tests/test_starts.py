@@ -191,7 +191,7 @@ def test_starts_at_once_share_the_machine(quick):
     overlapping starts finish one after another, so the last of N is later than a single start."""
     alice = quick.new_account('capacity')
     began = time.monotonic()
-    started = [alice.new_project(start=True) for _ in range(4)]
+    started = [alice.new_project(start=True) for dummy in range(4)]
     for project in started:
         wait_running(alice, project)
     # START_S for the first, then START_S / 2.4 more for each further one (a lower bound: never faster).
@@ -207,7 +207,7 @@ def test_real_hub_profile_figures():
     model = StartModel(4.0)
     assert model.next_ready_at(100.0) == 104.0
     model = StartModel(4.0)
-    last = [model.next_ready_at(100.0) for _ in range(30)][-1] - 100.0
+    last = [model.next_ready_at(100.0) for dummy in range(30)][-1] - 100.0
     assert 45 <= last <= 55
 
 
@@ -236,7 +236,7 @@ def test_batch_items_of_a_starting_project_are_empty_objects(slow):
     alice = slow.new_account('batchstart')
     project = alice.new_project(start=True)
     paths = ['README.md', 'homework/hw1.md', 'homework/hw2.md', 'homework/hw3.md']
-    for _ in range(5):
+    for dummy in range(5):
         content = alice.api.ok('read_text_file_from_project', project_id=[project] * 4, path=paths)['content']
         assert [item['path'] for item in content] != paths, 'a batch answers in completion order, never the request order'
         assert sorted(item['path'] for item in content) == sorted(paths)
@@ -256,7 +256,7 @@ def test_batch_answers_in_completion_order_with_project_id_and_path(quick):
     alice.write(second, 'homework/hw1.md', 'second hw1')
     ids = [first, first, second, second]
     paths = ['README.md', 'homework/hw1.md', 'README.md', 'homework/hw1.md']
-    for _ in range(10):
+    for dummy in range(10):
         content = alice.api.ok('read_text_file_from_project', project_id=ids, path=paths)['content']
         assert [(item['project_id'], item['path']) for item in content] != list(zip(ids, paths))
         by_key = {(item['project_id'], item['path']): item for item in content}
