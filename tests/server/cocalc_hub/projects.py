@@ -142,10 +142,8 @@ class ProjectNotReady(HandlerError):
     """The hub refused a project call before reaching the project (it is starting).
 
     A single call answers the text; inside a batched read the hub's Error object serialises as {}
-    (runs-2024 README facts 1 and 3), so the batch code asks `hub_side`.
+    (runs-2024 README facts 1 and 3), which is why it has its own class.
     """
-
-    hub_side = True
 
 
 class _Start:
