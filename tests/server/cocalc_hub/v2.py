@@ -339,7 +339,7 @@ def _strip_2026(result):
 
 def start_project(hub, project_id):
     """Start (a no-op when running) and keep the secret token in its 2026 field."""
-    projects.start(hub, project_id, explicit=True)
+    projects.start(hub, project_id)
     with hub.store.transaction() as conn:
         project = hub.store.get_project(project_id, conn)
         if project is not None:

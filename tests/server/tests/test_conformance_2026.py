@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from cocalc_testlib import Api, ServerProcess, serve_cli
+from cocalc_testlib import INSTANT_STARTS, Api, ServerProcess, serve_cli
 from test_conformance import Normalizer, World, collapse
 
 RECORDINGS = Path(__file__).resolve().parent / 'recordings'
@@ -424,7 +424,9 @@ HOOKS = {
 
 @pytest.fixture(scope='module')
 def replay(tmp_path_factory, request):
-    server = ServerProcess(tmp_path_factory.mktemp('conformance-2026') / 'data', '2026',
+    # Instant starts: every start in this session was an explicit, waited-for start or an on-demand start by
+    # the call itself, which answer the same whatever the start takes; test_era2026.py runs real start times.
+    server = ServerProcess(tmp_path_factory.mktemp('conformance-2026') / 'data', '2026', extra_args=INSTANT_STARTS,
                            env={'COCALC_LOCAL_TIME_SCALE': str(TIME_SCALE)})
     server.start()
     started = time.monotonic()

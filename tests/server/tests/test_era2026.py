@@ -15,12 +15,14 @@ import requests
 from cocalc_testlib import SERVE, ServerProcess, serve_cli, unique
 
 SCALE = 0.05
+START_S = 0.5   # project starts take time (the start model of tests/server), short enough for the 3 s limit
 MIB = 1024 * 1024
 
 
 @pytest.fixture(scope='module')
 def server(tmp_path_factory):
-    process = ServerProcess(tmp_path_factory.mktemp('era2026') / 'data', '2026', env={'COCALC_LOCAL_TIME_SCALE': str(SCALE)})
+    process = ServerProcess(tmp_path_factory.mktemp('era2026') / 'data', '2026', extra_args=('--start-seconds', str(START_S)),
+                            env={'COCALC_LOCAL_TIME_SCALE': str(SCALE)})
     process.start()
     yield process
     assert process.stop() == 0, process.log_tail()
@@ -189,7 +191,17 @@ def test_start_stop_and_start_on_demand(server, alice):
     assert alice.hub('projects.state', {'project_id': project})['state'] == 'running'
     assert alice.ok('projects/stop', project_id=project) == {'status': 'ok'}
     assert alice.hub('projects.state', {'project_id': project})['state'] == 'opened'
+    started = time.monotonic()
     assert alice.ok('projects/write-text-file', project_id=project, path='a.txt', content='x') == {'status': 'ok'}
+    assert time.monotonic() - started >= START_S   # the write started the stopped project and waited
+    assert alice.hub('projects.state', {'project_id': project})['state'] == 'running'
+
+
+def test_calls_to_a_starting_project_wait_for_the_start(server, alice):
+    project = alice.ok('projects/create', title='starting', start=True)['project_id']
+    assert alice.hub('projects.state', {'project_id': project})['state'] == 'starting'
+    assert alice.ok('exec', project_id=project, command='echo', args=['up'])['stdout'] == 'up\n'
+    assert alice.project(project, 'system.ping')['now'] > 0
     assert alice.hub('projects.state', {'project_id': project})['state'] == 'running'
 
 
@@ -232,7 +244,7 @@ def test_latency_real_hub_uses_the_2026_figures(tmp_path, monkeypatch):
     from cocalc_hub.v2 import latency   # pylint: disable=import-outside-toplevel
     hub = Hub(str(tmp_path), era='2026', latency='real-hub')
     try:
-        assert (hub.start_delay, hub.stop_delay) == (7.5, 10.6)
+        assert (hub.starts.seconds, hub.stop_delay) == (7.5, 10.6)
         assert latency(hub, 'v2 hub') == pytest.approx(0.0217) and latency(hub, 'v2 project') == pytest.approx(0.100)
         assert latency(hub, 'conat project exec') == pytest.approx(0.0855)
     finally:
