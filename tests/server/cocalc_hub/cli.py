@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 
-from . import accounts, faults
+from . import accounts, confine, faults
 from .hub import Hub, parse_latency
 from .messages import ERAS
 from .store import Store
@@ -63,12 +63,19 @@ def serve(argv):
     parser.add_argument('--era', choices=ERAS, default='2024', help='hub behaviour to emulate (default 2024)')
     parser.add_argument('--latency', default='none', help="'none' (default), 'real-hub' or 'HUB_MS,PROJECT_MS'")
     parser.add_argument('--verbose', action='store_true', help='log every request to stderr')
+    parser.add_argument('--confine', choices=confine.MODES, default='auto',
+                        help="how projects are confined: 'bwrap' (own uid, bubblewrap sandbox; the default as root), "
+                             "'none' (the server's user; the default otherwise)")
     parser.add_argument('--faults', metavar='SPEC', help='inject faults: JSON text or a JSON file (see README.md)')
     args = parser.parse_args(argv)
     try:
         parse_latency(args.latency)
     except ValueError as error:
         parser.error(str(error))
+    try:
+        confinement = confine.resolve_mode(args.confine)
+    except ValueError as error:
+        parser.error('--confine: %s' % error)
     spec = None
     if args.faults is not None:
         try:
@@ -78,7 +85,7 @@ def serve(argv):
     data_dir = _data_dir(args.data_dir, create=True)
     if spec is not None:
         faults.write(data_dir, spec)
-    hub = Hub(data_dir, era=args.era, latency=args.latency)
+    hub = Hub(data_dir, era=args.era, latency=args.latency, confine=confinement)
     info = _bootstrap(hub)
     try:
         server = ApiServer((args.host, args.port), hub, verbose=args.verbose)
@@ -96,7 +103,7 @@ def serve(argv):
     sys.stdout.write(json.dumps({'url': hub.url, 'api_key': info['api_key'], 'account_id': info['account_id'],
                                  'email': info['email']}) + '\n')
     sys.stdout.flush()
-    sys.stderr.write('serve: %s era %s, data dir %s\n' % (hub.url, args.era, hub.data_dir))
+    sys.stderr.write('serve: %s era %s, data dir %s, projects confined: %s\n' % (hub.url, args.era, hub.data_dir, confinement))
     while not stop.wait(1.0):
         pass
     server.stopping = True

@@ -45,7 +45,7 @@ class Caller:
 
 
 class Hub:
-    def __init__(self, data_dir, era='2024', latency='none'):
+    def __init__(self, data_dir, era='2024', latency='none', confine='none'):
         self.data_dir = os.path.realpath(data_dir)
         self.projects_dir = os.path.join(self.data_dir, 'projects')
         os.makedirs(self.projects_dir, mode=0o700, exist_ok=True)
@@ -53,6 +53,9 @@ class Hub:
         self.hub_delay, self.project_delay, self.start_delay, self.stop_delay = parse_latency(latency)
         self.store = Store(self.data_dir)
         self.faults = Faults(self.data_dir)
+        # 'bwrap' or 'none' (confine.resolve_mode); project uids are cached here once allocated.
+        self.confine = confine
+        self.project_uids = {}
         self.url = None
         self.projects_window_days = 21
         # How long a request the real hub never answers (metrics, ...) is held before the connection closes.
