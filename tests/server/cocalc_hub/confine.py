@@ -5,7 +5,7 @@ Two layers:
   descriptor of the home, one component at a time with O_NOFOLLOW, so a symlink (even one swapped
   in during the call) can never lead it outside. That holds in every mode.
 - Mode 'bwrap' (the default when the server runs as root): every project has its own unprivileged
-  uid (from UID_BASE up, kept in the database) that owns its home; `project_exec` runs under
+  uid (from UID_BASE up, kept in the table project_uids) that owns its home; `project_exec` runs under
   bubblewrap in fresh pid/ipc/uts namespaces, with the whole file system read-only, a private /tmp,
   /var/tmp and /dev/shm, the data dir hidden by an empty tmpfs and only the home bound writable,
   then drops to the project's uid with setpriv (no capabilities, no new privileges); the server's
@@ -48,14 +48,6 @@ def resolve_mode(mode):
     return mode
 
 
-def _ensure_table(hub):
-    if getattr(hub, '_uid_table_ready', False):
-        return
-    with hub.store.transaction() as conn:
-        conn.execute('CREATE TABLE IF NOT EXISTS project_uids (project_id TEXT PRIMARY KEY, uid INTEGER NOT NULL UNIQUE)')
-    hub._uid_table_ready = True   # pylint: disable=protected-access
-
-
 def project_ids(hub, project_id):
     """(uid, gid) the project runs as, or None when projects run as the server's user."""
     if hub.confine != 'bwrap':
@@ -63,7 +55,6 @@ def project_ids(hub, project_id):
     cached = hub.project_uids.get(project_id)
     if cached is not None:
         return cached, cached
-    _ensure_table(hub)
     with hub.store.transaction() as conn:
         row = conn.execute('SELECT uid FROM project_uids WHERE project_id = ?', (project_id,)).fetchone()
         if row is None:

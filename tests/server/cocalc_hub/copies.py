@@ -106,7 +106,8 @@ def copy(hub, caller, mesg, public):
         timeout = float(timeout) if truthy(timeout) else None
     except (TypeError, ValueError):
         timeout = None
-    job = _Copy(hub, (src_id, _parts(hub, src_id, src)), (dst_id, _parts(hub, dst_id, dst)), excludes, timeout, overwrite_newer=truthy(mesg.get('overwrite_newer')),
+    job = _Copy(hub, (src_id, _parts(hub, src_id, src)), (dst_id, _parts(hub, dst_id, dst)), excludes, timeout,
+                overwrite_newer=truthy(mesg.get('overwrite_newer')),
                 delete_missing=truthy(mesg.get('delete_missing')), backup=truthy(mesg.get('backup')))
 
     if hub.era == '2024' and not public:

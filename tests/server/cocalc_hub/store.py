@@ -54,6 +54,10 @@ CREATE TABLE IF NOT EXISTS stats (
     calls INTEGER NOT NULL,
     PRIMARY KEY (endpoint, status)
 );
+CREATE TABLE IF NOT EXISTS project_uids (
+    project_id TEXT PRIMARY KEY,
+    uid INTEGER NOT NULL UNIQUE
+);
 CREATE TABLE IF NOT EXISTS fault_stats (
     endpoint TEXT NOT NULL,
     mode TEXT NOT NULL,

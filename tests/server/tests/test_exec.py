@@ -4,7 +4,6 @@ Error texts are the real hub's (real-hub/flows-2024.jsonl, flow "exec"); the tem
 mode lives wherever the server puts it, so only its shape is checked.
 """
 
-import os
 import re
 import time
 

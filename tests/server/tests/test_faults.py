@@ -81,7 +81,7 @@ def test_status_before_processes_nothing(faulty, owner):
 
 def test_status_before_429_says_retry_after(faulty, owner):
     set_faults(faulty, {'endpoint': '*', 'mode': 'status_before', 'status': 429})
-    status, headers, _, _ = raw_post(faulty, owner.api_key, 'create_project', {'title': unique('busy')})
+    status, headers, _length, _data = raw_post(faulty, owner.api_key, 'create_project', {'title': unique('busy')})
     assert status == 429 and headers.get('Retry-After') == '1'
     serve_cli_plain('faults', '--data-dir', faulty.data_dir, '--clear')
     assert titles(owner) == []
@@ -148,10 +148,10 @@ def test_query_rule_narrowed_to_sets(faulty, owner):
 
 def test_coins_are_seeded_and_reset_when_the_spec_changes(faulty, owner):
     coins = random.Random(11)
-    expected = [503 if coins.random() < 0.5 else 200 for _ in range(20)]
-    for _ in range(2):
+    expected = [503 if coins.random() < 0.5 else 200 for call in range(20)]
+    for attempt in range(2):
         set_faults(faulty, {'endpoint': 'ping', 'mode': 'status_before', 'rate': 0.5}, seed=11)
-        assert [owner.api.raw('ping', {}).status for _ in range(20)] == expected
+        assert [owner.api.raw('ping', {}).status for call in range(20)] == expected, attempt
     assert 200 in expected and 503 in expected
 
 
