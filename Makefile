@@ -19,7 +19,7 @@ MATRIX ?= 2.17.14 2.18.19
 ERAS ?= 2024 guide
 STAGES ?= sanity units server-tests integration awx lint docs matrix
 
-.PHONY: help venv seed-get-pip collection sanity units server-tests integration awx lint docs matrix test demo bench clean
+.PHONY: help venv sandbox-tools seed-get-pip collection sanity units server-tests integration awx lint docs matrix test demo bench clean
 
 help:
 	@echo "make demo   - start a local CoCalc server and provision an example course against it"
@@ -32,7 +32,16 @@ $(VENV)/.installed: tests/utils/constraints-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r tests/utils/constraints-dev.txt
 	touch $@
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed sandbox-tools
+
+# As root, the local server confines projects with bubblewrap + setpriv (tests/server/README.md) and
+# refuses to start without them: install bubblewrap on a fresh Debian/Ubuntu machine.
+sandbox-tools:
+	@if [ "$$(id -u)" = 0 ] && ! command -v bwrap >/dev/null; then \
+		echo "installing bubblewrap (the local server confines projects with it when run as root)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap >/dev/null 2>&1 \
+		|| { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap >/dev/null; }; \
+	fi
 
 seed-get-pip: venv
 	$(BIN)/python tests/utils/seed_get_pip.py $(BIN)/python

@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 
-from . import accounts, projects
+from . import accounts, confine, faults, projects
 from .hub import Hub, parse_latency
 from .eras import ERAS, PROFILES
 from .store import Store
@@ -15,7 +15,7 @@ from .util import is_valid_email
 
 BOOTSTRAP_FILE = 'bootstrap.json'
 BOOTSTRAP_EMAIL = 'admin@localhost.localdomain'
-COMMANDS = ('account', 'stats', 'outbox')
+COMMANDS = ('account', 'stats', 'outbox', 'faults')
 
 
 def _fail(message):
@@ -84,13 +84,30 @@ def serve(argv):
     parser.add_argument('--host-error-seconds', type=_seconds('--host-error-seconds'), default=0.0,
                         help="after a start, answer project calls 'Error: unable to determine host' this long (default 0: off)")
     parser.add_argument('--verbose', action='store_true', help='log every request to stderr')
+    parser.add_argument('--confine', choices=confine.MODES, default='auto',
+                        help="how projects are confined: 'bwrap' (own uid, bubblewrap sandbox; the default as root), "
+                             "'none' (the server's user; the default otherwise)")
+    parser.add_argument('--faults', metavar='SPEC', help='inject faults: JSON text or a JSON file (see README.md)')
     args = parser.parse_args(argv)
     try:
         parse_latency(args.latency)
     except ValueError as error:
         parser.error(str(error))
-    hub = Hub(_data_dir(args.data_dir, create=True), era=args.era, latency=args.latency, start_seconds=args.start_seconds,
-              host_error_seconds=args.host_error_seconds)
+    try:
+        confinement = confine.resolve_mode(args.confine)
+    except ValueError as error:
+        parser.error('--confine: %s' % error)
+    spec = None
+    if args.faults is not None:
+        try:
+            spec = faults.load_spec_text(args.faults)
+        except faults.SpecError as error:
+            parser.error('--faults: %s' % error)
+    data_dir = _data_dir(args.data_dir, create=True)
+    if spec is not None:
+        faults.write(data_dir, spec)
+    hub = Hub(data_dir, era=args.era, latency=args.latency, start_seconds=args.start_seconds,
+              host_error_seconds=args.host_error_seconds, confine=confinement)
     # `serve account` makes keys in the format of the era this dir was last served in.
     hub.store.set_meta('era', args.era)
     projects.finish_interrupted_starts(hub)
@@ -111,7 +128,7 @@ def serve(argv):
     sys.stdout.write(json.dumps({'url': hub.url, 'api_key': info['api_key'], 'account_id': info['account_id'],
                                  'email': info['email']}) + '\n')
     sys.stdout.flush()
-    sys.stderr.write('serve: %s era %s, data dir %s\n' % (hub.url, args.era, hub.data_dir))
+    sys.stderr.write('serve: %s era %s, data dir %s, projects confined: %s\n' % (hub.url, args.era, hub.data_dir, confinement))
     while not stop.wait(1.0):
         pass
     server.stopping = True
@@ -178,8 +195,29 @@ def outbox(argv):
     return 0
 
 
+def faults_command(argv):
+    parser = argparse.ArgumentParser(prog='serve faults', description='Set or clear the faults of a data dir '
+                                     '(a running server picks the change up at its next request).')
+    parser.add_argument('--data-dir', required=True)
+    parser.add_argument('--clear', action='store_true', help='remove the faults')
+    parser.add_argument('spec', nargs='?', metavar='SPEC', help='JSON text or a JSON file')
+    args = parser.parse_args(argv)
+    if args.clear == (args.spec is not None):
+        parser.error('give either SPEC or --clear')
+    data_dir = _data_dir(args.data_dir, create=False)
+    if args.clear:
+        faults.clear(data_dir)
+        return 0
+    try:
+        spec = faults.load_spec_text(args.spec)
+    except faults.SpecError as error:
+        parser.error('SPEC: %s' % error)
+    faults.write(data_dir, spec)
+    return 0
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in COMMANDS:
-        return {'account': account, 'stats': stats, 'outbox': outbox}[argv[0]](argv[1:])
+        return {'account': account, 'stats': stats, 'outbox': outbox, 'faults': faults_command}[argv[0]](argv[1:])
     return serve(argv)

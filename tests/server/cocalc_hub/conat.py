@@ -7,7 +7,6 @@ most `timeout` ms (default 15 s), then answers the recorded "timeout - callHub: 
 The project bridge's collaborator check is cached 30 s ("no" answers too).
 """
 
-import os
 import time
 
 from . import handlers, projects, v2
@@ -253,20 +252,18 @@ def write_text(hub, project_id, args):
 def listing(hub, project_id, args):
     opts = _opts(args, 'path')
     path = js_string(opts.get('path') or '')
-    real = v2.resolve(hub, project_id, path)
     try:
-        names = os.listdir(real)
+        rows = v2.list_dir(hub, project_id, path)
     except OSError:
-        raise ConatError("Error: ENOENT: no such file or directory, opendir '%s'" % real) from None
+        raise ConatError("Error: ENOENT: no such file or directory, opendir '%s'"
+                         % (projects.home(hub, project_id) + ('/' + path if path else ''))) from None
     entries = []
-    for name in names:
+    for name, info, count in rows:
         if name.startswith('.') and not opts.get('hidden'):
             continue
-        info = os.lstat(os.path.join(real, name))
         entry = {'name': name, 'mtime': round(info.st_mtime, 3), 'size': info.st_size}
-        if os.path.isdir(os.path.join(real, name)):
-            entry['isdir'] = True
-            entry['size'] = len(os.listdir(os.path.join(real, name)))
+        if count is not None:
+            entry.update(isdir=True, size=count)
         entries.append(entry)
     return entries
 

@@ -8,15 +8,16 @@
 - timeout bounds the whole copy (the hub's wall-clock kill).
 """
 
+import contextlib
 import fnmatch
 import os
+import secrets
 import shutil
 import stat
-import tempfile
 import threading
 import time
 
-from . import files, projects
+from . import confine, files, projects
 from .errors import HandlerError
 from .util import is_uuid, js_string, truthy
 
@@ -37,6 +38,23 @@ def _join(hub, project_id, path):
     """Like the hub: Node's path.join(home, path), so even an absolute path stays below the home."""
     home = projects.home(hub, project_id)
     return os.path.normpath(os.path.join(home, path.lstrip('/'))), home
+
+
+def _inside_real(home, path):
+    """The path (its last component not followed, the rest resolved) stays in the home, and so does its target."""
+    real_home = os.path.realpath(home)
+    if path == home:
+        return True
+    return (files.inside(real_home, os.path.realpath(os.path.dirname(path)))
+            and files.inside(real_home, os.path.realpath(path)))
+
+
+def _parts(hub, project_id, path):
+    """Components below the home: the parent resolved (it was checked), the last one as given (never followed)."""
+    home = projects.home(hub, project_id)
+    if path == home:
+        return []
+    return files.parts_of(hub, project_id, os.path.realpath(os.path.dirname(path))) + [os.path.basename(path)]
 
 
 def is_public(hub, project_id, path):
@@ -74,9 +92,9 @@ def copy(hub, caller, mesg, public):
 
     src, src_home = _join(hub, src_id, src_path)
     dst, dst_home = _join(hub, dst_id, dst_path)
-    if not (files.inside(src_home, src) and files.inside(os.path.realpath(src_home), os.path.realpath(src))):
+    if not (files.inside(src_home, src) and _inside_real(src_home, src)):
         raise HandlerError('source path must be contained in project home dir')
-    if not (files.inside(dst_home, dst) and files.inside(os.path.realpath(dst_home), os.path.realpath(dst))):
+    if not (files.inside(dst_home, dst) and _inside_real(dst_home, dst)):
         raise HandlerError('target path must be contained in target project home dir')
     if not os.path.lexists(src):
         raise HandlerError("ENOENT: no such file or directory, stat '%s'" % (src_home + '/' + src_path))
@@ -91,7 +109,8 @@ def copy(hub, caller, mesg, public):
         timeout = float(timeout) if truthy(timeout) else None
     except (TypeError, ValueError):
         timeout = None
-    job = _Copy(src, dst, excludes, timeout, overwrite_newer=truthy(mesg.get('overwrite_newer')),
+    job = _Copy(hub, (src_id, _parts(hub, src_id, src)), (dst_id, _parts(hub, dst_id, dst)), excludes, timeout,
+                overwrite_newer=truthy(mesg.get('overwrite_newer')),
                 delete_missing=truthy(mesg.get('delete_missing')), backup=truthy(mesg.get('backup')))
 
     if hub.era == '2024' and not public:
@@ -122,26 +141,49 @@ def _run_quietly(job):
 
 
 class _Copy:
-    def __init__(self, src, dst, excludes, timeout, overwrite_newer, delete_missing, backup):
-        self.src, self.dst = src, dst
+    """One copy, done through directory descriptors: no symlink is ever followed on either side, even one
+    swapped in while the copy runs, and everything created belongs to the target project's user."""
+
+    def __init__(self, hub, src, dst, excludes, timeout, overwrite_newer, delete_missing, backup):
+        self.hub = hub
+        (self.src_id, self.src_parts), (self.dst_id, self.dst_parts) = src, dst
         self.excludes = excludes
         self.deadline = None if timeout is None else time.monotonic() + timeout
         self.timeout = timeout
         self.overwrite_newer, self.delete_missing, self.backup = overwrite_newer, delete_missing, backup
+        self.owner = confine.project_ids(hub, self.dst_id)
         self.dst_root = None
 
     def run(self):
-        if os.path.realpath(self.src) == os.path.realpath(self.dst):
-            return   # copying a path onto itself changes nothing
-        if os.path.isdir(self.src) and not os.path.islink(self.src):
-            self.dst_root = os.path.realpath(self.dst)
-            self._directory(self.src, self.dst, '')
-            return
-        target = self.dst
-        if os.path.isdir(target) and not os.path.islink(target):
-            target = os.path.join(target, os.path.basename(self.src))
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        self._entry(self.src, target)
+        try:
+            self._run()
+        except confine.Escape as escape:
+            raise CopyFailed('%s: a symbolic link is in the way (not followed)' % escape) from None
+
+    def _run(self):
+        with contextlib.ExitStack() as stack:
+            src_home = _closing(stack, confine.open_home(self.hub, self.src_id))
+            dst_home = _closing(stack, confine.open_home(self.hub, self.dst_id))
+            src_parent = _closing(stack, confine.open_dir(src_home, self.src_parts[:-1]))
+            src_name = self.src_parts[-1] if self.src_parts else None
+            info = os.stat(src_name, dir_fd=src_parent, follow_symlinks=False) if src_name else os.fstat(src_parent)
+            dst_parent = _closing(stack, confine.open_dir(dst_home, self.dst_parts[:-1], create=True, owner=self.owner))
+            dst_name = self.dst_parts[-1] if self.dst_parts else None
+            current = _lstat(dst_parent, dst_name)
+            if current is not None and (current.st_dev, current.st_ino) == (info.st_dev, info.st_ino):
+                return   # copying a path onto itself changes nothing
+            if stat.S_ISDIR(info.st_mode):
+                src_dir = _closing(stack, os.open(src_name, confine.DIR_FLAGS, dir_fd=src_parent) if src_name else os.dup(src_parent))
+                dst_dir = _closing(stack, self._dir_in(dst_parent, dst_name) if dst_name else os.dup(dst_parent))
+                self.dst_root = _identity(os.fstat(dst_dir))
+                self._directory(src_dir, dst_dir, '')
+                return
+            if dst_name is None or (current is not None and stat.S_ISDIR(current.st_mode)):
+                # Into the directory the target names: under the source's name.
+                if dst_name is not None:
+                    dst_parent = _closing(stack, confine.open_dir(dst_parent, [dst_name]))
+                dst_name = src_name
+            self._entry(src_parent, src_name, info, dst_parent, dst_name)
 
     def _check_time(self):
         if self.deadline is not None and time.monotonic() > self.deadline:
@@ -158,72 +200,137 @@ class _Copy:
                 return True
         return False
 
+    def _give(self, directory, name):
+        if self.owner is not None:
+            os.chown(name, *self.owner, dir_fd=directory, follow_symlinks=False)
+
+    def _dir_in(self, parent, name):
+        """Open directory name in parent, replacing a non-directory (or symlink) there by a new directory."""
+        current = _lstat(parent, name)
+        if current is not None and not stat.S_ISDIR(current.st_mode):
+            self._remove(parent, name)
+            current = None
+        if current is None:
+            os.mkdir(name, 0o755, dir_fd=parent)
+            self._give(parent, name)
+        return confine.open_dir(parent, [name])
+
     def _directory(self, src, dst, relative):
-        if os.path.islink(dst) or (os.path.lexists(dst) and not os.path.isdir(dst)):
-            self._remove(dst)
-        os.makedirs(dst, exist_ok=True)
         names = []
         for name in sorted(os.listdir(src)):
-            path = os.path.join(src, name)
-            is_dir = os.path.isdir(path) and not os.path.islink(path)
+            info = os.stat(name, dir_fd=src, follow_symlinks=False)
+            is_dir = stat.S_ISDIR(info.st_mode)
             if self._excluded(os.path.join(relative, name), is_dir):
                 continue
-            if is_dir and os.path.realpath(path) == self.dst_root:
+            if is_dir and _identity(info) == self.dst_root:
                 continue   # the target lies inside the source: do not copy it into itself
             names.append(name)
             self._check_time()
             if is_dir:
-                self._directory(path, os.path.join(dst, name), os.path.join(relative, name))
+                child_src = confine.open_dir(src, [name])
+                try:
+                    child_dst = self._dir_in(dst, name)
+                    try:
+                        self._directory(child_src, child_dst, os.path.join(relative, name))
+                    finally:
+                        os.close(child_dst)
+                finally:
+                    os.close(child_src)
             else:
-                self._entry(path, os.path.join(dst, name))
+                self._entry(src, name, info, dst, name)
         if self.delete_missing:
             for name in os.listdir(dst):
-                if name in names or self._excluded(os.path.join(relative, name), os.path.isdir(os.path.join(dst, name))):
+                current = _lstat(dst, name)
+                if name in names or current is None or self._excluded(os.path.join(relative, name), stat.S_ISDIR(current.st_mode)):
                     continue
                 if self.backup and name.endswith('~'):
                     continue
-                self._remove(os.path.join(dst, name))
-        shutil.copystat(src, dst, follow_symlinks=False)
+                self._remove(dst, name)
+        info = os.fstat(src)
+        os.chmod(dst, stat.S_IMODE(info.st_mode))
+        os.utime(dst, ns=(info.st_atime_ns, info.st_mtime_ns))
 
-    def _entry(self, src, dst):
-        info = os.lstat(src)
+    def _entry(self, src_dir, name, info, dst_dir, dst_name):
+        current = _lstat(dst_dir, dst_name)
         if stat.S_ISLNK(info.st_mode):
-            if os.path.islink(dst) and os.readlink(dst) == os.readlink(src):
+            target = os.readlink(name, dir_fd=src_dir)
+            if current is not None and stat.S_ISLNK(current.st_mode) and os.readlink(dst_name, dir_fd=dst_dir) == target:
                 return
-            self._replace_with(dst, lambda temporary: os.symlink(os.readlink(src), temporary))
+            self._replace_with(dst_dir, dst_name, lambda temporary: os.symlink(target, temporary, dir_fd=dst_dir))
             return
         if not stat.S_ISREG(info.st_mode):
             return
-        if os.path.lexists(dst) and not os.path.islink(dst):
-            if os.path.isdir(dst):
+        if current is not None and not stat.S_ISLNK(current.st_mode):
+            if stat.S_ISDIR(current.st_mode):
                 if not self.delete_missing:
                     return
-                self._remove(dst)
+                self._remove(dst_dir, dst_name)
             else:
-                current = os.stat(dst)
                 if not self.overwrite_newer and current.st_mtime_ns > info.st_mtime_ns:
                     return   # rsync --update keeps newer files on the receiver
                 if current.st_size == info.st_size and current.st_mtime_ns == info.st_mtime_ns:
                     return   # rsync's quick check: same size and time means unchanged
                 if self.backup:
-                    os.replace(dst, dst + '~')
-        self._replace_with(dst, lambda temporary: shutil.copy2(src, temporary, follow_symlinks=False))
+                    os.replace(dst_name, dst_name + '~', src_dir_fd=dst_dir, dst_dir_fd=dst_dir)
+        self._replace_with(dst_dir, dst_name, lambda temporary: _copy_file(src_dir, name, dst_dir, temporary))
 
-    @staticmethod
-    def _replace_with(dst, make):
-        # A fresh private directory next to dst gives a free name on the same file system for the rename.
-        scratch = tempfile.mkdtemp(dir=os.path.dirname(dst), prefix='.' + os.path.basename(dst) + '.')
-        temporary = os.path.join(scratch, 'new')
+    def _replace_with(self, directory, name, make):
+        temporary = '.%s.%s.tmp' % (name, secrets.token_hex(6))
         try:
             make(temporary)
-            os.replace(temporary, dst)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+            self._give(directory, temporary)
+            os.replace(temporary, name, src_dir_fd=directory, dst_dir_fd=directory)
+        except BaseException:
+            try:
+                os.unlink(temporary, dir_fd=directory)
+            except OSError:
+                pass
+            raise
 
-    def _remove(self, path):
-        if self.backup and os.path.lexists(path) and not os.path.isdir(path):
-            os.replace(path, path + '~')
-        elif os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path)
+    def _remove(self, directory, name):
+        current = _lstat(directory, name)
+        if current is None:
+            return
+        if self.backup and not stat.S_ISDIR(current.st_mode):
+            os.replace(name, name + '~', src_dir_fd=directory, dst_dir_fd=directory)
+        elif stat.S_ISDIR(current.st_mode):
+            shutil.rmtree(name, dir_fd=directory)
         else:
-            os.unlink(path)
+            os.unlink(name, dir_fd=directory)
+
+
+def _closing(stack, fd):
+    stack.callback(os.close, fd)
+    return fd
+
+
+def _identity(info):
+    return info.st_dev, info.st_ino
+
+
+def _lstat(directory, name):
+    if name is None:
+        return None
+    try:
+        return os.stat(name, dir_fd=directory, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
+def _copy_file(src_dir, name, dst_dir, temporary):
+    """Like shutil.copy2 between descriptors: content, mode and times; the source opened without following."""
+    source = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=src_dir)
+    try:
+        info = os.fstat(source)
+        if not stat.S_ISREG(info.st_mode):
+            raise CopyFailed('%s is no longer a regular file' % name)
+        target = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dst_dir)
+        try:
+            with os.fdopen(os.dup(source), 'rb') as reader, os.fdopen(os.dup(target), 'wb') as writer:
+                shutil.copyfileobj(reader, writer, 1024 * 1024)
+            os.chmod(target, stat.S_IMODE(info.st_mode))
+            os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
+        finally:
+            os.close(target)
+    finally:
+        os.close(source)

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import tempfile
 
-from . import files, projects
+from . import confine, files, projects
 from .errors import HandlerError, NoAnswer
 from .util import js_string, shell_escape, truthy
 
@@ -62,6 +62,7 @@ def run(hub, project_id, mesg):
         script = os.path.join(script_dir, 'a.sh')
         with open(script, 'w', encoding='utf-8') as handle:
             handle.write('ulimit -t %d\n%s\n' % (max(1, math.ceil(timeout)), shown))
+        os.chmod(script, 0o644)   # read by the project's uid when confined (its directory stays private)
         argv = ['bash', script]
         description = shown
     else:
@@ -70,9 +71,21 @@ def run(hub, project_id, mesg):
     env = _environment(hub, project_id, cwd)
     if isinstance(mesg.get('env'), dict):   # era 2026's exec takes extra variables (v1 validation refuses `env`)
         env.update({js_string(name): js_string(value) for name, value in mesg['env'].items()})
+    confine.prepare_home(hub, project_id)
+    status_read = status_write = None
+    if confine.project_ids(hub, project_id) is not None:
+        status_read, status_write = os.pipe()
+    sandboxed = confine.sandbox_argv(hub, project_id, argv, cwd, script=script if bash else None, status_fd=status_write)
     try:
-        return _spawn(hub, project_id, mesg, argv, cwd, env, timeout, max_output, prefix, description)
+        return _spawn(hub, project_id, mesg, argv, sandboxed, cwd, env, timeout, max_output, prefix, description,
+                      (status_read, status_write))
     finally:
+        for fd in (status_read, status_write):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
         if script_dir:
             shutil.rmtree(script_dir, ignore_errors=True)
 
@@ -85,14 +98,24 @@ def _environment(hub, project_id, cwd):
     for name in ('USER', 'LOGNAME', 'TMPDIR', 'TZ', 'LC_ALL'):
         if os.environ.get(name):
             env[name] = os.environ[name]
+    if confine.project_ids(hub, project_id) is not None:
+        # Inside the sandbox: the project's own user (named like CoCalc's) and its private /tmp.
+        env.update(USER=project_id.replace('-', ''), LOGNAME=project_id.replace('-', ''), TMPDIR='/tmp')
     return env
 
 
-def _spawn(hub, project_id, mesg, argv, cwd, env, timeout, max_output, prefix, description):
+def _spawn(hub, project_id, mesg, argv, sandboxed, cwd, env, timeout, max_output, prefix, description, status_pipe):
     err_on_exit = truthy(mesg['err_on_exit'])
+    confined = sandboxed is not argv
+    status_read, status_write = status_pipe
     try:
-        process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,  # pylint: disable=consider-using-with
-                                   stderr=subprocess.PIPE, start_new_session=True)
+        if confined:
+            # The sandbox reports a program it cannot run the way execvp does (exit 127 or 126, and a
+            # message); find it first so the answer keeps the hub's spawn error.
+            _check_program(argv[0], cwd, env)
+        process = subprocess.Popen(sandboxed, cwd='/' if confined else cwd, env=env, stdin=subprocess.DEVNULL,  # pylint: disable=consider-using-with
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                                   pass_fds=(status_write,) if status_write is not None else ())
     except OSError as error:
         code = 'EACCES' if error.errno == 13 else 'ENOENT'
         detail = json.dumps({'errno': -(error.errno or 2), 'code': code, 'syscall': 'spawn ' + argv[0], 'path': argv[0],
@@ -116,6 +139,11 @@ def _spawn(hub, project_id, mesg, argv, cwd, env, timeout, max_output, prefix, d
     stderr = _truncate(stderr.decode('utf-8', 'replace'), max_output)
     # A process killed by a signal has no exit code; the hub reports 0 and success.
     exit_code = process.returncode if process.returncode > 0 else 0
+    if status_write is not None:
+        os.close(status_write)   # the child's copy is gone with it; now the read sees the end
+        with os.fdopen(os.dup(status_read), 'rb') as status:
+            if status.read() == b'signal':
+                exit_code = 0
     if exit_code and err_on_exit:
         detail = "command '%s' exited with nonzero code %d -- stderr='%s'" % (description, exit_code, stderr[:1024])
         if hub.era == 'guide':
@@ -125,6 +153,20 @@ def _spawn(hub, project_id, mesg, argv, cwd, env, timeout, max_output, prefix, d
     if hub.era != 'guide':
         response['type'] = 'blocking'
     return response
+
+
+def _check_program(program, cwd, env):
+    """Raise the OSError that spawning `program` in cwd would raise (no cwd, not found, not executable)."""
+    if not os.path.isdir(cwd):
+        raise FileNotFoundError(2, 'No such file or directory', cwd)
+    if '/' in program:
+        path = program if program.startswith('/') else os.path.join(cwd, program)
+        if not os.path.exists(path):
+            raise FileNotFoundError(2, 'No such file or directory', program)
+        if os.path.isdir(path) or not os.access(path, os.X_OK):
+            raise PermissionError(13, 'Permission denied', program)
+    elif shutil.which(program, path=env.get('PATH')) is None:
+        raise FileNotFoundError(2, 'No such file or directory', program)
 
 
 def _kill_group(process):

@@ -7,11 +7,11 @@ and nothing outside is read or written. Writes go to a temporary file that is re
 
 import io
 import os
+import secrets
 import stat
 import tarfile
-import tempfile
 
-from . import projects
+from . import confine, projects
 from .errors import HandlerError
 from .util import js_string, to_utf8
 
@@ -29,8 +29,18 @@ def resolve(hub, project_id, path):
     shown = path if path.startswith('/') else home + '/' + path
     real = os.path.realpath(os.path.join(home, path))
     if not inside(os.path.realpath(home), real):
-        raise HandlerError("Error: EACCES: path '%s' is outside the project home directory" % path)
+        raise HandlerError(outside_error(path))
     return shown, real
+
+
+def outside_error(path):
+    return "Error: EACCES: path '%s' is outside the project home directory" % path
+
+
+def parts_of(hub, project_id, real):
+    """The components of a resolved path below the home (empty for the home itself)."""
+    relative = os.path.relpath(real, os.path.realpath(projects.home(hub, project_id)))
+    return [] if relative == '.' else relative.split(os.sep)
 
 
 def _os_error(error, syscall, shown):
@@ -38,25 +48,55 @@ def _os_error(error, syscall, shown):
     return {'errno': -(error.errno or 5), 'code': code, 'syscall': syscall, 'path': shown}
 
 
+def _open_entry(home_fd, parts):
+    """(descriptor, stat) of the entry at parts below the home, no symlink followed anywhere."""
+    parent = confine.open_dir(home_fd, parts[:-1])
+    try:
+        if not parts:
+            fd = os.dup(parent)
+        else:
+            fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=parent)
+    except OSError as error:
+        if error.errno == 40:   # ELOOP: the last component became a symlink since it was resolved
+            raise confine.Escape(parts[-1]) from None
+        raise
+    finally:
+        os.close(parent)
+    return fd, os.fstat(fd)
+
+
 def read_text(hub, project_id, path):
     shown, real = resolve(hub, project_id, path)
-    try:
-        info = os.stat(real)
-    except OSError as error:
-        code = 'ENOENT' if error.errno in (2, 20) else 'EACCES'
-        text = 'no such file or directory' if code == 'ENOENT' else 'permission denied'
-        raise HandlerError("Error: %s: %s, stat '%s'" % (code, text, shown)) from None
+    with confine.project_files(hub, project_id) as home_fd:
+        try:
+            fd, info = _open_entry(home_fd, parts_of(hub, project_id, real))
+        except confine.Escape:
+            raise HandlerError(outside_error(path)) from None
+        except OSError as error:
+            code = 'ENOENT' if error.errno in (2, 20) else 'EACCES'
+            text = 'no such file or directory' if code == 'ENOENT' else 'permission denied'
+            raise HandlerError("Error: %s: %s, stat '%s'" % (code, text, shown)) from None
+        try:
+            return _read_open(fd, info, real, shown)
+        finally:
+            os.close(fd)
+
+
+def _read_open(fd, info, real, shown):
     if stat.S_ISDIR(info.st_mode):
-        # The hub answers a directory with its tar.bz2 archive read as text.
+        # The hub answers a directory with its tar.bz2 archive read as text. The archive is made
+        # through the descriptor; entries below are added as found (symlinks as links).
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode='w:bz2') as archive:
-            archive.add(real, arcname=os.path.basename(real.rstrip(os.sep)) or '.')
+            archive.add('/proc/self/fd/%d/' % fd, arcname=os.path.basename(real.rstrip(os.sep)) or '.')
         return buffer.getvalue().decode('utf-8', 'replace')
+    if not stat.S_ISREG(info.st_mode):
+        raise HandlerError("Error: EACCES: permission denied, open '%s'" % shown)
     if info.st_size > MAX_READ_BYTES:
         raise HandlerError('Error: Attempt to open large file of size %sMB; the maximum allowed size is 10MB. '
                            'Use vim, emacs, or pico from a terminal instead.' % round(info.st_size / 1000000))
     try:
-        with open(real, 'rb') as handle:
+        with os.fdopen(os.dup(fd), 'rb') as handle:
             return handle.read().decode('utf-8', 'replace')
     except OSError as error:
         raise HandlerError("Error: EACCES: permission denied, open '%s'" % shown) from error
@@ -64,25 +104,59 @@ def read_text(hub, project_id, path):
 
 def write_text(hub, project_id, path, content):
     shown, real = resolve(hub, project_id, path)
-    if os.path.isdir(real):
-        raise HandlerError({'errno': -21, 'code': 'EISDIR', 'syscall': 'open', 'path': shown})
     data = to_utf8(content if isinstance(content, str) else js_string(content))
-    directory = os.path.dirname(real)
-    try:
-        os.makedirs(directory, exist_ok=True)
+    parts = parts_of(hub, project_id, real)
+    if not parts:
+        raise HandlerError({'errno': -21, 'code': 'EISDIR', 'syscall': 'open', 'path': shown})
+    with confine.project_files(hub, project_id) as home_fd:
         try:
-            mode = stat.S_IMODE(os.stat(real).st_mode)
-        except OSError:
-            mode = 0o644
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix='.' + os.path.basename(real) + '.', suffix='.tmp')
+            directory = confine.open_dir(home_fd, parts[:-1], create=True)
+        except confine.Escape:
+            raise HandlerError(outside_error(path)) from None
+        except OSError as error:
+            raise HandlerError(_os_error(error, 'open', shown)) from None
+        try:
+            _write_into(directory, parts[-1], data, shown)
+        finally:
+            os.close(directory)
+
+
+def _write_into(directory, name, data, shown):
+    """Write data to name in the directory: a new file renamed over it (a symlink there is replaced, never followed)."""
+    try:
+        try:
+            current = os.stat(name, dir_fd=directory, follow_symlinks=False)
+        except FileNotFoundError:
+            current = None
+        if current is not None and stat.S_ISDIR(current.st_mode):
+            raise HandlerError({'errno': -21, 'code': 'EISDIR', 'syscall': 'open', 'path': shown})
+        mode = stat.S_IMODE(current.st_mode) if current is not None and stat.S_ISREG(current.st_mode) else 0o644
+        temporary = '.%s.%s.tmp' % (name, secrets.token_hex(6))
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                         dir_fd=directory)
         try:
             with os.fdopen(handle, 'wb') as output:
                 output.write(data)
-            os.chmod(temporary, mode)
-            os.replace(temporary, real)
+                os.fchmod(output.fileno(), mode)
+            os.replace(temporary, name, src_dir_fd=directory, dst_dir_fd=directory)
         except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+            try:
+                os.unlink(temporary, dir_fd=directory)
+            except OSError:
+                pass
             raise
     except OSError as error:
         raise HandlerError(_os_error(error, 'open', shown)) from None
+
+
+def list_dir(hub, project_id, real):
+    """[(name, lstat)] of a directory below the home (no symlink followed); OSError when it is not one."""
+    with confine.project_files(hub, project_id) as home_fd:
+        try:
+            directory = confine.open_dir(home_fd, parts_of(hub, project_id, real))
+        except confine.Escape:
+            raise FileNotFoundError(2, 'outside the home') from None
+        try:
+            return [(name, os.stat(name, dir_fd=directory, follow_symlinks=False)) for name in os.listdir(directory)]
+        finally:
+            os.close(directory)

@@ -7,6 +7,8 @@ their own event instead (account_creation_failed, changed_email_address, ...), a
 import datetime
 import os
 import random
+import stat
+import threading
 
 from . import accounts, copies, execs, files, projects, query
 from .errors import HandlerError, NoAnswer
@@ -479,20 +481,20 @@ def public_get_directory_listing(hub, caller, mesg):
         raise HandlerError('not_public')
     real = files.resolve(hub, project_id, path)[1]
     try:
-        names = os.listdir(real)
+        listing = files.list_dir(hub, project_id, real)   # no symlink followed, even one swapped in
     except OSError:
         raise HandlerError("Error: ENOENT: no such file or directory, scandir '%s'" % path) from None
     entries = []
-    for name in names:
+    for name, info in listing:
         if name.startswith('.') and not truthy(mesg['hidden']):
             continue
         relative = (path + '/' + name).strip('/')
         # Show what is public, and the directories that lead to something public.
         if not any(s == '' or relative == s or relative.startswith(s + '/') or s.startswith(relative + '/') for s in shared):
             continue
-        info = os.lstat(os.path.join(real, name))
         entry = {'name': name, 'mtime': int(info.st_mtime)}
-        if os.path.isdir(os.path.join(real, name)):
+        # A symlink shows as what it points to, as before (only that bit of its target is looked at).
+        if stat.S_ISDIR(info.st_mode) or (stat.S_ISLNK(info.st_mode) and os.path.isdir(os.path.join(real, name))):
             entry['isdir'] = True
         else:
             entry['size'] = info.st_size

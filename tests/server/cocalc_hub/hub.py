@@ -6,6 +6,7 @@ import time
 
 from .eras import PROFILES
 from .projects import StartModel
+from .faults import Faults
 from .store import Store
 
 # (hub call, project call, project start, project stop) in seconds; a start of None means the
@@ -49,7 +50,7 @@ class Caller:
 
 
 class Hub:
-    def __init__(self, data_dir, era='2024', latency='none', start_seconds=None, host_error_seconds=0.0):
+    def __init__(self, data_dir, era='2024', latency='none', start_seconds=None, host_error_seconds=0.0, confine='none'):
         self.data_dir = os.path.realpath(data_dir)
         self.projects_dir = os.path.join(self.data_dir, 'projects')
         os.makedirs(self.projects_dir, mode=0o700, exist_ok=True)
@@ -64,6 +65,10 @@ class Hub:
             start_seconds = DEFAULT_START_SECONDS if profile_start is None else profile_start
         self.starts = StartModel(start_seconds, host_error_seconds=host_error_seconds)
         self.store = Store(self.data_dir)
+        self.faults = Faults(self.data_dir)
+        # 'bwrap' or 'none' (confine.resolve_mode); project uids are cached here once allocated.
+        self.confine = confine
+        self.project_uids = {}
         self.url = None
         self.projects_window_days = 21
         # How long a request the real hub never answers (metrics, ...) is held before the connection closes.
