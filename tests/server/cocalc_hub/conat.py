@@ -310,15 +310,29 @@ def _name(params):
     return name
 
 
+def stats_name(which, params):
+    """How `serve stats` and fault rules name a bridge call: 'hub:<name>' / 'project:<name>' ('?' without one)."""
+    return '%s:%s' % (which, params.get('name') if isinstance(params.get('name'), str) else '?')
+
+
+def query_body(name, params):
+    """The user-query part of a call (for fault rules narrowed to query gets or sets), else {}."""
+    if name == 'user-query':
+        return params
+    if name == 'hub:db.userQuery':
+        first = _arg(params.get('args'))
+        return first if isinstance(first, dict) else {}
+    return {}
+
+
 def bridge(hub, which, params, authorization):
-    """(stats name, answer, latency kind) of one bridge call."""
+    """(answer, latency kind) of one bridge call."""
     try:
         if which == 'hub':
             return _hub_call(hub, params, authorization)
         return _project_call(hub, params, authorization)
     except ConatError as problem:
-        label = params.get('name') if isinstance(params.get('name'), str) else '?'
-        return '%s:%s' % (which, label), {'error': problem.text}, 'conat hub'
+        return {'error': problem.text}, 'conat hub'
 
 
 def _hub_call(hub, params, authorization):
@@ -337,7 +351,7 @@ def _hub_call(hub, params, authorization):
             raise ConatError(problem.text if problem.text.startswith(('Error', 'TypeError', 'OwnershipError'))
                              else 'Error: ' + problem.text) from None
     value = _timed(hub, work, params, 'hub.account.%s.api' % caller.account_id, name)
-    return 'hub:' + name, value, 'conat hub query' if name == 'db.userQuery' else 'conat hub'
+    return value, 'conat hub query' if name == 'db.userQuery' else 'conat hub'
 
 
 def _project_call(hub, params, authorization):
@@ -360,4 +374,4 @@ def _project_call(hub, params, authorization):
         except v2.V2Error as problem:
             raise ConatError('Error: ' + problem.text) from None
     value = _timed(hub, work, params, 'project.%s.0.api.-' % project_id, name)
-    return 'project:' + name, value, LATENCY_KIND.get(name, 'conat hub')
+    return value, LATENCY_KIND.get(name, 'conat hub')

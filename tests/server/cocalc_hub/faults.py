@@ -23,6 +23,9 @@ DEFAULT_STATUS = {'status_before': 503, 'status_after': 504}
 DEFAULT_DELAY = 2.0
 RULE_KEYS = {'endpoint', 'mode', 'rate', 'status', 'query', 'delay'}
 
+# The endpoints whose calls are user queries: v1's `query`, era 2026's `user-query` and `hub:db.userQuery`.
+QUERY_ENDPOINTS = ('query', 'user-query', 'hub:db.userQuery')
+
 
 class SpecError(ValueError):
     pass
@@ -51,8 +54,9 @@ def _rule(index, rule):
     elif 'status' in rule:
         raise SpecError('%s.status only applies to the modes status_before and status_after' % where)
     query = rule.get('query')
-    if query is not None and (query not in ('get', 'set') or endpoint not in ('query', '*')):
-        raise SpecError('%s.query must be "get" or "set", with endpoint "query" or "*"' % where)
+    if query is not None and (query not in ('get', 'set') or endpoint not in QUERY_ENDPOINTS + ('*',)):
+        raise SpecError('%s.query must be "get" or "set", with endpoint "query" (2026: "user-query", "hub:db.userQuery") '
+                        'or "*"' % where)
     delay = rule.get('delay', DEFAULT_DELAY)
     if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 600:
         raise SpecError('%s.delay must be a number of seconds from 0 to 600 (got %r)' % (where, delay))
@@ -174,7 +178,7 @@ class Faults:
             for rule in self.rules:
                 if rule['endpoint'] not in ('*', event):
                     continue
-                if rule.get('query') and (event != 'query' or body_kind() != rule['query']):
+                if rule.get('query') and (event not in QUERY_ENDPOINTS or body_kind() != rule['query']):
                     continue
                 if self.random.random() < rule['rate']:
                     return rule

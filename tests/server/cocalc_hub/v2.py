@@ -21,19 +21,17 @@ import threading
 import time
 import traceback
 from http.cookies import SimpleCookie
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
-from . import accounts, confine, copies, execs, files, handlers, projects, query
+from . import accounts, confine, copies, execs, faults, files, handlers, projects, query
 from .eras import new_table_key, time_scale
 from .errors import HandlerError
 from .hub import Caller
-from .transport import parse_form_body
+from .transport import ApiHandler, parse_form_body
 from .util import (base62_decode, check_password, iso, is_uuid, is_valid_email, js_string, key_hash,
                    new_uuid, now_iso, parse_iso, random_token)
 
 BODY_LIMIT = 1024 * 1024
-DRAIN_LIMIT = 64 * 1024 * 1024
 NOT_FOUND_PAGE = ('<!DOCTYPE html><html lang="en"><head><meta charSet="utf-8" data-next-head=""/><meta name="viewport" '
                   'content="width=device-width" data-next-head=""/><title data-next-head="">404 Page Not Found</title>'
                   '<meta name="description" content="404 Page Not Found" data-next-head=""/><meta name="robots" '
@@ -1004,26 +1002,8 @@ def latency(hub, kind):
 
 
 # ---- HTTP ------------------------------------------------------------------------------------
-class V2Handler(BaseHTTPRequestHandler):
-    protocol_version = 'HTTP/1.1'
-    disable_nagle_algorithm = True
-    server_version = 'cocalc-local-hub'
-    sys_version = ''
-
-    @property
-    def hub(self):
-        return self.server.hub
-
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        if self.server.verbose:
-            sys.stderr.write('%s %s\n' % (self.log_date_time_string(), format % args))
-
-    def _read_body(self):
-        length = int(self.headers.get('Content-Length') or 0)
-        if length > DRAIN_LIMIT:
-            self.close_connection = True
-            return None
-        return self.rfile.read(length) if length > 0 else b''
+class V2Handler(ApiHandler):
+    """The HTTP side of era 2026; body reading, fault pages and resets are the v1 transport's."""
 
     def send(self, status, body, content_type=None, cookies=None, extra=None):
         if isinstance(body, str):
@@ -1044,13 +1024,15 @@ class V2Handler(BaseHTTPRequestHandler):
         if self.command != 'HEAD':
             self.wfile.write(body)
 
-    def send_json(self, value, cookies=None):
-        self.send(200, json.dumps(value, ensure_ascii=False, separators=(',', ':')).encode('utf-8', 'backslashreplace'),
-                  'application/json; charset=utf-8', cookies)
+    @staticmethod
+    def json_bytes(value):
+        return json.dumps(value, ensure_ascii=False, separators=(',', ':')).encode('utf-8', 'backslashreplace')
 
     def handle_any(self):
         path = urlsplit(self.path).path
         raw = self._read_body()
+        if raw is None:
+            self.close_connection = True
         if path != '/' and path.endswith('/'):
             target = path.rstrip('/') or '/'
             self.send(308, target, 'text/plain; charset=utf-8', extra={'Location': target, 'Refresh': '0;url=%s' % target})
@@ -1059,11 +1041,9 @@ class V2Handler(BaseHTTPRequestHandler):
             seconds = int(time.monotonic() - STARTED_AT)
             self.send(200, HEALTHCHECK % ('%dm%ds' % divmod(seconds, 60)), 'text/plain; charset=utf-8')
             return
-        if path in ('/api/conat/hub', '/api/conat/project'):
-            endpoint = None
-        elif path.startswith('/api/v2/') and path[len('/api/v2/'):] in ROUTES:
-            endpoint = path[len('/api/v2/'):]
-        else:
+        bridge = path.rsplit('/', 1)[1] if path in ('/api/conat/hub', '/api/conat/project') else None
+        endpoint = path[len('/api/v2/'):] if path.startswith('/api/v2/') else None
+        if bridge is None and endpoint not in ROUTES:
             self.send(404, NOT_FOUND_PAGE, 'text/html; charset=utf-8')
             return
         if raw is None or len(raw) > BODY_LIMIT:
@@ -1076,19 +1056,52 @@ class V2Handler(BaseHTTPRequestHandler):
             self._count(endpoint or path, 400)
             self.send(400, 'Invalid JSON')
             return
-        if endpoint is None:
-            from . import conat   # pylint: disable=import-outside-toplevel
-            name, value, kind = conat.bridge(self.hub, path.rsplit('/', 1)[1], params, self.headers.get('Authorization'))
-            self._count(name, 200)
-            self.hub.pause(latency(self.hub, kind))
-            self.send_json(value)
+        from . import conat   # pylint: disable=import-outside-toplevel
+        name = conat.stats_name(bridge, params) if bridge else endpoint
+        fault = self.hub.faults.choose(name, lambda: faults.query_kind(conat.query_body(name, params)))
+        if fault and fault['mode'] == 'status_before':
+            self._count(name, fault['status'], fault)
+            self._send_fault_page(fault['status'], {'Retry-After': '1'} if fault['status'] == 429 else None)
             return
-        value, cookies = self._route(endpoint, params)
-        self._count(endpoint, 200)
-        self.hub.pause(latency(self.hub, 'v2 project' if endpoint in PROJECT_ROUTES else 'v2 hub'))
-        self.send_json(value, cookies)
+        if fault and fault['mode'] == 'delay':
+            time.sleep(fault['delay'])
+        cookies = None
+        if bridge:
+            value, kind = conat.bridge(self.hub, bridge, params, self.headers.get('Authorization'))
+        else:
+            value, cookies = self._route(endpoint, params)
+            kind = 'v2 project' if endpoint in PROJECT_ROUTES else 'v2 hub'
+        self.hub.pause(latency(self.hub, kind))
+        self._deliver(name, value, cookies, fault)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = handle_any
+
+    def _deliver(self, name, value, cookies, fault):
+        """The answer, or what an injected fault makes of it (see the README's Faults)."""
+        mode = fault['mode'] if fault else None
+        if mode in (None, 'delay'):
+            self._count(name, 200, fault)
+            self.send(200, self.json_bytes(value), 'application/json; charset=utf-8', cookies)
+        elif mode == 'status_after':
+            self._count(name, fault['status'], fault)
+            self._send_fault_page(fault['status'])
+        elif mode == 'html200':
+            self._count(name, 200, fault)
+            self.send(200, b'<html><head><title>CoCalc</title></head><body>Loading...</body></html>\n',
+                      'text/html; charset=utf-8')
+        elif mode == 'reset_after':
+            self._count(name, 'reset', fault)
+            self._reset()
+        else:   # truncated
+            self._count(name, 200, fault)
+            body = self.json_bytes(value)
+            self.close_connection = True
+            self.send_response(200)
+            self.send_header('Content-Type', 'application/json; charset=utf-8')
+            self.send_header('Content-Length', str(len(body)))
+            self.send_header('Connection', 'close')
+            self.end_headers()
+            self.wfile.write(body[:len(body) // 2])
 
     def _params(self, raw):
         if self.command != 'POST':
@@ -1122,9 +1135,8 @@ class V2Handler(BaseHTTPRequestHandler):
             value = {'error': '%s: %s' % (type(problem).__name__, problem)}
         return value, reply.cookies
 
-    def _count(self, endpoint, status):
+    def _count(self, name, status, fault=None):
         try:
-            self.hub.store.count_request(endpoint, status)
+            self.hub.store.count_request(name, status, fault=fault['mode'] if fault else None)
         except Exception:  # pylint: disable=broad-except
             traceback.print_exc(file=sys.stderr)
-

@@ -7,12 +7,13 @@ The server runs with COCALC_LOCAL_TIME_SCALE=0.05, so its 60 s / 15 s / 30 s wai
 
 import base64
 import json
+import subprocess
 import time
 
 import pytest
 import requests
 
-from cocalc_testlib import SERVE, ServerProcess, serve_cli, unique
+from cocalc_testlib import SERVE, ServerProcess, serve_cli, serve_command, unique
 
 SCALE = 0.05
 START_S = 0.5   # project starts take time (the start model of tests/server), short enough for the 3 s limit
@@ -249,3 +250,24 @@ def test_latency_real_hub_uses_the_2026_figures(tmp_path, monkeypatch):
         assert latency(hub, 'conat project exec') == pytest.approx(0.0855)
     finally:
         hub.store.close()
+
+
+def test_injected_faults_apply_to_routes_and_bridge_functions(server, alice):
+    spec = {'seed': 1, 'rules': [{'endpoint': 'projects/get', 'mode': 'status_before', 'status': 503},
+                                 {'endpoint': 'user-query', 'query': 'set', 'mode': 'status_after', 'status': 504},
+                                 {'endpoint': 'hub:system.ping', 'mode': 'html200'}]}
+    subprocess.run(serve_command('faults', '--data-dir', server.data_dir, json.dumps(spec)), check=True, timeout=60)
+    try:
+        before = server.stats()
+        reply = alice.post('/api/v2/projects/get', {})
+        assert reply.status_code == 503 and 'nginx' in reply.text
+        assert alice.ok('user-query', query={'accounts': {'account_id': None}})['query']['accounts']['account_id'] == alice.account_id
+        reply = alice.post('/api/v2/user-query', {'query': {'accounts': {'first_name': 'Faulty'}}})
+        assert reply.status_code == 504   # processed, then the answer was lost
+        reply = alice.post('/api/conat/hub', {'name': 'system.ping', 'args': []})
+        assert reply.status_code == 200 and reply.headers['Content-Type'].startswith('text/html')
+        after = server.stats()
+        assert after['projects/get']['faults']['status_before'] == before.get('projects/get', {}).get('faults', {}).get('status_before', 0) + 1
+    finally:
+        subprocess.run(serve_command('faults', '--data-dir', server.data_dir, '--clear'), check=True, timeout=60)
+    assert alice.ok('user-query', query={'accounts': {'first_name': None}})['query']['accounts']['first_name'] == 'Faulty'
