@@ -63,7 +63,7 @@ PROFILES = {
     '2024': Profile('2024', 'v1', None),
     'guide': Profile('guide', 'v1', None),
     '2026': Profile('2026', 'v2', LATENCY_2026, _table_key, extra_fields={('projects', 'get'): ['secret_token']},
-                     name_may_be_uuid=True),
+                    name_may_be_uuid=True),
 }
 ERAS = ('2024', 'guide', '2026')
 

@@ -8,7 +8,6 @@ import datetime
 import os
 import random
 import stat
-import threading
 
 from . import accounts, copies, execs, files, projects, query
 from .errors import HandlerError, NoAnswer

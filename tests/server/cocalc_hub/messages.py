@@ -10,7 +10,6 @@ REQUIRED = '__!!!!!!this is a required property!!!!!!__'
 UNDEFINED = object()   # an allowed option without a default: absent unless sent
 
 
-
 class ParameterError(Exception):
     """A parameter problem: HTTP 400 {"error": "invalid parameters '...'"}."""
 

@@ -305,8 +305,8 @@ def run_exec(hub, project_id, params, err_on_exit_default=True):
 
 def exec_prefix(params):
     args = params.get('args')
-    return "Error executing command '%s' with args '%s' -- " % (js_string(params.get('command')),
-                                                                 'undefined' if args is None else js_string(args))
+    shown_args = 'undefined' if args is None else js_string(args)
+    return "Error executing command '%s' with args '%s' -- " % (js_string(params.get('command')), shown_args)
 
 
 def set_query(hub, caller, table, fields):
@@ -452,6 +452,7 @@ def key_rows(hub, caller, params):
     action, project_id = params.get('action'), params.get('project_id')
     if project_id is not None and membership(hub, caller, project_id) is None:
         raise V2Error('you must be a collaborator on the project')
+
     def shown(row, secret=None):
         out = {'id': row['id'], 'account_id': row['account_id'], 'expire': _iso_or_none(row['expire']),
                'created': row['created'], 'name': row['name'], 'trunc': row['trunc'], 'last_active': row['last_active']}
@@ -598,8 +599,8 @@ def route_sign_up(hub, caller, params, reply):
         return {'issues': {'api': "Error: Only users in the group 'admin' are allowed to create new users."}}
     if existing is not None:
         return {'issues': {'email': 'Email address already in use.'}}
-    account_id, _ = accounts.create_record(hub.store, email, js_string(params.get('firstName') or ''),
-                                           js_string(params.get('lastName') or ''), password, with_key=False)
+    account_id = accounts.create_record(hub.store, email, js_string(params.get('firstName') or ''),
+                                        js_string(params.get('lastName') or ''), password, with_key=False)[0]
     accounts.run_creation_actions(hub, account_id, email)
     first = projects.create(hub, account_id, 'My First Project', '', DEFAULT_IMAGE)
     # The hub starts the first project in the background.
@@ -942,8 +943,12 @@ CUSTOMIZE = json.loads('''{"siteName": "Open CoCalc", "siteDescription": "Collab
 "anthropicEnabled": false, "xaiEnabled": false, "ollamaEnabled": false, "neuralSearchEnabled": false,
 "jupyterApiEnabled": false, "computeServersEnabled": false, "cloudFilesystemsEnabled": false, "githubProjectId": "",
 "strategies": [], "verifyEmailAddresses": false, "version": {"min_project": 0, "min_compute_server": 0,
-"min_browser": 0, "recommended_browser": 0, "compute_server_min_project": 0}, "cookieBannerEnabled": false,
-"cookieBannerText": "We use cookies that are strictly necessary for sign-in and session management. With your consent, we use optional analytics cookies and first-party usage metrics to understand how the site is used. Embedded YouTube videos are not loaded until you choose to play them. Signed-in users can manage these preferences in Account settings; signed-out visitors can clear cookie choices from the footer."}''')
+"min_browser": 0, "recommended_browser": 0, "compute_server_min_project": 0}, "cookieBannerEnabled": false}''')
+CUSTOMIZE['cookieBannerText'] = (
+    'We use cookies that are strictly necessary for sign-in and session management. With your consent, we use optional '
+    'analytics cookies and first-party usage metrics to understand how the site is used. Embedded YouTube videos are not '
+    'loaded until you choose to play them. Signed-in users can manage these preferences in Account settings; signed-out '
+    'visitors can clear cookie choices from the footer.')
 
 
 def route_customize(hub, caller, params):

@@ -285,7 +285,7 @@ class Replay:
             record['note'], '\n'.join(problems)))
 
     def summary(self):
-        counts = collections.Counter(outcome for outcome, _ in self.results.values())
+        counts = collections.Counter(outcome for outcome, _report in self.results.values())
         lines = ['conformance replay of era 2026: %d recorded lines, replayed %d, matched %d, mismatched %d, skipped %d'
                  % (len(self.results), counts['match'] + counts['mismatch'], counts['match'], counts['mismatch'], counts['skip'])]
         reasons = collections.Counter(report for outcome, report in self.results.values() if outcome == 'skip')
@@ -314,8 +314,8 @@ def hook_world(replay):
 
 def hook_p1(replay):
     """P1 ('P1 v2-created', listed first by L047) was made between L042, which sees no project yet, and L043."""
-    replay.world.bind_project(P1, replay.v2('projects/create', {'title': 'P1 v2-created', 'description': 'made by v2 projects/create',
-                                                         'image': 'ubuntu2204'})['project_id'])
+    made = replay.v2('projects/create', {'title': 'P1 v2-created', 'description': 'made by v2 projects/create', 'image': 'ubuntu2204'})
+    replay.world.bind_project(P1, made['project_id'])
 
 
 def hook_p3(replay):
@@ -352,8 +352,8 @@ def hook_start_p1(replay):
 
 def hook_promote_bob(replay):
     """L121 shows bob promoted to owner of P1 'after promote'."""
-    replay.v2('projects/collaborators/change-user-type', {'project_id': replay.world.local(P1),
-                                                           'target_account_id': replay.world.local(BOB), 'new_group': 'owner'})
+    replay.v2('projects/collaborators/change-user-type',
+              {'project_id': replay.world.local(P1), 'target_account_id': replay.world.local(BOB), 'new_group': 'owner'})
 
 
 def hook_sub(replay):
