@@ -2,7 +2,7 @@
 """Course provisioning benchmark (`make bench`): numbers, not a test.
 
 For each latency profile of the local server (`none`: as it is; `real-hub`: hub calls ~1.5 ms, project
-calls ~90 ms, a project start ~1.2 s, as measured on the real hub) and each course size N, it provisions
+calls ~90 ms, a project start ~4 s alone and ~50 s for 30 at once, as measured on the real hub) and each course size N, it provisions
 the same course three ways, each on a fresh copy of the same server data dir (same accounts):
 - the collection: `ansible-playbook playbooks/course.yml` (one cocalc_course task);
 - bench/direct_course.py: a hand-written requests script with a thread pool (the same API calls);

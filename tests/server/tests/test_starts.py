@@ -1,11 +1,11 @@
 """Project starts and batched reads, as the real hub of 2024 behaved in ../shared/real-hub/runs-2024/.
 
-Each test quotes the recorded line it follows (shortened ids; `...` marks cut text). Two private
-servers per era keep this fast and deterministic: `slow` (starts take 60 s, so a start is reliably
-still under way while a test looks at it; nothing here waits for one of its starts to finish) and
-`quick` (starts take START_S, for what happens once a start completes). Timing checks are lower
-bounds ("took at least ...") or "answered long before the start could end", never tight upper
-bounds, so a busy machine cannot make them flake.
+Each test quotes the recorded line it follows (shortened ids; `...` marks cut text). Private servers
+keep this fast and deterministic: `slow`, one per era (starts take 60 s, so a start is reliably still
+under way while a test looks at it; nothing here waits for one of its starts to finish), and `quick`,
+2024 era only since both eras share the start model (starts take START_S, for what happens once a
+start completes). Timing checks are lower bounds ("took at least ...") or "answered long before the
+start could end", never tight upper bounds, so a busy machine cannot make them flake.
 """
 
 import concurrent.futures
@@ -20,8 +20,8 @@ from cocalc_testlib import ERAS, UUID_RE, ServerProcess, serve_command
 PORT_ERROR = 'Error: unable to determine project port'
 HOST_ERROR = 'Error: unable to determine host'
 SLOW_S = 60.0
-START_S = 1.5
-HOST_TAIL_S = 2.0
+START_S = 2.0
+HOST_TAIL_S = 3.0
 
 
 def _server(tmp_path_factory, era, name, *extra):
