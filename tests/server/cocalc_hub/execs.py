@@ -72,20 +72,16 @@ def run(hub, project_id, mesg):
     if isinstance(mesg.get('env'), dict):   # era 2026's exec takes extra variables (v1 validation refuses `env`)
         env.update({js_string(name): js_string(value) for name, value in mesg['env'].items()})
     confine.prepare_home(hub, project_id)
-    status_read = status_write = None
-    if confine.project_ids(hub, project_id) is not None:
-        status_read, status_write = os.pipe()
-    sandboxed = confine.sandbox_argv(hub, project_id, argv, cwd, script=script if bash else None, status_fd=status_write)
+    # [read end, write end] of the sandbox's status pipe; an end is set to None once closed (closing an
+    # fd number twice could close another thread's file).
+    status_pipe = list(os.pipe()) if confine.project_ids(hub, project_id) is not None else [None, None]
+    sandboxed = confine.sandbox_argv(hub, project_id, argv, cwd, script=script if bash else None, status_fd=status_pipe[1])
     try:
-        return _spawn(hub, project_id, mesg, argv, sandboxed, cwd, env, timeout, max_output, prefix, description,
-                      (status_read, status_write))
+        return _spawn(hub, project_id, mesg, argv, sandboxed, cwd, env, timeout, max_output, prefix, description, status_pipe)
     finally:
-        for fd in (status_read, status_write):
+        for fd in status_pipe:
             if fd is not None:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+                os.close(fd)
         if script_dir:
             shutil.rmtree(script_dir, ignore_errors=True)
 
@@ -141,6 +137,7 @@ def _spawn(hub, project_id, mesg, argv, sandboxed, cwd, env, timeout, max_output
     exit_code = process.returncode if process.returncode > 0 else 0
     if status_write is not None:
         os.close(status_write)   # the child's copy is gone with it; now the read sees the end
+        status_pipe[1] = None
         with os.fdopen(os.dup(status_read), 'rb') as status:
             if status.read() == b'signal':
                 exit_code = 0

@@ -5,6 +5,9 @@ server runs on developers' machines, so a path that resolves outside the home is
 and nothing outside is read or written. Writes go to a temporary file that is renamed into place.
 """
 
+# bz2 is imported by tarfile on first use; import it now, since file work may run as a project's
+# uid, which cannot read the interpreter's library when that lives in a private directory (/root).
+import bz2  # noqa: F401  pylint: disable=unused-import
 import io
 import os
 import secrets

@@ -53,6 +53,7 @@ def wait_copy(server):
     return {'wait_until_done': True} if server.era == '2024' else {}
 
 
+@pytest.mark.skipif(not ROOT_MODE, reason="without root, project_exec runs as the server's user (a developer's own processes)")
 def test_exec_cannot_write_or_delete_host_files(server, alice, host_files):
     project = alice.new_project()
     for host in host_files:
