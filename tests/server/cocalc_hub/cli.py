@@ -73,7 +73,7 @@ def _bootstrap(hub):
 
 def serve(argv):
     from .transport import ApiServer   # pylint: disable=import-outside-toplevel
-    parser = argparse.ArgumentParser(prog='serve', description='Run the local CoCalc API v1 server in the foreground.')
+    parser = argparse.ArgumentParser(prog='serve', description='Run the local CoCalc server (API v1 eras, or era 2026: api/v2 and conat) in the foreground.')
     parser.add_argument('--data-dir', required=True, help='state directory (created when missing)')
     parser.add_argument('--host', default='127.0.0.1', help='address to bind (default 127.0.0.1)')
     parser.add_argument('--port', type=int, default=0, help='port (default 0: any free port)')
