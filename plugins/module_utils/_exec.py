@@ -67,6 +67,59 @@ def check_project_path(value, option, allow_home=False):
     return normal
 
 
+# Shell that exits OUTSIDE_HOME_RC, naming the argument on stderr, unless the real location of
+# every argument (symlinks resolved, missing parts allowed) is the project home or inside it. The
+# hub follows '..', absolute paths and symlinks anywhere, so the collection checks for itself; a
+# script that acts puts it first in the same sh -c, so nothing can change between check and act.
+# project_exec runs in the home when no path is sent, so `pwd -P` is the home's real location.
+HOME_GUARD = r'''h=$(pwd -P) || exit 97
+i=0
+for p in "$@"; do
+  i=$((i+1))
+  r=$(realpath -m -- "$p") || exit 97
+  case $r in "$h"|"$h"/*) ;; *) printf 'outside-home %s\n%s' "$i" "$r" >&2; exit 97;; esac
+done
+'''
+OUTSIDE_HOME_RC = 97
+_OUTSIDE_RE = re.compile(r'^outside-home (\d+)\n(.*)$', re.DOTALL)
+
+
+class OutsideHomeError(CocalcInputError):
+    """A path whose real location leaves the project home; nothing was changed."""
+
+
+def outside_home_error(result, paths, options, project_id):
+    """The OutsideHomeError of a guarded command that refused, or None when the guard let it run.
+
+    paths: the guarded arguments in order; options: the option name of each.
+    """
+    match = _OUTSIDE_RE.match(result.stderr or '') if result.rc == OUTSIDE_HOME_RC else None
+    if not match or not 1 <= int(match.group(1)) <= len(paths):
+        return None
+    index = int(match.group(1)) - 1
+    return OutsideHomeError("%s '%s' leaves the home of project %s: its real location is %s (a symlink or '..' points "
+                            "outside the home); nothing was changed" % (options[index], paths[index], project_id, match.group(2)))
+
+
+def check_in_home(client, project_id, paths, options):
+    """One read-only project_exec: OutsideHomeError unless every path really lies in the home.
+
+    options: the option name of each path, for the message. Used before a write or publish that
+    is not itself a shell command (a shell command puts HOME_GUARD in front of itself instead).
+    """
+    paths = list(paths)
+    if not paths:
+        return
+    with attempting('check that %s stay inside the home of project %s' % (', '.join("'%s'" % path for path in paths), project_id)):
+        result = exec_in_project(client, project_id, 'sh', args=['-c', HOME_GUARD, 'sh'] + paths, probe=True)
+    error = outside_home_error(result, paths, list(options), project_id)
+    if error is not None:
+        raise error
+    if result.rc != 0:
+        raise CocalcApiError('project_exec', 200, None, 'checking that %s stay inside the home of project %s ended with exit code %d: %s'
+                             % (', '.join(paths), project_id, result.rc, result.stderr.strip()))
+
+
 class CommandTimeout(CocalcApiError):
     """The server killed the command because it ran longer than its timeout."""
 

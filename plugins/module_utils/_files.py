@@ -43,7 +43,13 @@ import uuid
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _api
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import JSON_BODY_LIMIT, CocalcApiError, attempting, form_encode
-from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_project_path, exec_in_project
+from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import (
+    HOME_GUARD,
+    check_in_home,
+    check_project_path,
+    exec_in_project,
+    outside_home_error,
+)
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, Outcome, check_uuid
 
 # The largest text cocalc_file writes: 1 MiB of UTF-8.
@@ -255,7 +261,9 @@ def write_text_file(client, project_id, path, content):
 
 # Joins the parts into the target (truncating it in place, like the hub's own write), removes the
 # parts on every exit, and prints the sha256 of what landed. Paths arrive as arguments: no quoting.
-_JOIN_SCRIPT = 't=$1; shift; trap \'rm -f -- "$@"\' EXIT; cat -- "$@" > "$t" && sha256sum < "$t"'
+# The target is checked to stay in the home in the same shell that writes it.
+_JOIN_SCRIPT = ('t=$1; shift; trap \'rm -f -- "$@"\' EXIT\n(set -- "$t"\n' + HOME_GUARD + ') || exit $?\n'
+                'cat -- "$@" > "$t" && sha256sum < "$t"')
 
 
 def _split_for_json(content, budget):
@@ -292,6 +300,9 @@ def _write_in_parts(client, project_id, path, content, data):
     except CocalcApiError:
         _remove_quietly(client, project_id, written)
         raise
+    outside = outside_home_error(result, [path], ['path'], project_id)
+    if outside is not None:
+        raise outside
     expected = hashlib.sha256(data).hexdigest()
     landed = result.stdout.split(' ', 1)[0].strip()
     if result.rc != 0 or landed != expected:
@@ -314,9 +325,15 @@ def _remove_quietly(client, project_id, paths):
 _STAT_KINDS = {'regular file': 'file', 'regular empty file': 'file', 'directory': 'directory', 'symbolic link': 'link'}
 
 
-def path_kind(client, project_id, path):
-    """'missing', 'file', 'directory', 'link' or 'other' (read-only, allowed in check mode)."""
-    result = exec_in_project(client, project_id, 'stat', args=['--printf=%F', '--', path], probe=True)
+def path_kind(client, project_id, path, option='path'):
+    """'missing', 'file', 'directory', 'link' or 'other' (read-only, allowed in check mode).
+
+    OutsideHomeError when the path's real location leaves the home.
+    """
+    result = exec_in_project(client, project_id, 'sh', args=['-c', HOME_GUARD + 'exec stat --printf=%F -- "$1"', 'sh', path], probe=True)
+    outside = outside_home_error(result, [path], [option], project_id)
+    if outside is not None:
+        raise outside
     if result.rc == 0:
         return _STAT_KINDS.get(result.stdout.strip(), 'other')
     if 'No such file or directory' in result.stderr or 'Not a directory' in result.stderr:
@@ -324,9 +341,14 @@ def path_kind(client, project_id, path):
     raise CocalcApiError('project_exec', 200, None, "'stat %s' ended with exit code %d: %s" % (path, result.rc, result.stderr.strip()))
 
 
-def remove_path(client, project_id, path):
-    """rm -rf -- path, without a shell."""
-    result = exec_in_project(client, project_id, 'rm', args=['-rf', '--', path], timeout=PROJECT_COMMAND_TIMEOUT)
+def remove_path(client, project_id, path, option='path'):
+    """rm -rf -- path, in the same shell that checks that its real location is inside the home
+    (OutsideHomeError otherwise, and nothing removed)."""
+    result = exec_in_project(client, project_id, 'sh', args=['-c', HOME_GUARD + 'exec rm -rf -- "$1"', 'sh', path],
+                             timeout=PROJECT_COMMAND_TIMEOUT)
+    outside = outside_home_error(result, [path], [option], project_id)
+    if outside is not None:
+        raise outside
     if result.rc != 0:
         raise CocalcApiError('project_exec', 200, None, "'rm -rf %s' ended with exit code %d: %s" % (path, result.rc, result.stderr.strip()))
 
@@ -367,10 +389,11 @@ class Tree(object):
 
 
 # Lists each path's regular files with size, mtime and sha256, NUL-separated so that any file
-# name survives. Arguments: exclude flag ("1": skip *.sage-history), then the paths.
+# name survives. Arguments: exclude flag ("1": skip *.sage-history), then the paths, which must
+# all really lie in the home (HOME_GUARD) before anything is listed.
 _PROBE_SCRIPT = r'''set -f
 x=$1; shift
-f=
+''' + HOME_GUARD + r'''f=
 [ "$x" = 1 ] && f='! -name *.sage-history'
 for p in "$@"; do
   if [ -d "$p" ] && [ ! -L "$p" ]; then
@@ -417,10 +440,18 @@ def parse_probe(output, count):
     return trees
 
 
-def probe_trees(client, project_id, paths, exclude_history=False):
-    """One project_exec: a Tree for each path (read-only, allowed in check mode)."""
-    result = exec_in_project(client, project_id, 'sh', args=['-c', _PROBE_SCRIPT, 'sh', '1' if exclude_history else '0'] + list(paths),
+def probe_trees(client, project_id, paths, exclude_history=False, options=None):
+    """One project_exec: a Tree for each path (read-only, allowed in check mode).
+
+    OutsideHomeError, naming the path's option (options: one name per path, default 'path'),
+    when any path's real location leaves the home.
+    """
+    paths = list(paths)
+    result = exec_in_project(client, project_id, 'sh', args=['-c', _PROBE_SCRIPT, 'sh', '1' if exclude_history else '0'] + paths,
                              timeout=PROJECT_COMMAND_TIMEOUT, probe=True)
+    outside = outside_home_error(result, paths, list(options or ['path'] * len(paths)), project_id)
+    if outside is not None:
+        raise outside
     if result.rc != 0:
         raise CocalcApiError('project_exec', 200, None, 'listing the checksums of %s ended with exit code %d: %s'
                              % (', '.join(paths), result.rc, result.stderr.strip()))
@@ -595,10 +626,11 @@ def ensure_copy(client, project_id, path, copy_from, check_mode):
     source = None
     with attempting("read the checksums of '%s' in project %s" % (src_path, src_project_id)):
         if src_project_id == project_id:
-            source, target, inside = probe_trees(client, project_id, [src_path, path, nested], options.exclude_history)
+            source, target, inside = probe_trees(client, project_id, [src_path, path, nested], options.exclude_history,
+                                                 options=['copy_from.path', 'path', 'path'])
         else:
             try:
-                source = probe_trees(client, src_project_id, [src_path], options.exclude_history)[0]
+                source = probe_trees(client, src_project_id, [src_path], options.exclude_history, options=['copy_from.path'])[0]
             except CocalcApiError as err:
                 if not _NO_ACCESS_RE.search(err.message or ''):
                     raise
@@ -659,6 +691,9 @@ def ensure_text(client, project_id, path, content, check_mode, after_header=None
                                    % (path, project_id))
     plan = plan_text(current, content, before_header=path, after_header=after_header or path)
     info = text_info(project_id, path, data)
+    if plan.changed:
+        # Only before a write (the hub follows symlinks anywhere): an unchanged file costs no call.
+        check_in_home(client, project_id, [path], ['path'])
     if plan.changed and not check_mode:
         with attempting("write '%s' in project %s" % (path, project_id)):
             write_text_file(client, project_id, path, content)
