@@ -280,6 +280,9 @@ def run_command(client, params, check_mode):
             raise CocalcInputError('%s must be at least 1, got %r' % (option, value))
     params = _checked_paths(params)
     program, argv, shown = command_argv(params)
+    if params.get('chdir') not in (None, '.'):
+        # The hub follows a symlinked chdir anywhere: one read-only check before anything runs.
+        check_in_home(client, params['project_id'], [params['chdir']], ['chdir'])
     reason, decided = _skip_reason(client, params)
     extra = dict(rc=0, stdout='', stderr='', stdout_lines=[], stderr_lines=[], truncated=False, delta=None, msg='')
     if reason:

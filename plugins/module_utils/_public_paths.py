@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, attempting
-from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_project_path
+from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_in_home, check_project_path
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
     CocalcInputError,
     Outcome,
@@ -225,6 +225,9 @@ def ensure_public_path(client, params, check_mode):
     current = find_public_path(rows, project_id, path)
     plan = plan_public_path(project_id, path, current, params['state'],
                             **dict((option, params.get(option)) for option in SETTABLE_OPTIONS))
+    if plan.changed and params['state'] == 'present':
+        # The share server follows a symlink anywhere: check before publishing (unpublishing is always safe).
+        check_in_home(client, project_id, [path], ['path'])
     if plan.changed and not check_mode:
         apply_public_path_plan(client, plan)
     return Outcome(plan.after, plan.changed, before=plan.before, after=plan.after)
