@@ -43,7 +43,7 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._collaborators impor
     plan_membership,
     write_invite_record,
 )
-from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_project_path
+from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_in_home, check_project_path
 from ansible_collections.cocalc.cocalc.plugins.module_utils._files import (
     READ_BATCH,
     TOO_LARGE,
@@ -418,7 +418,7 @@ class CourseState(object):
         self.unreadable = frozenset()  # fields of PROJECT_FIELDS this server does not let us read
         self.index = {}               # marker key -> [rows owned by me]
         self.files = {}               # (project_id, path) -> text | None | TOO_LARGE | CocalcApiError
-        self.trees = {}               # project_id -> {path: Tree} | CocalcApiError
+        self.trees = {}               # project_id -> {path: Tree} | CocalcError
         self.sources = {}             # materials path -> Tree
 
     @property
@@ -543,21 +543,27 @@ def _read_handouts(client, spec, state, pool):
     if copies and spec.students:
         sources = [handout.copy_from for handout in copies]
         with attempting('read the checksums of the handouts in materials project %s' % spec.materials_project_id):
-            trees = probe_trees(client, spec.materials_project_id, sources)
+            trees = probe_trees(client, spec.materials_project_id, sources, options=_handout_options(spec, copies, '.copy_from'))
         state.sources = dict(zip(sources, trees))
         for path, tree in state.sources.items():
             if tree.kind not in ('file', 'directory'):
                 raise CocalcInputError("handouts: copy_from '%s' is not a file or directory in materials project %s"
                                        % (path, spec.materials_project_id))
         paths = [handout.path for handout in copies]
+        options = _handout_options(spec, copies, '.path')
 
         def probe(project_id):
             try:
                 with attempting('read the checksums of the handouts in project %s' % project_id):
-                    return project_id, dict(zip(paths, probe_trees(client, project_id, paths)))
-            except CocalcApiError as err:
+                    return project_id, dict(zip(paths, probe_trees(client, project_id, paths, options=options)))
+            except CocalcError as err:   # also a handout path that leaves this project's home
                 return project_id, err
         state.trees.update(_map(pool, probe, probe_ids))
+
+
+def _handout_options(spec, handouts, suffix):
+    """The option name of each handout, for messages: handouts[2].path."""
+    return ['handouts[%d]%s' % (spec.handouts.index(handout), suffix) for handout in handouts]
 
 
 # ---- plan (pure) --------------------------------------------------------------------------------
@@ -626,7 +632,7 @@ def _plan_handouts(plan, spec, state, new):
                 after[handout.path] = 'sha256:' + handout.sha256
             continue
         trees = {} if new else state.trees.get(plan.project_id)
-        if isinstance(trees, CocalcApiError):
+        if isinstance(trees, CocalcError):
             raise trees
         target = (trees or {}).get(handout.path)
         if target is None or target.kind == 'missing':
@@ -806,6 +812,10 @@ def _mark_new_project(client, state, plan):
 
 
 def _run_file_writes(client, spec, plan):
+    # The hub writes and copies through symlinks anywhere: one check of every handout path of this
+    # project, and only when something is about to be written.
+    handouts = plan.writes + plan.copies
+    check_in_home(client, plan.project_id, [handout.path for handout in handouts], _handout_options(spec, handouts, '.path'))
     for handout in plan.writes:
         with attempting("write '%s' in project %s" % (handout.path, plan.project_id)):
             write_text_file(client, plan.project_id, handout.path, handout.content)

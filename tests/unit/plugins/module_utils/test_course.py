@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils import _course
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _course, _exec
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcClient
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course import (
     parse_roster,
@@ -170,6 +170,11 @@ class MiniHub(object):
         self.files[(body['project_id'], body['path'])] = body['content']
         return {'event': 'file_written_to_project'}
 
+    def do_project_exec(self, body):
+        # Only the check that handout paths stay in the home runs here: they all do.
+        assert body['command'] == 'sh' and body['args'][1] == _exec.HOME_GUARD
+        return {'event': 'project_exec_output', 'stdout': '', 'stderr': '', 'exit_code': 0}
+
     def do_read_text_file_from_project(self, body):
         items = []
         for project_id, path in zip(body['project_id'], body['path']):
@@ -224,9 +229,11 @@ def test_parallel_first_run_and_rerun_against_a_hub():
     assert totals['created'] == 40 and totals['invited'] == 4 and totals['collaborators_added'] == 36 + 40
     assert all(project['name'].startswith('big.') for project in hub.projects.values())
     assert len(hub.files) == 40
-    writes = [c for c in hub.calls if c not in ('query', 'user_search', 'read_text_file_from_project')]
+    writes = [c for c in hub.calls if c not in ('query', 'user_search', 'read_text_file_from_project', 'project_exec')]
     # create + name (a query set) per project: count the sets separately.
     assert len(writes) == 40 + 36 + 40 + 4 + 40
+    # One check per project that its handout paths stay in its home, right before its writes.
+    assert hub.calls.count('project_exec') == 40
 
     hub.calls = []
     again = reconcile_course(client, course_params(40, 8), False)
