@@ -72,14 +72,19 @@ def check_project_path(value, option, allow_home=False):
 # hub follows '..', absolute paths and symlinks anywhere, so the collection checks for itself; a
 # script that acts puts it first in the same sh -c, so nothing can change between check and act.
 # project_exec runs in the home when no path is sent, so `pwd -P` is the home's real location.
-HOME_GUARD = r'''h=$(pwd -P) || exit 97
+_GUARD_TEMPLATE = r'''h=$(pwd -P) || exit 97
 i=0
 for p in "$@"; do
   i=$((i+1))
-  r=$(realpath -m -- "$p") || exit 97
-  case $r in "$h"|"$h"/*) ;; *) printf 'outside-home %s\n%s' "$i" "$r" >&2; exit 97;; esac
+  %s
+  case $r in "$h"|"$h"/*) ;; *) printf 'outside-home %%s\n%%s' "$i" "$r" >&2; exit 97;; esac
 done
 '''
+HOME_GUARD = _GUARD_TEMPLATE % r'r=$(realpath -m -- "$p") || exit 97'
+# The same for commands that act on the directory entry itself, not on what a final symlink points
+# to (stat, rm): the parent is resolved, so removing a symlink that points out of the home is fine,
+# removing anything through it is not. Paths arrive normalised (check_project_path): no '..' left.
+ENTRY_GUARD = _GUARD_TEMPLATE % r'r=$(realpath -m -- "$(dirname -- "$p")") || exit 97; r=$r/${p##*/}'
 OUTSIDE_HOME_RC = 97
 _OUTSIDE_RE = re.compile(r'^outside-home (\d+)\n(.*)$', re.DOTALL)
 

@@ -44,6 +44,7 @@ import uuid
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _api
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import JSON_BODY_LIMIT, CocalcApiError, attempting, form_encode
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import (
+    ENTRY_GUARD,
     HOME_GUARD,
     check_in_home,
     check_project_path,
@@ -330,7 +331,7 @@ def path_kind(client, project_id, path, option='path'):
 
     OutsideHomeError when the path's real location leaves the home.
     """
-    result = exec_in_project(client, project_id, 'sh', args=['-c', HOME_GUARD + 'exec stat --printf=%F -- "$1"', 'sh', path], probe=True)
+    result = exec_in_project(client, project_id, 'sh', args=['-c', ENTRY_GUARD + 'exec stat --printf=%F -- "$1"', 'sh', path], probe=True)
     outside = outside_home_error(result, [path], [option], project_id)
     if outside is not None:
         raise outside
@@ -344,7 +345,7 @@ def path_kind(client, project_id, path, option='path'):
 def remove_path(client, project_id, path, option='path'):
     """rm -rf -- path, in the same shell that checks that its real location is inside the home
     (OutsideHomeError otherwise, and nothing removed)."""
-    result = exec_in_project(client, project_id, 'sh', args=['-c', HOME_GUARD + 'exec rm -rf -- "$1"', 'sh', path],
+    result = exec_in_project(client, project_id, 'sh', args=['-c', ENTRY_GUARD + 'exec rm -rf -- "$1"', 'sh', path],
                              timeout=PROJECT_COMMAND_TIMEOUT)
     outside = outside_home_error(result, [path], [option], project_id)
     if outside is not None:
@@ -681,11 +682,26 @@ def looks_like_archive(text):
     return isinstance(text, str) and bool(_BZ2_RE.match(text))
 
 
+def _explain_outside(client, project_id, path, err):
+    """After a failed read: OutsideHomeError when the path leaves the home (a hub that refuses such
+    reads has its own words for it; this gives ours), else nothing, and the caller re-raises err."""
+    if err.http_status is None:
+        return   # no answer at all: the hub is not reachable, another call would not help
+    try:
+        check_in_home(client, project_id, [path], ['path'])
+    except CocalcApiError:
+        pass     # the read's own error is the one to report
+
+
 def ensure_text(client, project_id, path, content, check_mode, after_header=None):
     """Write content to project_id:path unless it is already there."""
     data = text_bytes(content)
     with attempting("read '%s' in project %s" % (path, project_id)):
-        current = read_text_file(client, project_id, path)
+        try:
+            current = read_text_file(client, project_id, path)
+        except CocalcApiError as err:
+            _explain_outside(client, project_id, path, err)
+            raise
         if looks_like_archive(current) and path_kind(client, project_id, path) == 'directory':
             raise CocalcInputError("path '%s' is a directory in project %s; cocalc_file writes text files (copy_from copies directories)"
                                    % (path, project_id))

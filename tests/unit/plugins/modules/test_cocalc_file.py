@@ -60,14 +60,14 @@ def guard(*paths, outside=None):
 
 
 def stat(path, kind=None):
-    body = {'command': 'sh', 'args': ['-c', _exec.HOME_GUARD + 'exec stat --printf=%F -- "$1"', 'sh', path]}
+    body = {'command': 'sh', 'args': ['-c', _exec.ENTRY_GUARD + 'exec stat --printf=%F -- "$1"', 'sh', path]}
     if kind is None:
         return execute(body, stderr="stat: cannot statx '%s': No such file or directory\n" % path, exit_code=1)
     return execute(body, stdout=kind)
 
 
 def remove(path):
-    return execute({'command': 'sh', 'args': ['-c', _exec.HOME_GUARD + 'exec rm -rf -- "$1"', 'sh', path], 'timeout': 120}, seconds=120)
+    return execute({'command': 'sh', 'args': ['-c', _exec.ENTRY_GUARD + 'exec rm -rf -- "$1"', 'sh', path], 'timeout': 120}, seconds=120)
 
 
 def probe(paths, trees, project_id=PID, exclude='0'):
@@ -249,7 +249,13 @@ def test_write_error_object_is_reported(monkeypatch):
 
 def test_no_access_is_a_clear_failure(monkeypatch):
     text = 'User %s does not have read access to project %s' % (USER, PID)
-    result = run_module_failed(monkeypatch, cocalc_file, args(content='x'), [read('notes/a.md', error=text)])
+    # After a failed read the path is checked (the hub's refusal may be about leaving the home); that
+    # check failing too leaves the read's own error as the message.
+    exec_text = 'User %s does not have write access to project %s' % (USER, PID)
+    result = run_module_failed(monkeypatch, cocalc_file, args(content='x'), [
+        read('notes/a.md', error=text),
+        ApiCall('project_exec', dict(project_id=PID, err_on_exit=False, command='sh', args=['-c', _exec.HOME_GUARD, 'sh', 'notes/a.md']))
+        .expect_timeout(40).error(exec_text)])
     assert result['msg'] == "Could not read 'notes/a.md' in project %s: API call 'read_text_file_from_project' failed (HTTP 200, event 'error'): %s" % (
         PID, text)
     assert result['api_error'] == {'endpoint': 'read_text_file_from_project', 'http_status': 200, 'event': 'error', 'message': text}
@@ -293,7 +299,7 @@ def test_absent_path_starting_with_dash_is_an_argument_after_double_dash(monkeyp
 def test_absent_failing_rm_is_reported(monkeypatch):
     result = run_module_failed(monkeypatch, cocalc_file, args(path='ro', state='absent'), [
         stat('ro', 'directory'),
-        execute({'command': 'sh', 'args': ['-c', _exec.HOME_GUARD + 'exec rm -rf -- "$1"', 'sh', 'ro'], 'timeout': 120}, stderr="rm: cannot remove 'ro/x': Permission denied\n",
+        execute({'command': 'sh', 'args': ['-c', _exec.ENTRY_GUARD + 'exec rm -rf -- "$1"', 'sh', 'ro'], 'timeout': 120}, stderr="rm: cannot remove 'ro/x': Permission denied\n",
                 exit_code=1, seconds=120)])
     assert "Could not remove 'ro'" in result['msg'] and 'Permission denied' in result['msg']
 
@@ -306,7 +312,7 @@ def _outside(body_args, index, real, seconds=10):
 
 def test_absent_through_a_symlink_out_of_the_home_removes_nothing(monkeypatch):
     # The stat probe refuses already: no rm is ever sent.
-    stat_body = {'command': 'sh', 'args': ['-c', _exec.HOME_GUARD + 'exec stat --printf=%F -- "$1"', 'sh', 'link/keep.txt']}
+    stat_body = {'command': 'sh', 'args': ['-c', _exec.ENTRY_GUARD + 'exec stat --printf=%F -- "$1"', 'sh', 'link/keep.txt']}
     result = run_module_failed(monkeypatch, cocalc_file, args(path='link/keep.txt', state='absent'),
                                [_outside(stat_body, 1, '/elsewhere/keep.txt')])
     assert result['msg'] == ("path 'link/keep.txt' leaves the home of project %s: its real location is /elsewhere/keep.txt "
@@ -316,7 +322,7 @@ def test_absent_through_a_symlink_out_of_the_home_removes_nothing(monkeypatch):
 
 def test_absent_refused_by_the_rm_shell_itself(monkeypatch):
     # The link changed between the stat and the rm: the shell that would remove refuses.
-    rm_body = {'command': 'sh', 'args': ['-c', _exec.HOME_GUARD + 'exec rm -rf -- "$1"', 'sh', 'link/keep.txt'], 'timeout': 120}
+    rm_body = {'command': 'sh', 'args': ['-c', _exec.ENTRY_GUARD + 'exec rm -rf -- "$1"', 'sh', 'link/keep.txt'], 'timeout': 120}
     result = run_module_failed(monkeypatch, cocalc_file, args(path='link/keep.txt', state='absent'),
                                [stat('link/keep.txt', 'regular file'), _outside(rm_body, 1, '/elsewhere/keep.txt', seconds=120)])
     assert "path 'link/keep.txt' leaves the home" in result['msg']
@@ -326,6 +332,21 @@ def test_write_through_a_symlink_out_of_the_home_writes_nothing(monkeypatch):
     result = run_module_failed(monkeypatch, cocalc_file, args(path='link/new.txt', content='x'),
                                [read('link/new.txt'), guard('link/new.txt', outside=(1, '/elsewhere/new.txt'))])
     assert "path 'link/new.txt' leaves the home" in result['msg'] and 'nothing was changed' in result['msg']
+
+
+def test_a_hub_that_refuses_the_read_gets_our_message(monkeypatch):
+    # The local test server (and a confined hub) refuses reads through such a link with its own words.
+    result = run_module_failed(monkeypatch, cocalc_file, args(path='link/new.txt', content='x'), [
+        read('link/new.txt', error="Error: EACCES: path 'link/new.txt' is outside the project home directory"),
+        guard('link/new.txt', outside=(1, '/elsewhere/new.txt'))])
+    assert result['msg'].startswith("path 'link/new.txt' leaves the home of project %s" % PID)
+    assert 'api_error' not in result
+
+
+def test_a_failed_read_inside_the_home_keeps_its_error(monkeypatch):
+    result = run_module_failed(monkeypatch, cocalc_file, args(content='x'), [
+        read('notes/a.md', error='Error: EIO: i/o error'), guard('notes/a.md')])
+    assert result['msg'].startswith("Could not read 'notes/a.md' in project %s" % PID) and 'EIO' in result['msg']
 
 
 def test_write_check_mode_also_refuses(monkeypatch):
