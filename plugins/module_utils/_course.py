@@ -63,6 +63,7 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
     check_non_empty,
     check_uuid,
     diff_changed_keys,
+    validated,
 )
 from ansible_collections.cocalc.cocalc.plugins.module_utils._project import (
     account_id_of_key,
@@ -317,6 +318,8 @@ def _check_students(spec, students, option):
         for name in ('first_name', 'last_name'):
             if student.get(name) is not None and not isinstance(student[name], str):
                 raise CocalcInputError('%s.%s must be a string, got %r' % (where, name, student[name]))
+            if student.get(name):
+                validated('person_name', student[name], '%s.%s' % (where, name))
         key = project_key(spec.course_id, student['student_id'])
         if len(key) - len(spec.course_id) - 1 > MAX_STUDENT_KEY:
             raise CocalcInputError('%s: student_id %r is longer than %d characters' % (where, student['student_id'], MAX_STUDENT_KEY))
@@ -330,7 +333,7 @@ def _check_students(spec, students, option):
             raise CocalcInputError('%s: email %s is also the email of %s' % (where, student['email'], emails[address]))
         emails[address] = where
         student['key'] = key
-        student['title'] = render_title(spec, student)
+        student['title'] = validated('title', render_title(spec, student), '%s: the project title' % where)
         spec.students.append(student)
 
 
@@ -366,7 +369,9 @@ def course_spec(params):
     if not isinstance(parallel, int) or isinstance(parallel, bool) or not 1 <= parallel <= MAX_PARALLEL:
         raise CocalcInputError('parallel must be between 1 and %d, got %r' % (MAX_PARALLEL, parallel))
     if params.get('title') is not None:
-        check_non_empty(params['title'], 'title')
+        validated('title', params['title'], 'title')
+    if params.get('description') is not None:
+        validated('description', params['description'], 'description')
     _check_title_template(params.get('student_project_title'))
     if params.get('materials_project_id') is not None:
         params['materials_project_id'] = check_uuid(params['materials_project_id'], 'materials_project_id')
@@ -374,8 +379,10 @@ def course_spec(params):
     if spec.state == 'present' and not spec.title:
         raise CocalcInputError('title is required with state=present')
     invite = spec.invite
-    for option in ('subject', 'body'):
+    # The subject is an email header: a line break in it would start another header (Bcc: ...).
+    for option, kind in (('subject', 'email_subject'), ('body', 'email_body')):
         if invite.get(option) is not None:
+            validated(kind, invite[option], 'invite.%s' % option)
             check_non_empty(invite[option], 'invite.%s' % option)
     if invite.get('reply_to') is not None:
         invite['reply_to'] = check_email(invite['reply_to'], 'invite.reply_to')

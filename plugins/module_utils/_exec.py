@@ -34,7 +34,7 @@ import time
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _api
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, attempting
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, Outcome
+from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, Outcome, validated
 
 # The server's own default for project_exec.
 SERVER_DEFAULT_TIMEOUT = 10
@@ -50,21 +50,10 @@ _READY_WAIT_MAX = 5.0
 def check_project_path(value, option, allow_home=False):
     """A path relative to the project's home, normalised ('a/./b/' -> 'a/b'); CocalcInputError otherwise.
 
-    Absolute paths and '..' that leave the home are refused before any call: on a single-user hub
-    nothing stops them, and the local test server refuses them anyway.
+    The project_path / project_dir kinds of _validate: absolute paths and '..' that leave the home
+    are refused before any call; symlinks out of the home are found inside the project (HOME_GUARD).
     """
-    if not isinstance(value, str) or not value.strip():
-        raise CocalcInputError('%s must be a non-empty path relative to the project home, got %r' % (option, value))
-    if '\x00' in value:
-        raise CocalcInputError('%s must not contain a NUL character' % option)
-    if value.startswith('/'):
-        raise CocalcInputError('%s must be relative to the project home, not absolute: %r' % (option, value))
-    normal = posixpath.normpath(value)
-    if normal == '..' or normal.startswith('../'):
-        raise CocalcInputError('%s must stay inside the project home, but %r leaves it' % (option, value))
-    if normal == '.' and not allow_home:
-        raise CocalcInputError('%s must name something inside the project home, not the home itself: %r' % (option, value))
-    return normal
+    return validated('project_dir' if allow_home else 'project_path', value, option)
 
 
 # Shell that exits OUTSIDE_HOME_RC, naming the argument on stderr, unless the real location of

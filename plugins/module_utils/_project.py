@@ -37,8 +37,8 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcAp
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
     CocalcInputError,
     Outcome,
-    check_uuid,
     predict,
+    validated,
     wanted_changes,
 )
 
@@ -58,7 +58,6 @@ STOPPED = frozenset(['opened', 'closed', 'archived'])
 SETTLING = {'starting': RUNNING, 'stopping': STOPPED}
 
 POLL_INTERVAL = 1.0
-NAME_MAX_LENGTH = 100
 
 _NOT_READABLE_RE = re.compile(r"user get query not allowed for projects(?:_all)?\.(\w+)")
 _NO_ACCESS_TEXT = 'you do not have read access to this project'
@@ -79,16 +78,8 @@ def _utc_now_iso():
 # ---- validation ----
 
 def check_name(value, option='name'):
-    """A project name as the hub accepts it: non-empty, at most 100 characters, not a UUID."""
-    if not isinstance(value, str) or not value.strip():
-        raise CocalcInputError('%s must be a non-empty string, got %r' % (option, value))
-    if len(value) > NAME_MAX_LENGTH:
-        raise CocalcInputError('%s must be at most %d characters, got %d' % (option, NAME_MAX_LENGTH, len(value)))
-    try:
-        check_uuid(value, option)
-    except CocalcInputError:
-        return value
-    raise CocalcInputError('%s must not be a UUID (CoCalc refuses such names); to select a project by ID use project_id' % option)
+    """A project name as the hub accepts it: the project_name kind of _validate."""
+    return validated('project_name', value, option)
 
 
 # ---- read ----

@@ -231,6 +231,7 @@ def main():
         ),
         result_key='file',
         checks={'project_id': 'uuid'},
+        data_options=('content',),
         mutually_exclusive=[('content', 'copy_from'), ('src', 'copy_from')],
         required_if=[('state', 'present', ('content', 'src', 'copy_from'), True)],
         supports_check_mode=True,

@@ -160,7 +160,7 @@ def main():
             state=dict(type='str', default='present', choices=['present', 'absent']),
         ),
         result_key='public_path',
-        checks={'project_id': 'uuid'},
+        checks={'project_id': 'uuid', 'description': 'description'},
         supports_check_mode=True,
     )
     module.run(ensure_public_path)
