@@ -33,7 +33,8 @@ def guard(*paths, outside=None, timeout=40):
     reply = {'event': 'project_exec_output', 'stdout': '', 'stderr': '', 'exit_code': 0}
     if outside:
         reply.update(stderr='outside-home %d\n%s' % outside, exit_code=97)
-    return ApiCall('project_exec', dict(project_id=PID, err_on_exit=False, command='sh', args=['-c', HOME_GUARD, 'sh'] + list(paths))).expect_timeout(timeout).reply(reply)
+    body = dict(project_id=PID, err_on_exit=False, command='sh', args=['-c', HOME_GUARD, 'sh'] + list(paths))
+    return ApiCall('project_exec', body).expect_timeout(timeout).reply(reply)
 
 
 @pytest.fixture(autouse=True)
@@ -98,7 +99,8 @@ def test_connection_options_from_the_environment(monkeypatch):
     monkeypatch.setenv('COCALC_API_URL', 'https://env.cocalc.test/api/v1')
     monkeypatch.setenv('COCALC_API_KEY', 'sk_KeyFromTheEnvironment77')
     monkeypatch.setenv('COCALC_API_TIMEOUT', '7')
-    fake = FakeCocalc(monkeypatch, [guard('a.md', timeout=17), read_call('a.md', 'A')], api_url='https://env.cocalc.test', api_key='sk_KeyFromTheEnvironment77', timeout=7)
+    fake = FakeCocalc(monkeypatch, [guard('a.md', timeout=17), read_call('a.md', 'A')], api_url='https://env.cocalc.test',
+                      api_key='sk_KeyFromTheEnvironment77', timeout=7)
     assert lookup(['a.md'], project_id=PID) == ['A']
     fake.assert_done()
 

@@ -67,7 +67,8 @@ def test_args_are_appended_verbatim(monkeypatch):
 
 
 def test_single_program_sends_no_args(monkeypatch):
-    result = run_module_success(monkeypatch, cocalc_exec, args(command='pwd', chdir='sub/./dir/'), [guard('sub/dir'), run({'command': 'pwd', 'path': 'sub/dir'})])
+    result = run_module_success(monkeypatch, cocalc_exec, args(command='pwd', chdir='sub/./dir/'),
+                                [guard('sub/dir'), run({'command': 'pwd', 'path': 'sub/dir'})])
     assert result['cmd'] == ['pwd']
 
 

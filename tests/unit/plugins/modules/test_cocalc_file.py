@@ -168,7 +168,8 @@ def test_bz2_text_file_is_still_a_file(monkeypatch):
 
 def test_large_text_goes_form_encoded(monkeypatch):
     text = 'x' * 200000
-    result = run_module_success(monkeypatch, cocalc_file, args(content=text), [read('notes/a.md'), guard('notes/a.md'), write('notes/a.md', text).expect_form()])
+    result = run_module_success(monkeypatch, cocalc_file, args(content=text),
+                                [read('notes/a.md'), guard('notes/a.md'), write('notes/a.md', text).expect_form()])
     assert result['file']['size'] == 200000
     assert len(result.transport.requests[2]['raw_body']) > _files.JSON_BODY_LIMIT
 
@@ -299,7 +300,8 @@ def test_absent_path_starting_with_dash_is_an_argument_after_double_dash(monkeyp
 def test_absent_failing_rm_is_reported(monkeypatch):
     result = run_module_failed(monkeypatch, cocalc_file, args(path='ro', state='absent'), [
         stat('ro', 'directory'),
-        execute({'command': 'sh', 'args': ['-c', _exec.ENTRY_GUARD + 'exec rm -rf -- "$1"', 'sh', 'ro'], 'timeout': 120}, stderr="rm: cannot remove 'ro/x': Permission denied\n",
+        execute({'command': 'sh', 'args': ['-c', _exec.ENTRY_GUARD + 'exec rm -rf -- "$1"', 'sh', 'ro'], 'timeout': 120},
+                stderr="rm: cannot remove 'ro/x': Permission denied\n",
                 exit_code=1, seconds=120)])
     assert "Could not remove 'ro'" in result['msg'] and 'Permission denied' in result['msg']
 
