@@ -605,6 +605,9 @@ class ProjectPlan(object):
         return actions
 
 
+_NOT_READ = object()
+
+
 def _text_view(current):
     if current is None:
         return None
@@ -617,7 +620,11 @@ def _plan_handouts(plan, spec, state, new):
     before, after = plan.file_views
     for handout in spec.handouts:
         if handout.content is not None:
-            current = None if new else state.files.get((plan.project_id, handout.path))
+            # "Missing" (None) only for a new project or where the hub said ENOENT for this very file:
+            # a file that was not read, or whose read failed, is never written over.
+            current = None if new else state.files.get((plan.project_id, handout.path), _NOT_READ)
+            if current is _NOT_READ:
+                raise CourseError("handout '%s' of project %s was not read, so it is left alone" % (handout.path, plan.project_id))
             if isinstance(current, CocalcApiError):
                 raise current
             if current is None or (handout.force and plan_text(current, handout.content).changed):
