@@ -708,6 +708,14 @@ def plan_dropped(spec, state, key, staff_ids):
     return plan
 
 
+def _known_row(state, key):
+    """The student's project when it is unambiguous (to name it in a failure), else None."""
+    try:
+        return pick_project(state.index.get(key, []), key)
+    except CourseError:
+        return None
+
+
 def _staff_ids(spec, state):
     ids = list(spec.staff_ids)
     for email in spec.staff_emails:
@@ -726,7 +734,7 @@ def plan_course(spec, state):
         try:
             plans.append(plan_student(spec, state, student, staff_ids))
         except CocalcError as err:
-            failed = ProjectPlan(student['key'], student)
+            failed = ProjectPlan(student['key'], student, _known_row(state, student['key']))
             failed.error = str(err)
             plans.append(failed)
     roster_keys = set(student['key'] for student in spec.students)
