@@ -142,10 +142,8 @@ class ProjectNotReady(HandlerError):
     """The hub refused a project call before reaching the project (it is starting).
 
     A single call answers the text; inside a batched read the hub's Error object serialises as {}
-    (runs-2024 README facts 1 and 3), so the batch code asks `hub_side`.
+    (runs-2024 README facts 1 and 3), which is why it has its own class.
     """
-
-    hub_side = True
 
 
 class _Start:
@@ -235,7 +233,7 @@ def start(hub, project_id, explicit=False, wait=True):
             if explicit:
                 _set_state(hub, project_id, {'time': now_iso(), 'state': 'running'})
             return
-        pending, _ = _begin_start(hub, project_id)
+        pending = _begin_start(hub, project_id)[0]
     if wait:
         pending.done.wait()
 
