@@ -26,6 +26,8 @@ options:
     description:
       - Paths of the files, relative to the project's home directory, for example V(notes/a.md).
       - Absolute paths and paths whose V(..) would leave the home directory are refused before any request.
+      - One command in the project first checks that the real location of every path (symlinks followed)
+        stays in the home; nothing is read otherwise.
       - A path must name a text file; a directory is an error.
     type: list
     elements: str

@@ -39,6 +39,8 @@ options:
         O(project_id) and O(path) together. V(handouts) and V(handouts/) are two different public paths;
         the CoCalc web interface uses no trailing slash.
       - Absolute paths and paths containing V(..) are refused. The path does not need to exist yet.
+      - Before a path is published, one command in the project checks that its real location (symlinks
+        followed) stays in the home; a path that leaves it is refused. Unpublishing is never refused.
     type: str
     required: true
   description:
