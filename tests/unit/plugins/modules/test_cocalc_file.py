@@ -585,3 +585,27 @@ def test_probe_output_garbage_is_a_clear_failure(monkeypatch):
 def test_json_sizes_match_the_client():
     body = {'project_id': PID, 'path': 'é', 'content': 'x"\n'}
     assert _files._json_size(body) == len(json.dumps(body, separators=(',', ':'), ensure_ascii=False).encode('utf-8'))
+
+
+PORT = 'Error: unable to determine project port'
+
+
+def test_a_starting_project_is_waited_for_and_the_file_written_once(monkeypatch):
+    """runs-2024/README.md fact 1: calls to a project that is still starting are refused at once."""
+    result = run_module_success(monkeypatch, cocalc_file, {'project_id': PID, 'path': 'a.md', 'content': 'A\n'}, [
+        read('a.md', error=PORT),
+        read('a.md'),
+        ApiCall('write_text_file_to_project', {'project_id': PID, 'path': 'a.md', 'content': 'A\n'}).error('Error: unable to determine host'),
+        write('a.md', 'A\n'),
+    ])
+    assert result['changed'] is True
+    assert result.transport.sleeps == [1.0, 1.0]
+
+
+def test_a_project_that_never_starts_fails_the_task_and_says_so(monkeypatch):
+    # 1 + 2 + 4 + 5 + 5 + ... seconds: 61 pauses fit into the 300 seconds, so 62 calls are refused.
+    calls = [read('a.md', error=PORT) for _n in range(62)]
+    result = run_module_failed(monkeypatch, cocalc_file, {'project_id': PID, 'path': 'a.md', 'content': 'A\n'}, calls)
+    assert 'did not become ready within 300 seconds' in result['msg']
+    assert "read 'a.md' in project %s" % PID in result['msg']
+    assert sum(result.transport.sleeps) <= 300
