@@ -595,6 +595,7 @@ def test_a_starting_project_is_waited_for_and_the_file_written_once(monkeypatch)
     result = run_module_success(monkeypatch, cocalc_file, {'project_id': PID, 'path': 'a.md', 'content': 'A\n'}, [
         read('a.md', error=PORT),
         read('a.md'),
+        guard('a.md'),
         ApiCall('write_text_file_to_project', {'project_id': PID, 'path': 'a.md', 'content': 'A\n'}).error('Error: unable to determine host'),
         write('a.md', 'A\n'),
     ])
