@@ -19,6 +19,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CONNECTION_OPTIONS, HAS_REQUESTS, CocalcClient, connection_argument_spec
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course import MODULE_OPTIONS, argument_spec, reconcile_course
+from ansible_collections.cocalc.cocalc.plugins.module_utils._validate import InvalidInput, check_raw_options
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import call_resource, error_result, plain_http_warning, result_of
 
 
@@ -32,6 +33,12 @@ class ActionModule(ActionBase):
         del tmp  # not used
         spec = connection_argument_spec()
         spec.update(argument_spec())
+        try:
+            # On the options as written: Ansible would turn a list given for a string into "['a', 'b']".
+            check_raw_options(spec, self._task.args, data_options=('content',))
+        except InvalidInput as err:
+            result.update(failed=True, msg=str(err))
+            return result
         try:
             dummy, args = self.validate_argument_spec(argument_spec=spec, **MODULE_OPTIONS)
         except AnsibleActionFail as err:

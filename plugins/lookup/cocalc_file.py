@@ -26,6 +26,8 @@ options:
     description:
       - Paths of the files, relative to the project's home directory, for example V(notes/a.md).
       - Absolute paths and paths whose V(..) would leave the home directory are refused before any request.
+      - One command in the project first checks that the real location of every path (symlinks followed)
+        stays in the home; nothing is read otherwise.
       - A path must name a text file; a directory is an error.
     type: list
     elements: str
@@ -45,7 +47,8 @@ notes:
   - The server decodes file contents as UTF-8; bytes that are not valid UTF-8 come back replaced.
   - A missing file, a directory, a file over the server's size limit (10 MB by default) and a private file
     read with O(public=true) are errors.
-  - Several files of a project are read in one request where the server accepts that (the 2024 hub does).
+  - Several files of a project are read in one request where the server accepts that (the 2024 hub does);
+    its answers are matched to the terms by path, whatever their order.
 seealso:
   - module: cocalc.cocalc.cocalc_public_path
   - module: cocalc.cocalc.cocalc_public_path_info
@@ -79,14 +82,19 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS, CocalcApiError, CocalcClient
-from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_project_path
+from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_in_home, check_project_path
 from ansible_collections.cocalc.cocalc.plugins.module_utils._files import TOO_LARGE, looks_like_archive, read_text_files
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, check_uuid
 from ansible_collections.cocalc.cocalc.plugins.module_utils._public_paths import check_public_read_path, public_text
 
 
 def read_project_texts(client, project_id, paths):
-    """The texts of files of one project, in as few calls as the server allows; CocalcApiError on any failure."""
+    """The texts of files of one project, in as few calls as the server allows; CocalcApiError on any failure.
+
+    One project_exec first checks that no path's real location leaves the home (the hub reads
+    through symlinks anywhere), so nothing outside the home is ever read.
+    """
+    check_in_home(client, project_id, paths, ['term %d' % (index + 1) for index in range(len(paths))])
     found = read_text_files(client, [(project_id, path) for path in paths])
     texts = []
     for path in paths:

@@ -21,14 +21,12 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcAp
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
     CocalcInputError,
     Outcome,
-    check_non_empty,
     predict,
+    validated,
     wanted_changes,
 )
 
 NAME_FIELDS = ('first_name', 'last_name')
-# The server cuts names to this length; a longer one would never compare equal.
-MAX_NAME_LENGTH = 254
 PASSWORD_MIN, PASSWORD_MAX = 6, 64
 
 # account_creation_failed reason keys -> the module option they are about.
@@ -54,12 +52,8 @@ def validate_params(params):
     for option in NAME_FIELDS:
         value = params.get(option)
         if value is not None:
-            # check_non_empty also accepts a list of strings; a name is one string.
-            if not isinstance(value, str):
-                raise CocalcInputError('%s must be a non-empty string, got %r' % (option, value))
-            check_non_empty(value, option)
-            if len(value) > MAX_NAME_LENGTH:
-                raise CocalcInputError('%s must be at most %d characters, got %d' % (option, MAX_NAME_LENGTH, len(value)))
+            # One line of at most 254 characters (the server cuts longer names: they would never compare equal).
+            validated('person_name', value, option)
     password = params.get('password')
     if password is not None and not (isinstance(password, str) and PASSWORD_MIN <= len(password) <= PASSWORD_MAX):
         raise CocalcInputError('password must be between %d and %d characters long' % (PASSWORD_MIN, PASSWORD_MAX))

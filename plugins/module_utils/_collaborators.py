@@ -35,8 +35,8 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
     CocalcInputError,
     Outcome,
     check_email,
-    check_non_empty,
     check_uuid,
+    validated,
 )
 from ansible_collections.cocalc.cocalc.plugins.module_utils._project import ProjectError, account_id_of_key
 
@@ -316,19 +316,18 @@ def validate_params(params):
         params['project_id'] = check_uuid(params['project_id'], 'project_id')
     title = params.get('project_title')
     if title is not None:
-        # check_non_empty also accepts a list of strings; a title is one string.
-        if not isinstance(title, str):
-            raise CocalcInputError('project_title must be a non-empty string, got %r' % (title,))
-        check_non_empty(title, 'project_title')
+        validated('title', title, 'project_title')
     if params.get('purge') and params.get('state') != 'present':
         raise CocalcInputError('purge removes everyone not listed, so it needs state=present')
-    for option in ('invite_subject', 'invite_message'):
+    # The subject is an email header: a line break in it would start another header (Bcc: ...).
+    for option, kind in (('invite_subject', 'email_subject'), ('invite_message', 'email_body')):
         if params.get(option) is not None:
-            check_non_empty(params[option], option)
+            validated(kind, params[option], option)
+            validated('non_empty', params[option], option)
     if params.get('reply_to') is not None:
         params['reply_to'] = check_email(params['reply_to'], 'reply_to')
     link = params.get('invite_link')
-    if link is not None and not (isinstance(link, str) and link.startswith(('https://', 'http://')) and ' ' not in link):
+    if link is not None and not (isinstance(link, str) and link.startswith(('https://', 'http://')) and not any(char.isspace() for char in link)):
         raise CocalcInputError('invite_link must be an http:// or https:// URL, got %r' % (link,))
     return _wanted_people(params)
 

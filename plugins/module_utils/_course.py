@@ -43,7 +43,7 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._collaborators impor
     plan_membership,
     write_invite_record,
 )
-from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_project_path
+from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_in_home, check_project_path
 from ansible_collections.cocalc.cocalc.plugins.module_utils._files import (
     READ_BATCH,
     TOO_LARGE,
@@ -63,6 +63,7 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
     check_non_empty,
     check_uuid,
     diff_changed_keys,
+    validated,
 )
 from ansible_collections.cocalc.cocalc.plugins.module_utils._project import (
     account_id_of_key,
@@ -317,6 +318,8 @@ def _check_students(spec, students, option):
         for name in ('first_name', 'last_name'):
             if student.get(name) is not None and not isinstance(student[name], str):
                 raise CocalcInputError('%s.%s must be a string, got %r' % (where, name, student[name]))
+            if student.get(name):
+                validated('person_name', student[name], '%s.%s' % (where, name))
         key = project_key(spec.course_id, student['student_id'])
         if len(key) - len(spec.course_id) - 1 > MAX_STUDENT_KEY:
             raise CocalcInputError('%s: student_id %r is longer than %d characters' % (where, student['student_id'], MAX_STUDENT_KEY))
@@ -330,7 +333,7 @@ def _check_students(spec, students, option):
             raise CocalcInputError('%s: email %s is also the email of %s' % (where, student['email'], emails[address]))
         emails[address] = where
         student['key'] = key
-        student['title'] = render_title(spec, student)
+        student['title'] = validated('title', render_title(spec, student), '%s: the project title' % where)
         spec.students.append(student)
 
 
@@ -366,7 +369,9 @@ def course_spec(params):
     if not isinstance(parallel, int) or isinstance(parallel, bool) or not 1 <= parallel <= MAX_PARALLEL:
         raise CocalcInputError('parallel must be between 1 and %d, got %r' % (MAX_PARALLEL, parallel))
     if params.get('title') is not None:
-        check_non_empty(params['title'], 'title')
+        validated('title', params['title'], 'title')
+    if params.get('description') is not None:
+        validated('description', params['description'], 'description')
     _check_title_template(params.get('student_project_title'))
     if params.get('materials_project_id') is not None:
         params['materials_project_id'] = check_uuid(params['materials_project_id'], 'materials_project_id')
@@ -374,8 +379,10 @@ def course_spec(params):
     if spec.state == 'present' and not spec.title:
         raise CocalcInputError('title is required with state=present')
     invite = spec.invite
-    for option in ('subject', 'body'):
+    # The subject is an email header: a line break in it would start another header (Bcc: ...).
+    for option, kind in (('subject', 'email_subject'), ('body', 'email_body')):
         if invite.get(option) is not None:
+            validated(kind, invite[option], 'invite.%s' % option)
             check_non_empty(invite[option], 'invite.%s' % option)
     if invite.get('reply_to') is not None:
         invite['reply_to'] = check_email(invite['reply_to'], 'invite.reply_to')
@@ -418,7 +425,7 @@ class CourseState(object):
         self.unreadable = frozenset()  # fields of PROJECT_FIELDS this server does not let us read
         self.index = {}               # marker key -> [rows owned by me]
         self.files = {}               # (project_id, path) -> text | None | TOO_LARGE | CocalcApiError
-        self.trees = {}               # project_id -> {path: Tree} | CocalcApiError
+        self.trees = {}               # project_id -> {path: Tree} | CocalcError
         self.sources = {}             # materials path -> Tree
 
     @property
@@ -543,21 +550,27 @@ def _read_handouts(client, spec, state, pool):
     if copies and spec.students:
         sources = [handout.copy_from for handout in copies]
         with attempting('read the checksums of the handouts in materials project %s' % spec.materials_project_id):
-            trees = probe_trees(client, spec.materials_project_id, sources)
+            trees = probe_trees(client, spec.materials_project_id, sources, options=_handout_options(spec, copies, '.copy_from'))
         state.sources = dict(zip(sources, trees))
         for path, tree in state.sources.items():
             if tree.kind not in ('file', 'directory'):
                 raise CocalcInputError("handouts: copy_from '%s' is not a file or directory in materials project %s"
                                        % (path, spec.materials_project_id))
         paths = [handout.path for handout in copies]
+        options = _handout_options(spec, copies, '.path')
 
         def probe(project_id):
             try:
                 with attempting('read the checksums of the handouts in project %s' % project_id):
-                    return project_id, dict(zip(paths, probe_trees(client, project_id, paths)))
-            except CocalcApiError as err:
+                    return project_id, dict(zip(paths, probe_trees(client, project_id, paths, options=options)))
+            except CocalcError as err:   # also a handout path that leaves this project's home
                 return project_id, err
         state.trees.update(_map(pool, probe, probe_ids))
+
+
+def _handout_options(spec, handouts, suffix):
+    """The option name of each handout, for messages: handouts[2].path."""
+    return ['handouts[%d]%s' % (spec.handouts.index(handout), suffix) for handout in handouts]
 
 
 # ---- plan (pure) --------------------------------------------------------------------------------
@@ -605,6 +618,9 @@ class ProjectPlan(object):
         return actions
 
 
+_NOT_READ = object()
+
+
 def _text_view(current):
     if current is None:
         return None
@@ -617,7 +633,11 @@ def _plan_handouts(plan, spec, state, new):
     before, after = plan.file_views
     for handout in spec.handouts:
         if handout.content is not None:
-            current = None if new else state.files.get((plan.project_id, handout.path))
+            # "Missing" (None) only for a new project or where the hub said ENOENT for this very file:
+            # a file that was not read, or whose read failed, is never written over.
+            current = None if new else state.files.get((plan.project_id, handout.path), _NOT_READ)
+            if current is _NOT_READ:
+                raise CourseError("handout '%s' of project %s was not read, so it is left alone" % (handout.path, plan.project_id))
             if isinstance(current, CocalcApiError):
                 raise current
             if current is None or (handout.force and plan_text(current, handout.content).changed):
@@ -626,7 +646,7 @@ def _plan_handouts(plan, spec, state, new):
                 after[handout.path] = 'sha256:' + handout.sha256
             continue
         trees = {} if new else state.trees.get(plan.project_id)
-        if isinstance(trees, CocalcApiError):
+        if isinstance(trees, CocalcError):
             raise trees
         target = (trees or {}).get(handout.path)
         if target is None or target.kind == 'missing':
@@ -701,6 +721,14 @@ def plan_dropped(spec, state, key, staff_ids):
     return plan
 
 
+def _known_row(state, key):
+    """The student's project when it is unambiguous (to name it in a failure), else None."""
+    try:
+        return pick_project(state.index.get(key, []), key)
+    except CourseError:
+        return None
+
+
 def _staff_ids(spec, state):
     ids = list(spec.staff_ids)
     for email in spec.staff_emails:
@@ -719,7 +747,7 @@ def plan_course(spec, state):
         try:
             plans.append(plan_student(spec, state, student, staff_ids))
         except CocalcError as err:
-            failed = ProjectPlan(student['key'], student)
+            failed = ProjectPlan(student['key'], student, _known_row(state, student['key']))
             failed.error = str(err)
             plans.append(failed)
     roster_keys = set(student['key'] for student in spec.students)
@@ -806,6 +834,10 @@ def _mark_new_project(client, state, plan):
 
 
 def _run_file_writes(client, spec, plan):
+    # The hub writes and copies through symlinks anywhere: one check of every handout path of this
+    # project, and only when something is about to be written.
+    handouts = plan.writes + plan.copies
+    check_in_home(client, plan.project_id, [handout.path for handout in handouts], _handout_options(spec, handouts, '.path'))
     for handout in plan.writes:
         with attempting("write '%s' in project %s" % (handout.path, plan.project_id)):
             write_text_file(client, plan.project_id, handout.path, handout.content)

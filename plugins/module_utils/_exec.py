@@ -17,8 +17,9 @@ Used by the cocalc_exec module and by _files.py (checksums, removals, probes)::
   its own, so that is refused.
 - A server-side timeout ("killed command") becomes a CommandTimeout naming the option.
 - The server starts a stopped project on demand, so the HTTP timeout is the command timeout plus
-  api_timeout, and the answers a hub gives while a project is still coming up ("no host", "not
-  running") are retried within the command timeout: the command never ran, so repeating is safe.
+  api_timeout, and the answers a hub gives while a project is still coming up (ProjectNotReady:
+  "unable to determine project port", "no host", ...) are retried by the client within the command
+  timeout: the command never ran, so repeating is safe.
 - ``probe=True`` marks read-only commands (test, stat, sha256sum) that may run in check mode.
 
 Free of AnsibleModule: run_command() is the resource function of cocalc_exec and returns an Outcome.
@@ -30,41 +31,82 @@ import datetime
 import posixpath
 import re
 import shlex
-import time
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils import _api
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, attempting
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, Outcome
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _wait
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, ProjectNotReady, attempting
+from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, Outcome, validated
 
 # The server's own default for project_exec.
 SERVER_DEFAULT_TIMEOUT = 10
-# Answers of a hub whose project is not reachable yet: the command did not run.
-_NOT_READY_RE = re.compile(r"\bno host\b|\bproject (?:is )?not (?:yet )?running\b|\bproject is (?:starting|stopping)\b", re.IGNORECASE)
 _KILLED_RE = re.compile(r"-- killed command '")
 _TRUNCATED_RE = re.compile(r' \(truncated at (\d+) characters\)$')
-# Waits between "not ready" retries: 1, 2, 4, 5, 5, ... seconds, bounded by the command timeout.
-_READY_WAIT_FIRST = 1.0
-_READY_WAIT_MAX = 5.0
 
 
 def check_project_path(value, option, allow_home=False):
     """A path relative to the project's home, normalised ('a/./b/' -> 'a/b'); CocalcInputError otherwise.
 
-    Absolute paths and '..' that leave the home are refused before any call: on a single-user hub
-    nothing stops them, and the local test server refuses them anyway.
+    The project_path / project_dir kinds of _validate: absolute paths and '..' that leave the home
+    are refused before any call; symlinks out of the home are found inside the project (HOME_GUARD).
     """
-    if not isinstance(value, str) or not value.strip():
-        raise CocalcInputError('%s must be a non-empty path relative to the project home, got %r' % (option, value))
-    if '\x00' in value:
-        raise CocalcInputError('%s must not contain a NUL character' % option)
-    if value.startswith('/'):
-        raise CocalcInputError('%s must be relative to the project home, not absolute: %r' % (option, value))
-    normal = posixpath.normpath(value)
-    if normal == '..' or normal.startswith('../'):
-        raise CocalcInputError('%s must stay inside the project home, but %r leaves it' % (option, value))
-    if normal == '.' and not allow_home:
-        raise CocalcInputError('%s must name something inside the project home, not the home itself: %r' % (option, value))
-    return normal
+    return validated('project_dir' if allow_home else 'project_path', value, option)
+
+
+# Shell that exits OUTSIDE_HOME_RC, naming the argument on stderr, unless the real location of
+# every argument (symlinks resolved, missing parts allowed) is the project home or inside it. The
+# hub follows '..', absolute paths and symlinks anywhere, so the collection checks for itself; a
+# script that acts puts it first in the same sh -c, so nothing can change between check and act.
+# project_exec runs in the home when no path is sent, so `pwd -P` is the home's real location.
+_GUARD_TEMPLATE = r'''h=$(pwd -P) || exit 97
+i=0
+for p in "$@"; do
+  i=$((i+1))
+  %s
+  case $r in "$h"|"$h"/*) ;; *) printf 'outside-home %%s\n%%s' "$i" "$r" >&2; exit 97;; esac
+done
+'''
+HOME_GUARD = _GUARD_TEMPLATE % r'r=$(realpath -m -- "$p") || exit 97'
+# The same for commands that act on the directory entry itself, not on what a final symlink points
+# to (stat, rm): the parent is resolved, so removing a symlink that points out of the home is fine,
+# removing anything through it is not. Paths arrive normalised (check_project_path): no '..' left.
+ENTRY_GUARD = _GUARD_TEMPLATE % r'r=$(realpath -m -- "$(dirname -- "$p")") || exit 97; r=$r/${p##*/}'
+OUTSIDE_HOME_RC = 97
+_OUTSIDE_RE = re.compile(r'^outside-home (\d+)\n(.*)$', re.DOTALL)
+
+
+class OutsideHomeError(CocalcInputError):
+    """A path whose real location leaves the project home; nothing was changed."""
+
+
+def outside_home_error(result, paths, options, project_id):
+    """The OutsideHomeError of a guarded command that refused, or None when the guard let it run.
+
+    paths: the guarded arguments in order; options: the option name of each.
+    """
+    match = _OUTSIDE_RE.match(result.stderr or '') if result.rc == OUTSIDE_HOME_RC else None
+    if not match or not 1 <= int(match.group(1)) <= len(paths):
+        return None
+    index = int(match.group(1)) - 1
+    return OutsideHomeError("%s '%s' leaves the home of project %s: its real location is %s (a symlink or '..' points "
+                            "outside the home); nothing was changed" % (options[index], paths[index], project_id, match.group(2)))
+
+
+def check_in_home(client, project_id, paths, options):
+    """One read-only project_exec: OutsideHomeError unless every path really lies in the home.
+
+    options: the option name of each path, for the message. Used before a write or publish that
+    is not itself a shell command (a shell command puts HOME_GUARD in front of itself instead).
+    """
+    paths = list(paths)
+    if not paths:
+        return
+    with attempting('check that %s stay inside the home of project %s' % (', '.join("'%s'" % path for path in paths), project_id)):
+        result = exec_in_project(client, project_id, 'sh', args=['-c', HOME_GUARD, 'sh'] + paths, probe=True)
+    error = outside_home_error(result, paths, list(options), project_id)
+    if error is not None:
+        raise error
+    if result.rc != 0:
+        raise CocalcApiError('project_exec', 200, None, 'checking that %s stay inside the home of project %s ended with exit code %d: %s'
+                             % (', '.join(paths), project_id, result.rc, result.stderr.strip()))
 
 
 class CommandTimeout(CocalcApiError):
@@ -117,28 +159,19 @@ def exec_in_project(client, project_id, command, args=None, bash=False, path=Non
         body['max_output'] = max_output
     seconds = SERVER_DEFAULT_TIMEOUT if timeout is None else timeout
     request_timeout = seconds + client.timeout
-    started = time.monotonic()
-    waited = 0.0
-    wait = _READY_WAIT_FIRST
-    while True:
-        try:
-            answer = client.call('project_exec', body, retry=False, request_timeout=request_timeout, allow_in_check_mode=probe)
-            break
-        except CocalcApiError as err:
-            if _KILLED_RE.search(err.message or ''):
-                raise CommandTimeout(err.endpoint, err.http_status, err.event,
-                                     'the command was killed after running for timeout=%s seconds (option timeout); server said: %s'
-                                     % (seconds, err.message), err.body) from None
-            if not (err.http_status == 200 and _NOT_READY_RE.search(err.message or '')):
-                raise
-            # Give up once the waits alone, or the wall clock, used up the command's timeout.
-            if waited + wait > seconds or time.monotonic() - started + wait > seconds:
-                err.message += ' (the project did not become ready within timeout=%s seconds)' % seconds
-                raise
-            _api._sleep(wait)
-            waited += wait
-            wait = min(_READY_WAIT_MAX, wait * 2)
-    delta = datetime.timedelta(seconds=time.monotonic() - started)
+    started = _wait.now()
+    try:
+        # A project still starting refuses the call before running anything: the client sends it
+        # again, within the command's timeout when there is one.
+        answer = client.call('project_exec', body, retry=False, request_timeout=request_timeout, allow_in_check_mode=probe,
+                             ready_wait=timeout)
+    except CocalcApiError as err:
+        if _KILLED_RE.search(err.message or ''):
+            raise CommandTimeout(err.endpoint, err.http_status, err.event,
+                                 'the command was killed after running for timeout=%s seconds (option timeout); server said: %s'
+                                 % (seconds, err.message), err.body) from None
+        raise
+    delta = datetime.timedelta(seconds=_wait.now() - started)
     stdout, cut_out = _strip_truncation(answer.get('stdout'), max_output)
     stderr, cut_err = _strip_truncation(answer.get('stderr'), max_output)
     rc = answer.get('exit_code')
@@ -227,6 +260,9 @@ def run_command(client, params, check_mode):
             raise CocalcInputError('%s must be at least 1, got %r' % (option, value))
     params = _checked_paths(params)
     program, argv, shown = command_argv(params)
+    if params.get('chdir') not in (None, '.'):
+        # The hub follows a symlinked chdir anywhere: one read-only check before anything runs.
+        check_in_home(client, params['project_id'], [params['chdir']], ['chdir'])
     reason, decided = _skip_reason(client, params)
     extra = dict(rc=0, stdout='', stderr='', stdout_lines=[], stderr_lines=[], truncated=False, delta=None, msg='')
     if reason:
@@ -241,8 +277,13 @@ def run_command(client, params, check_mode):
             return Outcome(shown, False, **extra)
         return Outcome(shown, True, **extra)
     with attempting('run %r in project %s' % (shown, params['project_id'])):
-        result = exec_in_project(client, params['project_id'], program, args=argv, bash=params.get('bash'),
-                                 path=params.get('chdir'), timeout=params.get('timeout'), max_output=params.get('max_output'))
+        try:
+            result = exec_in_project(client, params['project_id'], program, args=argv, bash=params.get('bash'),
+                                     path=params.get('chdir'), timeout=params.get('timeout'), max_output=params.get('max_output'))
+        except ProjectNotReady as err:
+            if params.get('timeout') is not None:
+                err.message += ' (option timeout)'
+            raise
     extra.update(rc=result.rc, stdout=result.stdout, stderr=result.stderr, truncated=result.truncated,
                  stdout_lines=result.stdout.splitlines(), stderr_lines=result.stderr.splitlines(), delta=str(result.delta),
                  msg='' if result.rc == 0 else 'non-zero return code')

@@ -41,9 +41,25 @@ import posixpath
 import re
 import uuid
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils import _api
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import JSON_BODY_LIMIT, CocalcApiError, attempting, form_encode
-from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_project_path, exec_in_project
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _wait
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import (
+    JSON_BODY_LIMIT,
+    READY_WAIT_CAP,
+    READY_WAIT_FIRST,
+    CocalcApiError,
+    ProjectNotReady,
+    attempting,
+    form_encode,
+    not_ready_item,
+)
+from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import (
+    ENTRY_GUARD,
+    HOME_GUARD,
+    check_in_home,
+    check_project_path,
+    exec_in_project,
+    outside_home_error,
+)
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, Outcome, check_uuid
 
 # The largest text cocalc_file writes: 1 MiB of UTF-8.
@@ -61,6 +77,8 @@ DEFAULT_COPY_WAIT = 240
 COPY_POLL_INTERVAL = 2.0
 
 _ENOENT_RE = re.compile(r'\bENOENT\b|no such file or directory', re.IGNORECASE)
+# The file an ENOENT text names: "ENOENT: no such file or directory, stat '/projects/<id>/a.md'".
+_ENOENT_PATH_RE = re.compile(r"no such file or directory, \w+ '([^']*)'", re.IGNORECASE)
 _TOO_LARGE_RE = re.compile(r'Attempt to open large file')
 _NO_ACCESS_RE = re.compile(r'does not have (?:write|read) access|access denied|ACCESS BLOCKED|not a collaborator', re.IGNORECASE)
 # bzip2 magic, what the hub returns for a directory path.
@@ -89,9 +107,19 @@ def error_text(value):
 
 # ---- text: read ----
 
-def _classify_read_error(err):
-    """None for a missing file, TOO_LARGE for an oversized one; otherwise re-raise."""
-    if _ENOENT_RE.search(err.message or ''):
+def _names_other_file(message, path):
+    """True when an ENOENT text names a file (", stat '/projects/<id>/a.md'") that is not path."""
+    match = _ENOENT_PATH_RE.search(message or '')
+    if not match:
+        return False
+    named = match.group(1)
+    return named != path and not named.endswith('/' + path)
+
+
+def _classify_read_error(err, path):
+    """None for a missing file (the hub said ENOENT for this very path), TOO_LARGE for an oversized
+    one; otherwise re-raise: no other answer ever counts as "missing"."""
+    if _ENOENT_RE.search(err.message or '') and not _names_other_file(err.message, path):
         return None
     if _TOO_LARGE_RE.search(err.message or ''):
         return TOO_LARGE
@@ -99,11 +127,12 @@ def _classify_read_error(err):
 
 
 def read_text_file(client, project_id, path):
-    """The file's text, None when it does not exist, or TOO_LARGE. Other failures raise CocalcApiError."""
+    """The file's text, None when it does not exist, or TOO_LARGE. Other failures raise CocalcApiError
+    (ProjectNotReady for a project that did not finish starting within the client's ready_wait)."""
     try:
         answer = client.call('read_text_file_from_project', project_id=project_id, path=path)
     except CocalcApiError as err:
-        return _classify_read_error(err)
+        return _classify_read_error(err, path)
     content = answer.get('content')
     if not isinstance(content, str):
         raise CocalcApiError('read_text_file_from_project', 200, answer.get('event'), 'the answer has no text content', answer)
@@ -117,13 +146,20 @@ def _read_one_safely(client, project_id, path):
         return err
 
 
+class _NoArrays(Exception):
+    """The server does not take arrays in read_text_file_from_project (older hubs)."""
+
+
 def read_text_files(client, targets, batch_size=READ_BATCH):
     """Read many files, in few calls: {(project_id, path): text | None (missing) | TOO_LARGE | CocalcApiError}.
 
     Uses the array form of read_text_file_from_project (batch_size files per call); a server that
-    rejects arrays gets one call per file from then on. Failures for single files come back as
-    CocalcApiError values so one unreadable project does not hide the others; a transport
-    failure (no answer) raises.
+    rejects arrays gets one call per file from then on. The hub answers arrays in the order the reads
+    finished, each item naming its project_id and path, so items are matched by (project_id, path),
+    never by position; a batch whose items cannot be matched one to one gives an error for each of
+    its files. Items of projects still starting are read again after a pause (within the client's
+    ready_wait). Failures for single files come back as CocalcApiError values so one unreadable
+    project does not hide the others; a transport failure (no answer) raises.
     """
     unique = []
     for target in targets:
@@ -136,33 +172,96 @@ def read_text_files(client, targets, batch_size=READ_BATCH):
         batch = unique[start:start + batch_size]
         if arrays and len(batch) > 1:
             try:
-                answer = client.call('read_text_file_from_project', project_id=[key[0] for key in batch],
-                                     path=[key[1] for key in batch])
-            except CocalcApiError as err:
-                if err.http_status is None:
-                    raise
-                arrays = False
-            else:
-                items = answer.get('content')
-                if isinstance(items, list) and len(items) == len(batch):
-                    for key, item in zip(batch, items):
-                        results[key] = _array_item(key, item)
-                    continue
+                results.update(_read_batch(client, batch))
+                continue
+            except _NoArrays:
                 arrays = False
         for project_id, path in batch:
             results[(project_id, path)] = _read_one_safely(client, project_id, path)
     return results
 
 
+def _read_batch(client, batch):
+    """One array read of batch (and again for the items of projects still starting)."""
+    found = {}
+    pending = list(batch)
+    waiter = None
+    while pending:
+        try:
+            answer = client.call('read_text_file_from_project', project_id=[key[0] for key in pending],
+                                 path=[key[1] for key in pending])
+        except CocalcApiError as err:
+            if err.http_status is None:
+                raise
+            if found or waiter is not None:
+                # This server took arrays a moment ago: the failure is real, not a missing feature.
+                found.update((key, err) for key in pending)
+                return found
+            raise _NoArrays() from None
+        items = answer.get('content')
+        if not isinstance(items, list):
+            if found or waiter is not None:
+                found.update((key, _batch_error(answer, len(pending))) for key in pending)
+                return found
+            raise _NoArrays()
+        matched = match_batch(pending, items)
+        if matched is None:
+            found.update((key, _batch_error(answer, len(pending))) for key in pending)
+            return found
+        waiting = [key for key in pending if not_ready_item(matched[key])]
+        found.update((key, _array_item(key, matched[key])) for key in pending if key not in waiting)
+        if not waiting:
+            break
+        if waiter is None:
+            waiter = _wait.Waiter(client.ready_wait, first=READY_WAIT_FIRST, cap=READY_WAIT_CAP)
+        if not waiter.pause():
+            found.update((key, _not_ready_error(key, matched[key], waiter.budget)) for key in waiting)
+            break
+        pending = waiting
+    return found
+
+
+def match_batch(keys, items):
+    """{(project_id, path): item} when items answer keys one to one (each item naming its project_id
+    and path, in any order), else None."""
+    wanted = set(keys)
+    matched = {}
+    for item in items:
+        key = (item.get('project_id'), item.get('path')) if isinstance(item, dict) else None
+        if key not in wanted or key in matched:
+            return None
+        matched[key] = item
+    return matched if len(matched) == len(wanted) else None
+
+
+def _batch_error(answer, count):
+    return CocalcApiError('read_text_file_from_project', 200, answer.get('event'),
+                          'the server answered a read of %d files with items that cannot be matched one to one to the files '
+                          'asked for (each item must name its project_id and path); nothing of it is used' % count, answer)
+
+
+def _not_ready_error(key, item, budget):
+    err = ProjectNotReady('read_text_file_from_project', 200, 'error',
+                          '%s (project %s did not become ready within %s seconds: it is still starting, or cannot start)'
+                          % (_item_error_text(item), key[0], budget), item)
+    err.attempted = "read '%s' in project %s" % (key[1], key[0])
+    return err
+
+
+def _item_error_text(item):
+    error = item.get('error')
+    if error == {}:
+        return 'the server reported an error without details, as the hub does for a project that is still starting'
+    return error_text(error)
+
+
 def _array_item(key, item):
-    if not isinstance(item, dict):
-        return CocalcApiError('read_text_file_from_project', 200, None, 'unexpected answer item %r' % (item,), item)
     if isinstance(item.get('content'), str) and item.get('error') is None:
         return item['content']
-    err = CocalcApiError('read_text_file_from_project', 200, 'error', error_text(item.get('error')), item)
+    err = CocalcApiError('read_text_file_from_project', 200, 'error', _item_error_text(item), item)
     err.attempted = "read '%s' in project %s" % (key[1], key[0])
     try:
-        return _classify_read_error(err)
+        return _classify_read_error(err, key[1])
     except CocalcApiError as failure:
         return failure
 
@@ -255,7 +354,9 @@ def write_text_file(client, project_id, path, content):
 
 # Joins the parts into the target (truncating it in place, like the hub's own write), removes the
 # parts on every exit, and prints the sha256 of what landed. Paths arrive as arguments: no quoting.
-_JOIN_SCRIPT = 't=$1; shift; trap \'rm -f -- "$@"\' EXIT; cat -- "$@" > "$t" && sha256sum < "$t"'
+# The target is checked to stay in the home in the same shell that writes it.
+_JOIN_SCRIPT = ('t=$1; shift; trap \'rm -f -- "$@"\' EXIT\n(set -- "$t"\n' + HOME_GUARD + ') || exit $?\n'
+                'cat -- "$@" > "$t" && sha256sum < "$t"')
 
 
 def _split_for_json(content, budget):
@@ -292,6 +393,9 @@ def _write_in_parts(client, project_id, path, content, data):
     except CocalcApiError:
         _remove_quietly(client, project_id, written)
         raise
+    outside = outside_home_error(result, [path], ['path'], project_id)
+    if outside is not None:
+        raise outside
     expected = hashlib.sha256(data).hexdigest()
     landed = result.stdout.split(' ', 1)[0].strip()
     if result.rc != 0 or landed != expected:
@@ -314,9 +418,15 @@ def _remove_quietly(client, project_id, paths):
 _STAT_KINDS = {'regular file': 'file', 'regular empty file': 'file', 'directory': 'directory', 'symbolic link': 'link'}
 
 
-def path_kind(client, project_id, path):
-    """'missing', 'file', 'directory', 'link' or 'other' (read-only, allowed in check mode)."""
-    result = exec_in_project(client, project_id, 'stat', args=['--printf=%F', '--', path], probe=True)
+def path_kind(client, project_id, path, option='path'):
+    """'missing', 'file', 'directory', 'link' or 'other' (read-only, allowed in check mode).
+
+    OutsideHomeError when the path's real location leaves the home.
+    """
+    result = exec_in_project(client, project_id, 'sh', args=['-c', ENTRY_GUARD + 'exec stat --printf=%F -- "$1"', 'sh', path], probe=True)
+    outside = outside_home_error(result, [path], [option], project_id)
+    if outside is not None:
+        raise outside
     if result.rc == 0:
         return _STAT_KINDS.get(result.stdout.strip(), 'other')
     if 'No such file or directory' in result.stderr or 'Not a directory' in result.stderr:
@@ -324,9 +434,14 @@ def path_kind(client, project_id, path):
     raise CocalcApiError('project_exec', 200, None, "'stat %s' ended with exit code %d: %s" % (path, result.rc, result.stderr.strip()))
 
 
-def remove_path(client, project_id, path):
-    """rm -rf -- path, without a shell."""
-    result = exec_in_project(client, project_id, 'rm', args=['-rf', '--', path], timeout=PROJECT_COMMAND_TIMEOUT)
+def remove_path(client, project_id, path, option='path'):
+    """rm -rf -- path, in the same shell that checks that its real location is inside the home
+    (OutsideHomeError otherwise, and nothing removed)."""
+    result = exec_in_project(client, project_id, 'sh', args=['-c', ENTRY_GUARD + 'exec rm -rf -- "$1"', 'sh', path],
+                             timeout=PROJECT_COMMAND_TIMEOUT)
+    outside = outside_home_error(result, [path], [option], project_id)
+    if outside is not None:
+        raise outside
     if result.rc != 0:
         raise CocalcApiError('project_exec', 200, None, "'rm -rf %s' ended with exit code %d: %s" % (path, result.rc, result.stderr.strip()))
 
@@ -367,10 +482,11 @@ class Tree(object):
 
 
 # Lists each path's regular files with size, mtime and sha256, NUL-separated so that any file
-# name survives. Arguments: exclude flag ("1": skip *.sage-history), then the paths.
+# name survives. Arguments: exclude flag ("1": skip *.sage-history), then the paths, which must
+# all really lie in the home (HOME_GUARD) before anything is listed.
 _PROBE_SCRIPT = r'''set -f
 x=$1; shift
-f=
+''' + HOME_GUARD + r'''f=
 [ "$x" = 1 ] && f='! -name *.sage-history'
 for p in "$@"; do
   if [ -d "$p" ] && [ ! -L "$p" ]; then
@@ -417,10 +533,18 @@ def parse_probe(output, count):
     return trees
 
 
-def probe_trees(client, project_id, paths, exclude_history=False):
-    """One project_exec: a Tree for each path (read-only, allowed in check mode)."""
-    result = exec_in_project(client, project_id, 'sh', args=['-c', _PROBE_SCRIPT, 'sh', '1' if exclude_history else '0'] + list(paths),
+def probe_trees(client, project_id, paths, exclude_history=False, options=None):
+    """One project_exec: a Tree for each path (read-only, allowed in check mode).
+
+    OutsideHomeError, naming the path's option (options: one name per path, default 'path'),
+    when any path's real location leaves the home.
+    """
+    paths = list(paths)
+    result = exec_in_project(client, project_id, 'sh', args=['-c', _PROBE_SCRIPT, 'sh', '1' if exclude_history else '0'] + paths,
                              timeout=PROJECT_COMMAND_TIMEOUT, probe=True)
+    outside = outside_home_error(result, paths, list(options or ['path'] * len(paths)), project_id)
+    if outside is not None:
+        raise outside
     if result.rc != 0:
         raise CocalcApiError('project_exec', 200, None, 'listing the checksums of %s ended with exit code %d: %s'
                              % (', '.join(paths), result.rc, result.stderr.strip()))
@@ -558,7 +682,7 @@ def _adapt_copy_body(body, rejected, options):
 
 def _wait_for_copy(client, copy_path_id, wait):
     """Poll copy_path_status until the queued copy finished (cluster hubs that queue copies)."""
-    waited = 0.0
+    waiter = _wait.Waiter(wait, first=COPY_POLL_INTERVAL, factor=1.0)
     while True:
         answer = client.call('copy_path_status', copy_path_id=copy_path_id)
         data = answer.get('data')
@@ -568,11 +692,9 @@ def _wait_for_copy(client, copy_path_id, wait):
                 raise CocalcApiError('copy_path_status', 200, None, 'the copy %s failed: %s' % (copy_path_id, error_text(record['error'])), answer)
             if record.get('finished'):
                 return
-        if waited >= wait:
+        if not waiter.pause():
             raise CocalcApiError('copy_path_status', 200, None, 'the copy %s did not finish within %s seconds (option copy_from.timeout)'
                                  % (copy_path_id, wait), answer)
-        _api._sleep(COPY_POLL_INTERVAL)
-        waited += COPY_POLL_INTERVAL
 
 
 # ---- the cocalc_file module ----
@@ -595,10 +717,11 @@ def ensure_copy(client, project_id, path, copy_from, check_mode):
     source = None
     with attempting("read the checksums of '%s' in project %s" % (src_path, src_project_id)):
         if src_project_id == project_id:
-            source, target, inside = probe_trees(client, project_id, [src_path, path, nested], options.exclude_history)
+            source, target, inside = probe_trees(client, project_id, [src_path, path, nested], options.exclude_history,
+                                                 options=['copy_from.path', 'path', 'path'])
         else:
             try:
-                source = probe_trees(client, src_project_id, [src_path], options.exclude_history)[0]
+                source = probe_trees(client, src_project_id, [src_path], options.exclude_history, options=['copy_from.path'])[0]
             except CocalcApiError as err:
                 if not _NO_ACCESS_RE.search(err.message or ''):
                     raise
@@ -649,16 +772,34 @@ def looks_like_archive(text):
     return isinstance(text, str) and bool(_BZ2_RE.match(text))
 
 
+def _explain_outside(client, project_id, path, err):
+    """After a failed read: OutsideHomeError when the path leaves the home (a hub that refuses such
+    reads has its own words for it; this gives ours), else nothing, and the caller re-raises err."""
+    if err.http_status is None or isinstance(err, ProjectNotReady):
+        return   # no answer, or a project that never came up: another call would not help
+    try:
+        check_in_home(client, project_id, [path], ['path'])
+    except CocalcApiError:
+        pass     # the read's own error is the one to report
+
+
 def ensure_text(client, project_id, path, content, check_mode, after_header=None):
     """Write content to project_id:path unless it is already there."""
     data = text_bytes(content)
     with attempting("read '%s' in project %s" % (path, project_id)):
-        current = read_text_file(client, project_id, path)
+        try:
+            current = read_text_file(client, project_id, path)
+        except CocalcApiError as err:
+            _explain_outside(client, project_id, path, err)
+            raise
         if looks_like_archive(current) and path_kind(client, project_id, path) == 'directory':
             raise CocalcInputError("path '%s' is a directory in project %s; cocalc_file writes text files (copy_from copies directories)"
                                    % (path, project_id))
     plan = plan_text(current, content, before_header=path, after_header=after_header or path)
     info = text_info(project_id, path, data)
+    if plan.changed:
+        # Only before a write (the hub follows symlinks anywhere): an unchanged file costs no call.
+        check_in_home(client, project_id, [path], ['path'])
     if plan.changed and not check_mode:
         with attempting("write '%s' in project %s" % (path, project_id)):
             write_text_file(client, project_id, path, content)

@@ -45,9 +45,9 @@ Wrap calls in ``attempting("add X to project Y")`` (from _api) so messages say w
 from __future__ import annotations
 
 import copy
-import re
 from urllib.parse import urlsplit
 
+from ansible.module_utils import basic
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import (
@@ -59,6 +59,8 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._api import (
     CocalcError,
     connection_argument_spec,
 )
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _validate
+from ansible_collections.cocalc.cocalc.plugins.module_utils._validate import InvalidInput
 
 # Fields that never appear in returned resources or diffs.
 SECRET_FIELDS = frozenset(['api_key', 'password', 'new_password', 'old_password', 'auth_token'])
@@ -67,15 +69,12 @@ API_ERROR_KEY = 'api_error'
 # The markers ansible.builtin.copy's diff uses where the content is not shown.
 _FILE_DIFF_MARKERS = ('dst_larger', 'dst_binary', 'src_larger', 'src_binary')
 
-_UUID_RE = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
-# Deliberately loose (the server has the final word) but rejects what user_search would split
-# on (commas, semicolons, whitespace) or silently drop.
-_EMAIL_RE = re.compile(r'^[^@\s,;<>"]+@[^@\s,;<>"]+\.[^@\s,;<>"]+$')
 _LOOPBACK_HOSTS = ('localhost', '127.0.0.1', '::1')
 
 
-class CocalcInputError(CocalcError, ValueError):
-    """Bad user input; the message names the option."""
+class CocalcInputError(CocalcError, InvalidInput):
+    """Bad user input; the message names the option. The _validate table raises its base,
+    InvalidInput; validated() turns that into this CocalcError."""
 
 
 class Outcome(object):
@@ -100,50 +99,31 @@ class Outcome(object):
         self.extra = extra
 
 
-# ---- input validators (usable from resource logic too) ----
+# ---- input validators (usable from resource logic too): the kinds of _validate ----
 
-def _each(value, option, check):
-    if isinstance(value, (list, tuple)):
-        return [check(item, '%s[%d]' % (option, index)) for index, item in enumerate(value)]
-    return check(value, option)
-
-
-def _uuid(value, option):
-    text = value.strip().lower() if isinstance(value, str) else value
-    if not isinstance(text, str) or not _UUID_RE.match(text):
-        raise CocalcInputError('%s must be a UUID like 3702601d-9fbc-4e4e-b7ab-c10a79e34d3b, got %r' % (option, value))
-    return text
-
-
-def _email(value, option):
-    text = value.strip() if isinstance(value, str) else value
-    if not isinstance(text, str) or len(text) > 254 or not _EMAIL_RE.match(text):
-        raise CocalcInputError('%s must be one email address like ada@example.org, got %r' % (option, value))
-    return text
-
-
-def _non_empty(value, option):
-    if not isinstance(value, str) or not value.strip():
-        raise CocalcInputError('%s must be a non-empty string, got %r' % (option, value))
-    return value
+def validated(kind, value, option):
+    """_validate.check() whose failure is a CocalcInputError (a CocalcError every caller reports)."""
+    try:
+        return _validate.check(kind, value, option)
+    except CocalcInputError:
+        raise
+    except InvalidInput as err:
+        raise CocalcInputError(str(err)) from None
 
 
 def check_uuid(value, option):
     """Lower-cased UUID (or list of them); raises CocalcInputError naming the option."""
-    return _each(value, option, _uuid)
+    return validated('uuid', value, option)
 
 
 def check_email(value, option):
     """Stripped email address (or list of them); raises CocalcInputError naming the option."""
-    return _each(value, option, _email)
+    return validated('email', value, option)
 
 
 def check_non_empty(value, option):
     """The string (or list of strings) unchanged if not blank; raises CocalcInputError."""
-    return _each(value, option, _non_empty)
-
-
-CHECKS = dict(uuid=check_uuid, email=check_email, non_empty=check_non_empty)
+    return validated('non_empty', value, option)
 
 
 # ---- comparing, diffing, redacting ----
@@ -277,10 +257,12 @@ def result_of(outcome, result_key, diff_mode):
 class CocalcModule(object):
     """An AnsibleModule with the connection options, a client, and the result conventions."""
 
-    def __init__(self, argument_spec, result_key, checks=None, **kwargs):
+    def __init__(self, argument_spec, result_key, checks=None, data_options=(), **kwargs):
+        """checks: {option: kind of _validate.KINDS}. data_options: options holding file data (NUL allowed)."""
         spec = connection_argument_spec()
         spec.update(argument_spec)
         self.module = AnsibleModule(argument_spec=spec, **kwargs)
+        self._check_raw_options(spec, data_options)
         self.result_key = result_key
         if not HAS_REQUESTS:
             self.module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
@@ -311,7 +293,22 @@ class CocalcModule(object):
         for option, kind in checks.items():
             value = self.module.params.get(option)
             if value is not None:
-                self.module.params[option] = CHECKS[kind](value, option)
+                self.module.params[option] = validated(kind, value, option)
+
+    def _check_raw_options(self, spec, data_options):
+        """Refuse a list or dict given for a string option, and NUL anywhere, on the options as the
+        user wrote them: AnsibleModule has already turned ['a', 'b'] into the string "['a', 'b']"."""
+        try:
+            raw = basic._load_params()   # documented for modules that need the unconverted options
+        except Exception:   # pylint: disable=broad-exception-caught
+            raw = self.module.params     # another ansible-core: the converted options still get the NUL check
+        failure = None
+        try:
+            _validate.check_raw_options(spec, raw, data_options)
+        except InvalidInput as err:
+            failure = str(err)
+        if failure:
+            self.module.fail_json(msg=failure)
 
     def _warn_plain_http(self):
         text = plain_http_warning(self.client.api_url)

@@ -25,11 +25,11 @@ from __future__ import annotations
 import hashlib
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, attempting
-from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_project_path
+from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_in_home, check_project_path
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
-    CocalcInputError,
     Outcome,
     predict,
+    validated,
     wanted_changes,
 )
 
@@ -49,13 +49,10 @@ def public_path_id(project_id, path):
 def check_public_path(value, option):
     """A public path exactly as given (its id depends on every character); CocalcInputError otherwise.
 
-    The rules of check_project_path (relative, inside the home), and no '..' at all: the server
-    never treats a path containing '../' as public.
+    The public_path kind of _validate: a project path with no '..' at all (the server never
+    treats a path containing '../' as public).
     """
-    check_project_path(value, option)
-    if '..' in value.split('/'):
-        raise CocalcInputError("%s must not contain '..' (the server never shares such a path), got %r" % (option, value))
-    return value
+    return validated('public_path', value, option)
 
 
 def check_public_read_path(value, option, allow_home=False):
@@ -225,6 +222,9 @@ def ensure_public_path(client, params, check_mode):
     current = find_public_path(rows, project_id, path)
     plan = plan_public_path(project_id, path, current, params['state'],
                             **dict((option, params.get(option)) for option in SETTABLE_OPTIONS))
+    if plan.changed and params['state'] == 'present':
+        # The share server follows a symlink anywhere: check before publishing (unpublishing is always safe).
+        check_in_home(client, project_id, [path], ['path'])
     if plan.changed and not check_mode:
         apply_public_path_plan(client, plan)
     return Outcome(plan.after, plan.changed, before=plan.before, after=plan.after)

@@ -40,11 +40,11 @@ options:
       - First name. Used when creating the account, and kept up to date for the API key's own account.
       - When the module creates an account and this is not set, the account gets an empty first name; some
         older servers refuse that.
-    type: raw
+    type: str
   last_name:
     description:
       - Last name. Used like O(first_name).
-    type: raw
+    type: str
   password:
     description:
       - Password for a new account, 6 to 64 characters. Required to create an account.
@@ -157,8 +157,8 @@ def main():
     module = CocalcModule(
         argument_spec=dict(
             email=dict(type='str', required=True),
-            first_name=dict(type='raw'),
-            last_name=dict(type='raw'),
+            first_name=dict(type='str'),
+            last_name=dict(type='str'),
             password=dict(type='str', no_log=True),
             update_password=dict(type='str', default='on_create', choices=['on_create', 'always'], no_log=False),
             old_password=dict(type='str', no_log=True),

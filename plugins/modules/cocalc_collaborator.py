@@ -38,7 +38,7 @@ options:
     description:
       - Title of the project, as an alternative to O(project_id). Exactly one non-deleted project visible to
         the API key must have this title; if several do, the module fails and lists their IDs.
-    type: raw
+    type: str
   account_id:
     description:
       - One person, by account ID. The module fails if no account has this ID (the server itself would add
@@ -206,7 +206,7 @@ def main():
     module = CocalcModule(
         argument_spec=dict(
             project_id=dict(type='str'),
-            project_title=dict(type='raw'),
+            project_title=dict(type='str'),
             account_id=dict(type='str'),
             email=dict(type='str'),
             collaborators=dict(type='list', elements='dict', options=dict(

@@ -62,7 +62,8 @@ options:
   chdir:
     description:
       - Working directory, relative to the project's home (the default).
-      - Absolute paths and paths that leave the home are refused before any call.
+      - Absolute paths and paths that leave the home are refused before any call, and a directory whose real
+        location leaves the home (through a symlink) is refused before the command runs.
     type: str
   timeout:
     description:

@@ -41,6 +41,9 @@ options:
     description:
       - Path of the file or directory, relative to the project's home directory, for example V(handouts/week1.md).
       - Absolute paths and paths whose C(..) leave the home directory are refused before any call.
+      - A path whose real location leaves the home (through a symlink) is refused before anything is written,
+        copied or removed, checked inside the project in the same command that removes. Removing such a
+        symlink itself is allowed; it is never followed.
       - Missing parent directories are created when a text file is written.
       - When O(copy_from) copies a single file onto an existing directory, the file lands inside that
         directory (like C(rsync)), and RV(file.path) names the file there.
@@ -231,6 +234,7 @@ def main():
         ),
         result_key='file',
         checks={'project_id': 'uuid'},
+        data_options=('content',),
         mutually_exclusive=[('content', 'copy_from'), ('src', 'copy_from')],
         required_if=[('state', 'present', ('content', 'src', 'copy_from'), True)],
         supports_check_mode=True,

@@ -198,7 +198,7 @@ def main():
             wait_timeout=dict(type='int', default=120),
         ),
         result_key='project',
-        checks={'project_id': 'uuid', 'title': 'non_empty', 'compute_image': 'non_empty'},
+        checks={'project_id': 'uuid', 'title': 'title', 'description': 'description', 'compute_image': 'non_empty'},
         required_one_of=[('project_id', 'name', 'title')],
         supports_check_mode=True,
     )

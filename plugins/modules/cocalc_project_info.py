@@ -137,7 +137,7 @@ def main():
             include_hidden=dict(type='bool', default=False),
         ),
         result_key='projects',
-        checks={'project_id': 'uuid', 'title': 'non_empty'},
+        checks={'project_id': 'uuid', 'title': 'title'},
         supports_check_mode=True,
     )
     module.run(list_projects)

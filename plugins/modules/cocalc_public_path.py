@@ -39,6 +39,8 @@ options:
         O(project_id) and O(path) together. V(handouts) and V(handouts/) are two different public paths;
         the CoCalc web interface uses no trailing slash.
       - Absolute paths and paths containing V(..) are refused. The path does not need to exist yet.
+      - Before a path is published, one command in the project checks that its real location (symlinks
+        followed) stays in the home; a path that leaves it is refused. Unpublishing is never refused.
     type: str
     required: true
   description:
@@ -160,7 +162,7 @@ def main():
             state=dict(type='str', default='present', choices=['present', 'absent']),
         ),
         result_key='public_path',
-        checks={'project_id': 'uuid'},
+        checks={'project_id': 'uuid', 'description': 'description'},
         supports_check_mode=True,
     )
     module.run(ensure_public_path)

@@ -12,6 +12,7 @@ import pytest
 from ansible.errors import AnsibleError
 from ansible.plugins.loader import lookup_loader
 
+from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import HOME_GUARD
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import API_KEY, API_URL, ApiCall, FakeCocalc
 
 PID = '2ffbcbec-351d-4e94-bb3c-1e103298e2fb'
@@ -27,6 +28,15 @@ def read_call(path, content):
         {'event': 'text_file_read_from_project', 'id': 'x', 'content': content})
 
 
+def guard(*paths, outside=None, timeout=40):
+    """The one read-only check, before any read, that the paths stay in the home."""
+    reply = {'event': 'project_exec_output', 'stdout': '', 'stderr': '', 'exit_code': 0}
+    if outside:
+        reply.update(stderr='outside-home %d\n%s' % outside, exit_code=97)
+    body = dict(project_id=PID, err_on_exit=False, command='sh', args=['-c', HOME_GUARD, 'sh'] + list(paths))
+    return ApiCall('project_exec', body).expect_timeout(timeout).reply(reply)
+
+
 @pytest.fixture(autouse=True)
 def no_connection_env(monkeypatch):
     for name in ('COCALC_API_URL', 'COCALC_API_KEY', 'COCALC_API_TIMEOUT'):
@@ -35,6 +45,7 @@ def no_connection_env(monkeypatch):
 
 def test_reads_several_project_files_in_one_call_in_term_order(monkeypatch):
     fake = FakeCocalc(monkeypatch, [
+        guard('notes/a.md', 'b.txt'),
         ApiCall('read_text_file_from_project', {'project_id': [PID, PID], 'path': ['notes/a.md', 'b.txt']}).reply(
             {'event': 'text_file_read_from_project', 'id': 'x', 'content': [
                 {'path': 'notes/a.md', 'project_id': PID, 'content': '# A\n'},
@@ -42,6 +53,24 @@ def test_reads_several_project_files_in_one_call_in_term_order(monkeypatch):
     ])
     assert lookup(['./notes//a.md', 'b.txt'], project_id=PID, **CONNECTION) == ['# A\n', 'ü\n']
     fake.assert_done()
+
+
+def test_several_terms_each_get_their_own_file_whatever_the_answer_order(monkeypatch):
+    """runs-2024/README.md fact 2: the hub answers a batched read in completion order; the lookup with
+    three terms returned the files in the wrong order when it matched by position."""
+    fake = FakeCocalc(monkeypatch, [
+        guard('a.md', 'b.md', 'c.md'),
+        ApiCall('read_text_file_from_project', {'project_id': [PID, PID, PID], 'path': ['a.md', 'b.md', 'c.md']}).reply(
+            {'event': 'text_file_read_from_project', 'id': 'x', 'content': [
+                {'path': 'c.md', 'project_id': PID, 'content': 'C'},
+                {'path': 'a.md', 'project_id': PID, 'error': {}},
+                {'path': 'b.md', 'project_id': PID, 'content': 'B'}]}),
+        ApiCall('read_text_file_from_project', {'project_id': [PID], 'path': ['a.md']}).reply(
+            {'event': 'text_file_read_from_project', 'id': 'y', 'content': [{'path': 'a.md', 'project_id': PID, 'content': 'A'}]}),
+    ])
+    assert lookup(['a.md', 'b.md', 'c.md'], project_id=PID, **CONNECTION) == ['A', 'B', 'C']
+    fake.assert_done()
+    assert fake.sleeps == [1.0]
 
 
 def test_no_terms_no_call(monkeypatch):
@@ -52,6 +81,7 @@ def test_no_terms_no_call(monkeypatch):
 
 def test_one_file_missing_among_several(monkeypatch):
     fake = FakeCocalc(monkeypatch, [
+        guard('a.md', 'gone.md'),
         ApiCall('read_text_file_from_project', {'project_id': [PID, PID], 'path': ['a.md', 'gone.md']}).reply(
             {'event': 'text_file_read_from_project', 'id': 'x', 'content': [
                 {'path': 'a.md', 'project_id': PID, 'content': 'A'},
@@ -64,7 +94,7 @@ def test_one_file_missing_among_several(monkeypatch):
 
 
 def test_a_directory_is_refused(monkeypatch):
-    fake = FakeCocalc(monkeypatch, [read_call('handouts', 'BZh91AY&SY\ufffd\ufffd')])
+    fake = FakeCocalc(monkeypatch, [guard('handouts'), read_call('handouts', 'BZh91AY&SY\ufffd\ufffd')])
     with pytest.raises(AnsibleError) as info:
         lookup(['handouts'], project_id=PID, **CONNECTION)
     assert 'it is a directory' in str(info.value)
@@ -73,6 +103,7 @@ def test_a_directory_is_refused(monkeypatch):
 
 def test_a_file_too_large_for_the_server(monkeypatch):
     fake = FakeCocalc(monkeypatch, [
+        guard('big.log'),
         ApiCall('read_text_file_from_project', {'project_id': PID, 'path': 'big.log'}).error(
             'Error: Attempt to open large file of size 12MB; the maximum allowed size is 10MB. Use vim, emacs, or pico from a terminal instead.'),
     ])
@@ -86,13 +117,14 @@ def test_connection_options_from_the_environment(monkeypatch):
     monkeypatch.setenv('COCALC_API_URL', 'https://env.cocalc.test/api/v1')
     monkeypatch.setenv('COCALC_API_KEY', 'sk_KeyFromTheEnvironment77')
     monkeypatch.setenv('COCALC_API_TIMEOUT', '7')
-    fake = FakeCocalc(monkeypatch, [read_call('a.md', 'A')], api_url='https://env.cocalc.test', api_key='sk_KeyFromTheEnvironment77', timeout=7)
+    fake = FakeCocalc(monkeypatch, [guard('a.md', timeout=17), read_call('a.md', 'A')], api_url='https://env.cocalc.test',
+                      api_key='sk_KeyFromTheEnvironment77', timeout=7)
     assert lookup(['a.md'], project_id=PID) == ['A']
     fake.assert_done()
 
 
 def test_validate_certs_and_timeout_options(monkeypatch):
-    fake = FakeCocalc(monkeypatch, [read_call('a.md', 'A')], validate_certs=False, timeout=90)
+    fake = FakeCocalc(monkeypatch, [guard('a.md', timeout=100), read_call('a.md', 'A')], validate_certs=False, timeout=90)
     assert lookup(['a.md'], project_id=PID, validate_certs=False, api_timeout=90, **CONNECTION) == ['A']
     fake.assert_done()
 
@@ -118,6 +150,7 @@ def test_public_on_a_2024_server_fails_clearly(monkeypatch):
 
 def test_missing_file_names_file_and_project(monkeypatch):
     fake = FakeCocalc(monkeypatch, [
+        guard('gone.md'),
         ApiCall('read_text_file_from_project', {'project_id': PID, 'path': 'gone.md'})
         .error("Error: ENOENT: no such file or directory, stat '/home/user/gone.md'"),
     ])
@@ -128,18 +161,20 @@ def test_missing_file_names_file_and_project(monkeypatch):
 
 
 def test_no_access_names_file_and_project(monkeypatch):
-    text = 'User 649769c9-b3b6-452b-b328-1afa0bf2bc54 does not have read access to project %s' % PID
-    fake = FakeCocalc(monkeypatch, [ApiCall('read_text_file_from_project', {'project_id': PID, 'path': 'a.md'}).error(text)])
+    # The hub's answer to project_exec for an account that is not a collaborator (transcripts-2024).
+    text = 'User 649769c9-b3b6-452b-b328-1afa0bf2bc54 does not have write access to project %s' % PID
+    fake = FakeCocalc(monkeypatch, [ApiCall('project_exec', dict(project_id=PID, err_on_exit=False, command='sh',
+                                                                 args=['-c', HOME_GUARD, 'sh', 'a.md'])).expect_timeout(40).error(text)])
     with pytest.raises(AnsibleError) as info:
         lookup(['a.md'], project_id=PID, **CONNECTION)
-    assert str(info.value) == ("Could not read 'a.md' of project %s: API call 'read_text_file_from_project' failed "
+    assert str(info.value) == ("Could not check that 'a.md' stay inside the home of project %s: API call 'project_exec' failed "
                                "(HTTP 200, event 'error'): %s" % (PID, text))
     fake.assert_done()
 
 
 def test_wrong_key_is_never_shown(monkeypatch):
     fake = FakeCocalc(monkeypatch, [
-        ApiCall('read_text_file_from_project', {'project_id': PID, 'path': 'a.md'})
+        ApiCall('project_exec', dict(project_id=PID, err_on_exit=False, command='sh', args=['-c', HOME_GUARD, 'sh', 'a.md'])).expect_timeout(40)
         .reject('No account found. Is your API key wrong? key=%s' % API_KEY),
     ])
     with pytest.raises(AnsibleError) as info:
@@ -176,4 +211,12 @@ def test_missing_project_id_and_key(monkeypatch):
     with pytest.raises(AnsibleError) as info:
         lookup(['a.md'], api_url=API_URL, project_id=PID)
     assert 'api_key' in str(info.value)
+    fake.assert_done()
+
+
+def test_a_symlink_out_of_the_home_is_never_read(monkeypatch):
+    fake = FakeCocalc(monkeypatch, [guard('ok.md', 'link/secret', outside=(2, '/elsewhere/secret'))])
+    with pytest.raises(AnsibleError) as info:
+        lookup(['ok.md', 'link/secret'], project_id=PID, **CONNECTION)
+    assert "term 2 'link/secret' leaves the home of project %s: its real location is /elsewhere/secret" % PID in str(info.value)
     fake.assert_done()

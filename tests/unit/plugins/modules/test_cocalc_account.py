@@ -294,8 +294,9 @@ def test_delete_on_a_server_without_delete_account(monkeypatch):
 @pytest.mark.parametrize('args, fragment', [
     ({'email': 'not-an-address', 'password': PASSWORD}, "email must be one email address like ada@example.org, got 'not-an-address'"),
     ({'email': ''}, 'email must be one email address'),
-    ({'email': 'carol@example.com', 'first_name': 123}, 'first_name must be a non-empty string, got 123'),
-    ({'email': 'carol@example.com', 'last_name': ['a']}, "last_name must be a non-empty string, got ['a']"),
+    ({'email': 'carol@example.com', 'first_name': {'a': 1}}, 'first_name must be a string, got a dict'),
+    ({'email': 'carol@example.com', 'first_name': 'Ca\nrol'}, 'first_name must be one line'),
+    ({'email': 'carol@example.com', 'last_name': ['a']}, 'last_name must be a string, got a list'),
     ({'email': 'carol@example.com', 'first_name': ' '}, 'first_name must be a non-empty string'),
     ({'email': 'carol@example.com', 'first_name': 'x' * 255}, 'first_name must be at most 254 characters, got 255'),
     ({'email': 'carol@example.com', 'password': 'short'}, 'password must be between 6 and 64 characters long'),

@@ -15,7 +15,7 @@ import hashlib
 
 import pytest
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils import _files
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _exec, _files
 from ansible_collections.cocalc.cocalc.plugins.modules import cocalc_course
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import (
     API_KEY,
@@ -149,6 +149,13 @@ def invite(project_id, to, title, **fields):
         {'event': 'invite_noncloud_collaborators_resp', 'mesg': 'Invited %s to collaborate on a project.' % to})
 
 
+def guard(project_id, *paths):
+    """The one check, before a project's handouts are written, that their paths stay in its home."""
+    return ApiCall('project_exec', {'project_id': project_id, 'command': 'sh', 'err_on_exit': False,
+                                    'args': ['-c', _exec.HOME_GUARD, 'sh'] + list(paths)}).expect_timeout(40).reply(
+        {'event': 'project_exec_output', 'stdout': '', 'stderr': '', 'exit_code': 0})
+
+
 def write(project_id, path, content):
     return ApiCall('write_text_file_to_project', {'project_id': project_id, 'path': path, 'content': content}).reply(
         {'event': 'file_written_to_project'})
@@ -162,7 +169,7 @@ def first_run_calls():
         add(P_ADA, ADA), add(P_ADA, TA),
         create(BOB_TITLE, P_BOB, start=True), query_set({'project_id': P_BOB, 'name': 'alg-1.1002'}),
         add(P_BOB, TA), invite(P_BOB, 'bob@example.edu', BOB_TITLE),
-        write(P_ADA, 'README.md', README), write(P_BOB, 'README.md', README),
+        guard(P_ADA, 'README.md'), write(P_ADA, 'README.md', README), guard(P_BOB, 'README.md'), write(P_BOB, 'README.md', README),
     ]
 
 
@@ -216,7 +223,7 @@ def test_drift_is_fixed_and_only_the_differences_are_written(monkeypatch):
     calls = [whoami(), default_search(), projects(drifted),
              reads([(P_ADA, 'README.md', 'edited by Ada\n'), (P_BOB, 'README.md', README)]),
              query_set({'project_id': P_ADA, 'title': ADA_TITLE, 'description': 'Algebra course'}),
-             remove(P_ADA, STRANGER), write(P_ADA, 'README.md', README)]
+             remove(P_ADA, STRANGER), guard(P_ADA, 'README.md'), write(P_ADA, 'README.md', README)]
     result = run_module_success(monkeypatch, cocalc_course, args(description='Algebra course'), calls, diff=True)
     ada, bob = result['course']['students']
     assert ada['status'] == 'updated' and bob['status'] == 'unchanged'
@@ -236,9 +243,25 @@ def test_force_false_writes_only_missing_handouts(monkeypatch):
     handouts = [{'path': 'hw1.md', 'content': 'hw1\n', 'force': False}]
     calls = [whoami(), default_search(), projects(converged_rows()),
              reads([(P_ADA, 'hw1.md', 'my answers\n'), (P_BOB, 'hw1.md', None)]),
-             write(P_BOB, 'hw1.md', 'hw1\n')]
+             guard(P_BOB, 'hw1.md'), write(P_BOB, 'hw1.md', 'hw1\n')]
     result = run_module_success(monkeypatch, cocalc_course, args(handouts=handouts), calls)
     assert [s['status'] for s in result['course']['students']] == ['unchanged', 'updated']
+
+
+def test_a_handout_path_out_of_the_home_fails_that_student_and_writes_nothing(monkeypatch):
+    # Bob's hw1.md is a symlink out of his home: the check before his writes refuses, nothing is written.
+    handouts = [{'path': 'hw1.md', 'content': 'hw1\n', 'force': False}]
+    outside = ApiCall('project_exec', {'project_id': P_BOB, 'command': 'sh', 'err_on_exit': False,
+                                       'args': ['-c', _exec.HOME_GUARD, 'sh', 'hw1.md']}).expect_timeout(40).reply(
+        {'event': 'project_exec_output', 'stdout': '', 'stderr': 'outside-home 1\n/elsewhere/hw1.md', 'exit_code': 97})
+    calls = [whoami(), default_search(), projects(converged_rows()),
+             reads([(P_ADA, 'hw1.md', 'my answers\n'), (P_BOB, 'hw1.md', None)]), outside]
+    result = run_module_failed(monkeypatch, cocalc_course, args(handouts=handouts), calls)
+    bob = result['course']['students'][1]
+    assert bob['status'] == 'failed' and bob['actions'] == []
+    assert bob['error'] == ("handouts[0].path 'hw1.md' leaves the home of project %s: its real location is /elsewhere/hw1.md "
+                            "(a symlink or '..' points outside the home); nothing was changed" % P_BOB)
+    assert result['course']['students'][0]['status'] == 'unchanged'
 
 
 def test_purge_false_only_adds(monkeypatch):
@@ -386,7 +409,7 @@ def test_an_unreadable_handout_fails_that_student_only(monkeypatch):
                  {'event': 'text_file_read_from_project', 'content': [
                      {'path': 'README.md', 'project_id': P_ADA, 'error': 'Error: EACCES: permission denied'},
                      {'path': 'README.md', 'project_id': P_BOB, 'content': 'old\n'}]}),
-             write(P_BOB, 'README.md', README)]
+             guard(P_BOB, 'README.md'), write(P_BOB, 'README.md', README)]
     result = run_module_failed(monkeypatch, cocalc_course, args(), calls)
     assert 'EACCES' in result['course']['students'][0]['error']
     assert result['course']['students'][1]['status'] == 'updated'
@@ -478,7 +501,7 @@ def test_copy_handouts_are_compared_by_checksum_and_copied_when_missing(monkeypa
              probe_reply(MATERIALS, ['materials/data.csv'], file_probe(sha)),
              probe_reply(P_ADA, ['data.csv'], file_probe(sha)),
              probe_reply(P_BOB, ['data.csv'], '@missing\0'),
-             copy]
+             guard(P_BOB, 'data.csv'), copy]
     result = run_module_success(monkeypatch, cocalc_course, args(handouts=handouts, materials_project_id=MATERIALS), calls)
     assert [s['status'] for s in result['course']['students']] == ['unchanged', 'updated']
     assert result['course']['students'][1]['actions'] == [{'action': 'copy_file', 'path': 'data.csv'}]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _exec
 from ansible_collections.cocalc.cocalc.plugins.modules import cocalc_exec
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import API_KEY, ApiCall, run_module_failed, run_module_success
 
@@ -29,6 +30,15 @@ def exists(path, present, chdir=None):
         body['path'] = chdir
     return ApiCall('project_exec', body).expect_timeout(40).reply(
         {'event': 'project_exec_output', 'stdout': '', 'stderr': '', 'exit_code': 0 if present else 1})
+
+
+def guard(path, outside=None):
+    """The read-only check that chdir stays in the home; outside: the real location it reports."""
+    body = dict(project_id=PID, err_on_exit=False, command='sh', args=['-c', _exec.HOME_GUARD, 'sh', path])
+    reply = {'event': 'project_exec_output', 'stdout': '', 'stderr': '', 'exit_code': 0}
+    if outside:
+        reply.update(stderr='outside-home 1\n' + outside, exit_code=97)
+    return ApiCall('project_exec', body).expect_timeout(40).reply(reply)
 
 
 def args(**extra):
@@ -57,7 +67,8 @@ def test_args_are_appended_verbatim(monkeypatch):
 
 
 def test_single_program_sends_no_args(monkeypatch):
-    result = run_module_success(monkeypatch, cocalc_exec, args(command='pwd', chdir='sub/./dir/'), [run({'command': 'pwd', 'path': 'sub/dir'})])
+    result = run_module_success(monkeypatch, cocalc_exec, args(command='pwd', chdir='sub/./dir/'),
+                                [guard('sub/dir'), run({'command': 'pwd', 'path': 'sub/dir'})])
     assert result['cmd'] == ['pwd']
 
 
@@ -115,7 +126,7 @@ def test_no_host_beyond_the_timeout_fails(monkeypatch):
         ApiCall('project_exec', body).expect_timeout(33).error('no host'),
         ApiCall('project_exec', body).expect_timeout(33).error('no host'),
         ApiCall('project_exec', body).expect_timeout(33).error('no host')])
-    assert 'did not become ready within timeout=3 seconds' in result['msg']
+    assert 'did not become ready within 3 seconds: it is still starting, or cannot start) (option timeout)' in result['msg']
     # 1 + 2 seconds waited; 4 more would pass the timeout.
     assert result.transport.sleeps == [1.0, 2.0]
 
@@ -140,7 +151,7 @@ def test_missing_program_is_reported(monkeypatch):
 # ---- creates / removes and check mode ----
 
 def test_creates_existing_skips(monkeypatch):
-    result = run_module_success(monkeypatch, cocalc_exec, args(creates='done.flag', chdir='work'), [exists('done.flag', True, chdir='work')])
+    result = run_module_success(monkeypatch, cocalc_exec, args(creates='done.flag', chdir='work'), [guard('work'), exists('done.flag', True, chdir='work')])
     assert result['changed'] is False
     assert result['msg'] == "Did not run command since 'done.flag' exists"
     assert result['stdout'] == "skipped, since 'done.flag' exists"
@@ -199,5 +210,22 @@ def test_bad_input_makes_no_call(monkeypatch, extra, message):
 
 
 def test_creates_may_go_up_from_chdir_inside_the_home(monkeypatch):
-    result = run_module_success(monkeypatch, cocalc_exec, args(chdir='a/b', creates='../flag'), [exists('../flag', True, chdir='a/b')])
+    result = run_module_success(monkeypatch, cocalc_exec, args(chdir='a/b', creates='../flag'), [guard('a/b'), exists('../flag', True, chdir='a/b')])
     assert result['changed'] is False
+
+
+def test_chdir_through_a_symlink_out_of_the_home_runs_nothing(monkeypatch):
+    result = run_module_failed(monkeypatch, cocalc_exec, args(command='touch x', chdir='link'), [guard('link', outside='/elsewhere')])
+    assert result['msg'] == ("chdir 'link' leaves the home of project %s: its real location is /elsewhere "
+                             "(a symlink or '..' points outside the home); nothing was changed" % PID)
+
+
+def test_chdir_check_also_runs_in_check_mode(monkeypatch):
+    result = run_module_failed(monkeypatch, cocalc_exec, args(command='touch x', chdir='link', creates='x'),
+                               [guard('link', outside='/elsewhere')], check_mode=True)
+    assert "chdir 'link' leaves the home" in result['msg']
+
+
+def test_chdir_home_needs_no_check(monkeypatch):
+    result = run_module_success(monkeypatch, cocalc_exec, args(command='pwd', chdir='.'), [run({'command': 'pwd', 'path': '.'})])
+    assert result['changed'] is True

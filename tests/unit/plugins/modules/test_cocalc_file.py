@@ -14,7 +14,7 @@ from unittest.mock import ANY
 
 import pytest
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils import _files
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _exec, _files
 from ansible_collections.cocalc.cocalc.plugins.modules import cocalc_file
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import API_KEY, ApiCall, run_module_failed, run_module_success
 
@@ -51,15 +51,23 @@ def execute(body, stdout='', stderr='', exit_code=0, seconds=10, project_id=PID)
         {'event': 'project_exec_output', 'id': 'x', 'stdout': stdout, 'stderr': stderr, 'exit_code': exit_code, 'type': 'blocking'})
 
 
+def guard(*paths, outside=None):
+    """The read-only check that paths stay in the home; outside: (index from 1, real location) it reports."""
+    body = {'command': 'sh', 'args': ['-c', _exec.HOME_GUARD, 'sh'] + list(paths)}
+    if outside:
+        return execute(body, stderr='outside-home %d\n%s' % outside, exit_code=97)
+    return execute(body)
+
+
 def stat(path, kind=None):
-    body = {'command': 'stat', 'args': ['--printf=%F', '--', path]}
+    body = {'command': 'sh', 'args': ['-c', _exec.ENTRY_GUARD + 'exec stat --printf=%F -- "$1"', 'sh', path]}
     if kind is None:
         return execute(body, stderr="stat: cannot statx '%s': No such file or directory\n" % path, exit_code=1)
     return execute(body, stdout=kind)
 
 
 def remove(path):
-    return execute({'command': 'rm', 'args': ['-rf', '--', path], 'timeout': 120}, seconds=120)
+    return execute({'command': 'sh', 'args': ['-c', _exec.ENTRY_GUARD + 'exec rm -rf -- "$1"', 'sh', path], 'timeout': 120}, seconds=120)
 
 
 def probe(paths, trees, project_id=PID, exclude='0'):
@@ -88,7 +96,7 @@ def args(**extra):
 # ---- text ----
 
 def test_create(monkeypatch):
-    result = run_module_success(monkeypatch, cocalc_file, args(content='hello\n'), [read('notes/a.md'), write('notes/a.md', 'hello\n')])
+    result = run_module_success(monkeypatch, cocalc_file, args(content='hello\n'), [read('notes/a.md'), guard('notes/a.md'), write('notes/a.md', 'hello\n')])
     assert result['changed'] is True
     assert result['file'] == {'project_id': PID, 'path': 'notes/a.md', 'state': 'file', 'size': 6, 'sha256': sha('hello\n')}
     assert 'diff' not in result
@@ -102,18 +110,18 @@ def test_idempotent_rerun_makes_no_write(monkeypatch):
 
 def test_update_with_diff(monkeypatch):
     result = run_module_success(monkeypatch, cocalc_file, args(content='new\r\nno newline'),
-                                [read('notes/a.md', 'old\n'), write('notes/a.md', 'new\r\nno newline')], diff=True)
+                                [read('notes/a.md', 'old\n'), guard('notes/a.md'), write('notes/a.md', 'new\r\nno newline')], diff=True)
     assert result['changed'] is True
     assert result['diff'] == {'before': 'old\n', 'after': 'new\r\nno newline', 'before_header': 'notes/a.md', 'after_header': 'notes/a.md'}
 
 
 def test_create_diff_has_empty_before(monkeypatch):
-    result = run_module_success(monkeypatch, cocalc_file, args(content='x'), [read('notes/a.md'), write('notes/a.md', 'x')], diff=True)
+    result = run_module_success(monkeypatch, cocalc_file, args(content='x'), [read('notes/a.md'), guard('notes/a.md'), write('notes/a.md', 'x')], diff=True)
     assert result['diff']['before'] == '' and result['diff']['after'] == 'x'
 
 
 def test_check_mode_create_makes_no_write(monkeypatch):
-    result = run_module_success(monkeypatch, cocalc_file, args(content='hello\n'), [read('notes/a.md')], check_mode=True, diff=True)
+    result = run_module_success(monkeypatch, cocalc_file, args(content='hello\n'), [read('notes/a.md'), guard('notes/a.md')], check_mode=True, diff=True)
     assert result['changed'] is True
     assert result['file']['size'] == 6
     assert result['diff']['after'] == 'hello\n'
@@ -131,7 +139,7 @@ def test_path_is_normalised(monkeypatch):
 
 def test_unicode_path_and_content(monkeypatch):
     path, text = 'données/ünï ✓.txt', 'héllo ✓ 数学 \U0001F600\n'
-    result = run_module_success(monkeypatch, cocalc_file, args(path=path, content=text), [read(path), write(path, text)])
+    result = run_module_success(monkeypatch, cocalc_file, args(path=path, content=text), [read(path), guard(path), write(path, text)])
     assert result['file']['size'] == len(text.encode('utf-8'))
 
 
@@ -139,7 +147,7 @@ def test_oversized_current_file_is_replaced(monkeypatch):
     result = run_module_success(monkeypatch, cocalc_file, args(content='small'), [
         read('notes/a.md', error='Error: Attempt to open large file of size 12MB; the maximum allowed size is 10MB. Use vim, emacs, or pico '
                                  'from a terminal instead.'),
-        write('notes/a.md', 'small'),
+        guard('notes/a.md'), write('notes/a.md', 'small'),
     ], diff=True)
     assert result['changed'] is True
     assert result['diff']['dst_larger'] == _files.MAX_DIFF_BYTES and result['diff']['after'] == 'small'
@@ -154,15 +162,16 @@ def test_directory_at_path_fails_without_writing(monkeypatch):
 def test_bz2_text_file_is_still_a_file(monkeypatch):
     archive = 'BZh91AY&SY compressed'
     result = run_module_success(monkeypatch, cocalc_file, args(content='x'), [
-        read('notes/a.md', archive), stat('notes/a.md', 'regular file'), write('notes/a.md', 'x')])
+        read('notes/a.md', archive), stat('notes/a.md', 'regular file'), guard('notes/a.md'), write('notes/a.md', 'x')])
     assert result['changed'] is True
 
 
 def test_large_text_goes_form_encoded(monkeypatch):
     text = 'x' * 200000
-    result = run_module_success(monkeypatch, cocalc_file, args(content=text), [read('notes/a.md'), write('notes/a.md', text).expect_form()])
+    result = run_module_success(monkeypatch, cocalc_file, args(content=text),
+                                [read('notes/a.md'), guard('notes/a.md'), write('notes/a.md', text).expect_form()])
     assert result['file']['size'] == 200000
-    assert len(result.transport.requests[1]['raw_body']) > _files.JSON_BODY_LIMIT
+    assert len(result.transport.requests[2]['raw_body']) > _files.JSON_BODY_LIMIT
 
 
 def _parts_calls(text, path='notes/a.md', join_reply=None):
@@ -183,11 +192,11 @@ def _parts_name(path):
 def test_text_beyond_the_form_limit_is_written_in_parts(monkeypatch):
     # Each 'é\n "' takes 15 bytes form-encoded: 700 kB of text is over 2 MB as a form.
     text = ('é\n "' * 175000)
-    calls = [read('notes/a.md')] + _parts_calls(text)
+    calls = [read('notes/a.md'), guard('notes/a.md')] + _parts_calls(text)
     result = run_module_success(monkeypatch, cocalc_file, args(content=text), calls)
     assert result['changed'] is True and len(calls) > 5
     seen = result.transport.requests
-    parts = seen[1:-1]
+    parts = seen[2:-1]
     names = [request['body']['path'] for request in parts]
     assert all(re.match(r'^notes/\.a\.md\.cocalc-part-[0-9a-f]{12}-\d{4}$', name) for name in names)
     assert len(set(names)) == len(names)
@@ -199,26 +208,26 @@ def test_text_beyond_the_form_limit_is_written_in_parts(monkeypatch):
 
 def test_parts_join_checksum_mismatch_fails(monkeypatch):
     text = 'é\n "' * 175000
-    calls = [read('notes/a.md')] + _parts_calls(text, join_reply={'stdout': '%s  -\n' % SHA_A})
+    calls = [read('notes/a.md'), guard('notes/a.md')] + _parts_calls(text, join_reply={'stdout': '%s  -\n' % SHA_A})
     result = run_module_failed(monkeypatch, cocalc_file, args(content=text), calls)
     assert 'joining the' in result['msg'] and SHA_A in result['msg']
 
 
 def test_failed_part_write_removes_the_parts_written(monkeypatch):
     text = 'é\n "' * 175000
-    calls = [read('notes/a.md'),
+    calls = [read('notes/a.md'), guard('notes/a.md'),
              ApiCall('write_text_file_to_project', {'project_id': PID, 'path': ANY, 'content': ANY}).reply({'event': 'file_written_to_project'}),
              ApiCall('write_text_file_to_project', {'project_id': PID, 'path': ANY, 'content': ANY}).error('Error: ENOSPC: no space left'),
              execute({'command': 'rm', 'args': ANY})]
     result = run_module_failed(monkeypatch, cocalc_file, args(content=text), calls)
     assert 'ENOSPC' in result['msg'] and "Could not write 'notes/a.md'" in result['msg']
-    first_part = result.transport.requests[1]['body']['path']
-    assert result.transport.requests[3]['body']['args'] == ['-f', '--', first_part]
+    first_part = result.transport.requests[2]['body']['path']
+    assert result.transport.requests[4]['body']['args'] == ['-f', '--', first_part]
 
 
 def test_form_413_falls_back_to_parts(monkeypatch):
     text = 'x' * 200000
-    calls = [read('notes/a.md'), write('notes/a.md', text).expect_form().raw('<pre>Payload Too Large</pre>', 413)] + _parts_calls(text)
+    calls = [read('notes/a.md'), guard('notes/a.md'), write('notes/a.md', text).expect_form().raw('<pre>Payload Too Large</pre>', 413)] + _parts_calls(text)
     result = run_module_success(monkeypatch, cocalc_file, args(content=text), calls)
     assert result['changed'] is True
 
@@ -234,14 +243,20 @@ def test_largest_content_is_accepted_and_one_more_byte_refused(monkeypatch):
 def test_write_error_object_is_reported(monkeypatch):
     eisdir = {'errno': -21, 'code': 'EISDIR', 'syscall': 'open', 'path': HOME + '/notes/a.md'}
     result = run_module_failed(monkeypatch, cocalc_file, args(content='x'), [
-        read('notes/a.md'), ApiCall('write_text_file_to_project', {'project_id': PID, 'path': 'notes/a.md', 'content': 'x'})
+        read('notes/a.md'), guard('notes/a.md'), ApiCall('write_text_file_to_project', {'project_id': PID, 'path': 'notes/a.md', 'content': 'x'})
         .reply({'event': 'error', 'id': 'e', 'error': eisdir})])
     assert 'EISDIR' in result['msg'] and result['api_error']['endpoint'] == 'write_text_file_to_project'
 
 
 def test_no_access_is_a_clear_failure(monkeypatch):
     text = 'User %s does not have read access to project %s' % (USER, PID)
-    result = run_module_failed(monkeypatch, cocalc_file, args(content='x'), [read('notes/a.md', error=text)])
+    # After a failed read the path is checked (the hub's refusal may be about leaving the home); that
+    # check failing too leaves the read's own error as the message.
+    exec_text = 'User %s does not have write access to project %s' % (USER, PID)
+    result = run_module_failed(monkeypatch, cocalc_file, args(content='x'), [
+        read('notes/a.md', error=text),
+        ApiCall('project_exec', dict(project_id=PID, err_on_exit=False, command='sh', args=['-c', _exec.HOME_GUARD, 'sh', 'notes/a.md']))
+        .expect_timeout(40).error(exec_text)])
     assert result['msg'] == "Could not read 'notes/a.md' in project %s: API call 'read_text_file_from_project' failed (HTTP 200, event 'error'): %s" % (
         PID, text)
     assert result['api_error'] == {'endpoint': 'read_text_file_from_project', 'http_status': 200, 'event': 'error', 'message': text}
@@ -255,7 +270,7 @@ def test_src_without_the_action_plugin_fails(monkeypatch):
 
 def test_src_content_from_the_action_plugin_uses_src_as_header(monkeypatch):
     result = run_module_success(monkeypatch, cocalc_file, args(src='/play/files/a.md', content='from file'),
-                                [read('notes/a.md', 'old'), write('notes/a.md', 'from file')], diff=True)
+                                [read('notes/a.md', 'old'), guard('notes/a.md'), write('notes/a.md', 'from file')], diff=True)
     assert result['diff']['after_header'] == '/play/files/a.md'
 
 
@@ -285,9 +300,68 @@ def test_absent_path_starting_with_dash_is_an_argument_after_double_dash(monkeyp
 def test_absent_failing_rm_is_reported(monkeypatch):
     result = run_module_failed(monkeypatch, cocalc_file, args(path='ro', state='absent'), [
         stat('ro', 'directory'),
-        execute({'command': 'rm', 'args': ['-rf', '--', 'ro'], 'timeout': 120}, stderr="rm: cannot remove 'ro/x': Permission denied\n",
+        execute({'command': 'sh', 'args': ['-c', _exec.ENTRY_GUARD + 'exec rm -rf -- "$1"', 'sh', 'ro'], 'timeout': 120},
+                stderr="rm: cannot remove 'ro/x': Permission denied\n",
                 exit_code=1, seconds=120)])
     assert "Could not remove 'ro'" in result['msg'] and 'Permission denied' in result['msg']
+
+
+# ---- paths whose real location leaves the home (a symlink out of it) ----
+
+def _outside(body_args, index, real, seconds=10):
+    return execute(dict(body_args), stderr='outside-home %d\n%s' % (index, real), exit_code=97, seconds=seconds)
+
+
+def test_absent_through_a_symlink_out_of_the_home_removes_nothing(monkeypatch):
+    # The stat probe refuses already: no rm is ever sent.
+    stat_body = {'command': 'sh', 'args': ['-c', _exec.ENTRY_GUARD + 'exec stat --printf=%F -- "$1"', 'sh', 'link/keep.txt']}
+    result = run_module_failed(monkeypatch, cocalc_file, args(path='link/keep.txt', state='absent'),
+                               [_outside(stat_body, 1, '/elsewhere/keep.txt')])
+    assert result['msg'] == ("path 'link/keep.txt' leaves the home of project %s: its real location is /elsewhere/keep.txt "
+                             "(a symlink or '..' points outside the home); nothing was changed" % PID)
+    assert 'Traceback' not in result['msg']
+
+
+def test_absent_refused_by_the_rm_shell_itself(monkeypatch):
+    # The link changed between the stat and the rm: the shell that would remove refuses.
+    rm_body = {'command': 'sh', 'args': ['-c', _exec.ENTRY_GUARD + 'exec rm -rf -- "$1"', 'sh', 'link/keep.txt'], 'timeout': 120}
+    result = run_module_failed(monkeypatch, cocalc_file, args(path='link/keep.txt', state='absent'),
+                               [stat('link/keep.txt', 'regular file'), _outside(rm_body, 1, '/elsewhere/keep.txt', seconds=120)])
+    assert "path 'link/keep.txt' leaves the home" in result['msg']
+
+
+def test_write_through_a_symlink_out_of_the_home_writes_nothing(monkeypatch):
+    result = run_module_failed(monkeypatch, cocalc_file, args(path='link/new.txt', content='x'),
+                               [read('link/new.txt'), guard('link/new.txt', outside=(1, '/elsewhere/new.txt'))])
+    assert "path 'link/new.txt' leaves the home" in result['msg'] and 'nothing was changed' in result['msg']
+
+
+def test_a_hub_that_refuses_the_read_gets_our_message(monkeypatch):
+    # The local test server (and a confined hub) refuses reads through such a link with its own words.
+    result = run_module_failed(monkeypatch, cocalc_file, args(path='link/new.txt', content='x'), [
+        read('link/new.txt', error="Error: EACCES: path 'link/new.txt' is outside the project home directory"),
+        guard('link/new.txt', outside=(1, '/elsewhere/new.txt'))])
+    assert result['msg'].startswith("path 'link/new.txt' leaves the home of project %s" % PID)
+    assert 'api_error' not in result
+
+
+def test_a_failed_read_inside_the_home_keeps_its_error(monkeypatch):
+    result = run_module_failed(monkeypatch, cocalc_file, args(content='x'), [
+        read('notes/a.md', error='Error: EIO: i/o error'), guard('notes/a.md')])
+    assert result['msg'].startswith("Could not read 'notes/a.md' in project %s" % PID) and 'EIO' in result['msg']
+
+
+def test_write_check_mode_also_refuses(monkeypatch):
+    result = run_module_failed(monkeypatch, cocalc_file, args(path='link/new.txt', content='x'),
+                               [read('link/new.txt'), guard('link/new.txt', outside=(1, '/elsewhere/new.txt'))], check_mode=True)
+    assert "path 'link/new.txt' leaves the home" in result['msg']
+
+
+def test_the_guard_itself_failing_is_an_api_error(monkeypatch):
+    result = run_module_failed(monkeypatch, cocalc_file, args(path='a.txt', content='x'),
+                               [read('a.txt'), execute({'command': 'sh', 'args': ['-c', _exec.HOME_GUARD, 'sh', 'a.txt']},
+                                                       stderr='sh: realpath: not found', exit_code=127)])
+    assert 'ended with exit code 127' in result['msg'] and 'realpath: not found' in result['msg']
 
 
 # ---- bad input: no call at all ----
@@ -388,6 +462,16 @@ def test_copy_within_one_project_probes_once(monkeypatch):
     result = run_module_success(monkeypatch, cocalc_file, args(path='hw', copy_from=copy_from(project_id=PID)), [
         probe(['handout', 'hw', 'hw/handout'], [SOURCE, SOURCE, ('missing', {})])])
     assert result['changed'] is False
+
+
+@pytest.mark.parametrize('index, option', [(1, 'copy_from.path'), (2, 'path'), (3, 'path')])
+def test_copy_refuses_source_or_target_out_of_the_home(monkeypatch, index, option):
+    # The checksum probe checks every path before it lists anything: no extra call, no copy.
+    paths = ['handout', 'hw', 'hw/handout']
+    body = {'command': 'sh', 'args': ['-c', _files._PROBE_SCRIPT, 'sh', '0'] + paths, 'timeout': 120}
+    result = run_module_failed(monkeypatch, cocalc_file, args(path='hw', copy_from=copy_from(project_id=PID)),
+                               [_outside(body, index, '/elsewhere', seconds=120)])
+    assert result['msg'].startswith("%s '%s' leaves the home of project %s" % (option, paths[index - 1], PID))
 
 
 def test_copy_guide_era_drops_wait_until_done(monkeypatch):
@@ -501,3 +585,28 @@ def test_probe_output_garbage_is_a_clear_failure(monkeypatch):
 def test_json_sizes_match_the_client():
     body = {'project_id': PID, 'path': 'é', 'content': 'x"\n'}
     assert _files._json_size(body) == len(json.dumps(body, separators=(',', ':'), ensure_ascii=False).encode('utf-8'))
+
+
+PORT = 'Error: unable to determine project port'
+
+
+def test_a_starting_project_is_waited_for_and_the_file_written_once(monkeypatch):
+    """runs-2024/README.md fact 1: calls to a project that is still starting are refused at once."""
+    result = run_module_success(monkeypatch, cocalc_file, {'project_id': PID, 'path': 'a.md', 'content': 'A\n'}, [
+        read('a.md', error=PORT),
+        read('a.md'),
+        guard('a.md'),
+        ApiCall('write_text_file_to_project', {'project_id': PID, 'path': 'a.md', 'content': 'A\n'}).error('Error: unable to determine host'),
+        write('a.md', 'A\n'),
+    ])
+    assert result['changed'] is True
+    assert result.transport.sleeps == [1.0, 1.0]
+
+
+def test_a_project_that_never_starts_fails_the_task_and_says_so(monkeypatch):
+    # 1 + 2 + 4 + 5 + 5 + ... seconds: 61 pauses fit into the 300 seconds, so 62 calls are refused.
+    calls = [read('a.md', error=PORT) for _n in range(62)]
+    result = run_module_failed(monkeypatch, cocalc_file, {'project_id': PID, 'path': 'a.md', 'content': 'A\n'}, calls)
+    assert 'did not become ready within 300 seconds' in result['msg']
+    assert "read 'a.md' in project %s" % PID in result['msg']
+    assert sum(result.transport.sleeps) <= 300

@@ -11,6 +11,7 @@ import hashlib
 
 import pytest
 
+from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import HOME_GUARD
 from ansible_collections.cocalc.cocalc.plugins.module_utils._public_paths import public_path_id
 from ansible_collections.cocalc.cocalc.plugins.modules import cocalc_public_path
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import API_KEY, ApiCall, run_module_failed, run_module_success
@@ -35,6 +36,15 @@ def write(**values):
     body = dict(project_id=PID, path=PATH)
     body.update(values)
     return ApiCall('query', {'query': {'public_paths': body}}).reply({'query': {}, 'multi_response': False, 'event': 'query', 'id': 'w'})
+
+
+def guard(outside=None, path=PATH):
+    """The read-only check before publishing that the path stays in the home."""
+    body = dict(project_id=PID, err_on_exit=False, command='sh', args=['-c', HOME_GUARD, 'sh', path])
+    reply = {'event': 'project_exec_output', 'stdout': '', 'stderr': '', 'exit_code': 0}
+    if outside:
+        reply.update(stderr='outside-home 1\n' + outside, exit_code=97)
+    return ApiCall('project_exec', body).expect_timeout(40).reply(reply)
 
 
 def row(**fields):
@@ -64,6 +74,7 @@ OTHER_ROW = dict(project_id=PID, path=PATH + '/', id=hashlib.sha1((PID + PATH + 
 def test_publish_new_path_writes_once(monkeypatch):
     result = run_module_success(monkeypatch, cocalc_public_path, args(description='Week 1'), [
         read([OTHER_ROW]),
+        guard(),
         write(description='Week 1'),
     ])
     assert result['changed'] is True
@@ -71,7 +82,7 @@ def test_publish_new_path_writes_once(monkeypatch):
 
 
 def test_publish_without_options_still_writes_the_row(monkeypatch):
-    result = run_module_success(monkeypatch, cocalc_public_path, args(), [read([]), write()])
+    result = run_module_success(monkeypatch, cocalc_public_path, args(), [read([]), guard(), write()])
     assert result['changed'] is True
     assert result['public_path'] == returned()
 
@@ -79,6 +90,7 @@ def test_publish_without_options_still_writes_the_row(monkeypatch):
 def test_publish_with_all_options(monkeypatch):
     result = run_module_success(monkeypatch, cocalc_public_path, args(description='d', unlisted=True, authenticated=True), [
         read([], authenticated=True),
+        guard(),
         write(description='d', unlisted=True, authenticated=True),
     ])
     assert result['public_path'] == returned(description='d', unlisted=True, authenticated=True)
@@ -115,7 +127,7 @@ def test_empty_description_matches_a_row_without_one(monkeypatch):
 def test_trailing_slash_row_is_a_different_path(monkeypatch):
     # Only 'handouts/week1/' exists: 'handouts/week1' is new.
     result = run_module_success(monkeypatch, cocalc_public_path, args(description='slash'), [
-        read([OTHER_ROW]), write(description='slash'),
+        read([OTHER_ROW]), guard(), write(description='slash'),
     ])
     assert result['changed'] is True
 
@@ -125,6 +137,7 @@ def test_trailing_slash_row_is_a_different_path(monkeypatch):
 def test_update_sends_only_the_changed_fields(monkeypatch):
     result = run_module_success(monkeypatch, cocalc_public_path, args(description='v2', unlisted=True), [
         read([row(description='v2', unlisted=False)]),
+        guard(),
         write(unlisted=True),
     ])
     assert result['changed'] is True
@@ -134,6 +147,7 @@ def test_update_sends_only_the_changed_fields(monkeypatch):
 def test_present_re_enables_a_disabled_path(monkeypatch):
     result = run_module_success(monkeypatch, cocalc_public_path, args(description='d'), [
         read([row(description='d', disabled=True)]),
+        guard(),
         write(disabled=False),
     ], diff=True)
     assert result['changed'] is True
@@ -144,6 +158,7 @@ def test_present_re_enables_a_disabled_path(monkeypatch):
 def test_authenticated_change_reads_and_writes_it(monkeypatch):
     result = run_module_success(monkeypatch, cocalc_public_path, args(authenticated=False), [
         read([row(authenticated=True)], authenticated=True),
+        guard(),
         write(authenticated=False),
     ])
     assert result['public_path'] == returned(authenticated=False)
@@ -162,7 +177,7 @@ def test_authenticated_on_a_server_without_it_fails_clearly(monkeypatch):
 # ---- check mode and diff ----
 
 def test_check_mode_create_makes_no_write(monkeypatch):
-    result = run_module_success(monkeypatch, cocalc_public_path, args(description='Week 1'), [read([])], check_mode=True, diff=True)
+    result = run_module_success(monkeypatch, cocalc_public_path, args(description='Week 1'), [read([]), guard()], check_mode=True, diff=True)
     assert result['changed'] is True
     assert result['public_path'] == returned(description='Week 1')
     assert result['diff'] == {'before': {}, 'after': returned(description='Week 1')}
@@ -170,7 +185,7 @@ def test_check_mode_create_makes_no_write(monkeypatch):
 
 def test_check_mode_update_makes_no_write(monkeypatch):
     result = run_module_success(monkeypatch, cocalc_public_path, args(description='new'), [
-        read([row(description='old')]),
+        read([row(description='old')]), guard(),
     ], check_mode=True, diff=True)
     assert result['changed'] is True
     assert result['public_path'] == returned(description='new')
@@ -193,7 +208,7 @@ def test_check_mode_absent_makes_no_write(monkeypatch):
 
 def test_diff_of_update_shows_only_changed_fields(monkeypatch):
     result = run_module_success(monkeypatch, cocalc_public_path, args(description='d', unlisted=True), [
-        read([row(description='d')]), write(unlisted=True),
+        read([row(description='d')]), guard(), write(unlisted=True),
     ], diff=True)
     assert result['diff'] == {'before': {'unlisted': False}, 'after': {'unlisted': True}}
 
@@ -227,7 +242,7 @@ def test_absent_when_never_published(monkeypatch):
 
 def test_not_a_collaborator(monkeypatch):
     result = run_module_failed(monkeypatch, cocalc_public_path, args(description='x'), [
-        read([]),
+        read([]), guard(),
         ApiCall('query', {'query': {'public_paths': dict(project_id=PID, path=PATH, description='x')}}).error('FATAL: user must be an admin'),
     ])
     assert result['msg'] == ("Could not publish path %r in project %s: API call 'query' failed (HTTP 200, event 'error'): "
@@ -272,3 +287,21 @@ def test_wrong_key_is_not_shown(monkeypatch):
 def test_bad_input_fails_before_any_call(monkeypatch, options, fragment):
     result = run_module_failed(monkeypatch, cocalc_public_path, options, [])
     assert fragment in result['msg']
+
+
+def test_publishing_a_symlink_out_of_the_home_is_refused(monkeypatch):
+    result = run_module_failed(monkeypatch, cocalc_public_path, args(path='link', description='x'),
+                               [read([]), guard(outside='/elsewhere', path='link')])
+    assert result['msg'] == ("path 'link' leaves the home of project %s: its real location is /elsewhere "
+                             "(a symlink or '..' points outside the home); nothing was changed" % PID)
+
+
+def test_check_mode_publish_is_refused_too(monkeypatch):
+    result = run_module_failed(monkeypatch, cocalc_public_path, args(path='link'), [read([]), guard(outside='/elsewhere', path='link')],
+                               check_mode=True)
+    assert "path 'link' leaves the home" in result['msg']
+
+
+def test_unpublishing_needs_no_check(monkeypatch):
+    result = run_module_success(monkeypatch, cocalc_public_path, args(state='absent'), [read([row()]), write(disabled=True)])
+    assert result['changed'] is True
