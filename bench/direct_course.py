@@ -34,10 +34,13 @@ import os
 import re
 import shlex
 import sys
+import time
 
 import requests
 
 READ_BATCH = 50
+# Pauses while a project starts: 1, 2, 4, then 5 s, about 300 s in all.
+STARTING_PAUSES = [1, 2, 4] + [5] * 58
 
 
 class Api:
@@ -50,11 +53,17 @@ class Api:
         self.session.mount('https://', adapter)
 
     def call(self, endpoint, **body):
-        reply = self.session.post(self.url + endpoint, json=body, timeout=120)
-        answer = reply.json()
-        if reply.status_code != 200 or answer.get('event') == 'error':
-            raise RuntimeError('%s failed: HTTP %s %s' % (endpoint, reply.status_code, answer.get('error')))
-        return answer
+        # A project still starting refuses calls at once ("unable to determine project port"): the hub
+        # never reached it, so the call is sent again after a pause.
+        for pause in STARTING_PAUSES + [None]:
+            reply = self.session.post(self.url + endpoint, json=body, timeout=120)
+            answer = reply.json()
+            if reply.status_code == 200 and answer.get('event') != 'error':
+                return answer
+            if pause is None or 'unable to determine' not in str(answer.get('error')):
+                raise RuntimeError('%s failed: HTTP %s %s' % (endpoint, reply.status_code, answer.get('error')))
+            time.sleep(pause)
+        raise AssertionError('not reached')
 
 
 def marker(course_id, student_id):
@@ -87,8 +96,20 @@ def main():
     projects = dict((row['name'], row) for row in rows if row.get('name') and me in (row.get('users') or {}))
 
     def read_batch(batch):
-        answer = api.call('read_text_file_from_project', project_id=[pid for pid, _path in batch], path=[path for _pid, path in batch])
-        return dict(((item['project_id'], item['path']), item.get('content')) for item in answer['content'])
+        """{(project_id, path): text or None}; items of starting projects ("error": {}) are read again."""
+        found = {}
+        for pause in STARTING_PAUSES + [None]:
+            answer = api.call('read_text_file_from_project', project_id=[pid for pid, _path in batch], path=[path for _pid, path in batch])
+            # Answers come in completion order, each naming its project and path.
+            items = dict(((item['project_id'], item['path']), item) for item in answer['content'])
+            batch = [key for key in batch if items[key].get('error') == {}]
+            found.update((key, item.get('content')) for key, item in items.items() if key not in batch)
+            if not batch:
+                return found
+            if pause is None:
+                raise RuntimeError('projects still starting: %s' % sorted(set(pid for pid, _path in batch)))
+            time.sleep(pause)
+        raise AssertionError('not reached')
 
     # Existing projects' handouts: whole projects per call, about one call per thread, at most READ_BATCH files.
     existing = [projects[key]['project_id'] for key in (marker(course['course_id'], s['student_id']) for s in students) if key in projects]

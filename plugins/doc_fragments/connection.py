@@ -53,6 +53,10 @@ options:
 notes:
   - Requires the Python library C(requests) on the host that runs the module; usually that is the
     controller (a task with C(delegate_to) set to V(localhost), or a play on V(localhost)).
+  - A call to a project that is still starting is refused by the hub before it reaches the project
+    (C(unable to determine project port)); such a call is sent again after pauses of 1, 2, 4 and then
+    5 seconds until the project runs, for up to 300 seconds (for a command, within its timeout); a
+    project that does not come up fails the task with a message that says so.
 requirements:
   - requests >= 2.25
 '''

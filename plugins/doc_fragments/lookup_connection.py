@@ -55,6 +55,8 @@ options:
     default: 3
 notes:
   - Lookups run on the controller, so the Python library C(requests) must be installed there.
+  - A read from a project that is still starting is refused by the hub; it is sent again after pauses
+    of 1, 2, 4 and then 5 seconds until the project runs, for up to 300 seconds.
 requirements:
   - requests >= 2.25
 '''

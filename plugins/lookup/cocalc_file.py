@@ -45,7 +45,8 @@ notes:
   - The server decodes file contents as UTF-8; bytes that are not valid UTF-8 come back replaced.
   - A missing file, a directory, a file over the server's size limit (10 MB by default) and a private file
     read with O(public=true) are errors.
-  - Several files of a project are read in one request where the server accepts that (the 2024 hub does).
+  - Several files of a project are read in one request where the server accepts that (the 2024 hub does);
+    its answers are matched to the terms by path, whatever their order.
 seealso:
   - module: cocalc.cocalc.cocalc_public_path
   - module: cocalc.cocalc.cocalc_public_path_info

@@ -30,6 +30,8 @@ from urllib.parse import quote, urlsplit
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _wait
+
 try:
     import requests
 except ImportError:
@@ -55,6 +57,14 @@ BACKOFF_BASE = 1.0
 BACKOFF_CAP = 20.0
 # A server asking for a longer pause than this gets an error, not a silent long wait.
 MAX_RETRY_AFTER = 60.0
+
+# Seconds a project call waits for a project that is still starting (the hub refuses such calls at
+# once, before reaching the project, so sending them again is safe). The real hub of 2024 took ~4 s
+# for one project and ~50 s for 30 started at once on 2 cores.
+DEFAULT_READY_WAIT = 300
+# Pauses between those attempts: 1, 2, 4, 5, 5, ... seconds.
+READY_WAIT_FIRST = 1.0
+READY_WAIT_CAP = 5.0
 
 # user_search returns at most 50 rows to non-admins. The real hub of 2024 and the guide's era do not
 # count email hits against that cap, so a whole roster goes in one call; where a server does cap
@@ -113,6 +123,13 @@ _UNKNOWN_ENDPOINT_RE = re.compile(
     r"^(?:unknown endpoint '(?P<a>[^']*)'|unknown message event type '(?P<b>[^']*)'|"
     r"endpoint '(?P<c>[^']*)' is not part of the HTTP API)")
 _UNEXPECTED_ARGUMENT_RE = re.compile(r"got an unexpected argument '([^']+)'")
+# What a hub answers (HTTP 200, event error) to a call for a project that is not running yet: the
+# 2024 hub says "unable to determine project port" while the project starts and "unable to determine
+# host" at the end of a start; other releases say "no host" / "project not running".
+_NOT_READY_RE = re.compile(r"unable to determine (?:project port|host)|\bno host\b|\bproject (?:is )?not (?:yet )?running\b"
+                           r"|\bproject is (?:starting|stopping)\b", re.IGNORECASE)
+# Body fields that name the projects a call needs running.
+_PROJECT_FIELDS = ('project_id', 'src_project_id', 'target_project_id')
 _BAD_KEY_TEXTS = ('No account found. Is your API key wrong?', 'out of range for type integer',
                   'You must provide authentication via an API key')
 # Servers before May 2019 run calls with an unknown key anonymously; these texts are the result.
@@ -186,6 +203,28 @@ class CocalcApiError(CocalcError):
         if self.attempted:
             text = 'Could not %s: %s' % (self.attempted, text)
         return text
+
+
+class ProjectNotReady(CocalcApiError):
+    """The hub refused a project call because the project is not running yet (still starting): the
+    call never reached the project. Raised by CocalcClient.call() once its wait for the project is
+    spent; batched reads report it per item (see not_ready_item())."""
+
+
+def is_not_ready_text(text):
+    return isinstance(text, str) and bool(_NOT_READY_RE.search(text))
+
+
+def not_ready_item(item):
+    """True for an item of a batched answer that failed because its project is not running yet.
+
+    The 2024 hub serialises a hub-side Error inside a batch as ``"error": {}`` (an Error object has no
+    JSON fields); errors from inside the project (ENOENT and the like) stay strings.
+    """
+    if not isinstance(item, dict):
+        return False
+    error = item.get('error')
+    return error == {} or is_not_ready_text(error)
 
 
 class CocalcCheckModeError(CocalcError, RuntimeError):
@@ -334,11 +373,6 @@ def _retry_after_seconds(value):
     return max(0.0, when.timestamp() - time.time())
 
 
-def _sleep(seconds):
-    # Indirection so unit tests can record waits instead of sleeping.
-    time.sleep(seconds)
-
-
 def _backoff(attempt):
     """Capped exponential backoff with jitter: attempt 0 waits 0.5-1 s, then 1-2 s, 2-4 s, ..."""
     delay = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** attempt))
@@ -362,7 +396,8 @@ def _batches(items, max_items, max_chars):
 class CocalcClient(object):
     """Client for one CoCalc server and one API key, with one pooled HTTP session."""
 
-    def __init__(self, api_url, api_key, validate_certs=True, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES, pool_size=None):
+    def __init__(self, api_url, api_key, validate_certs=True, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES, pool_size=None,
+                 ready_wait=DEFAULT_READY_WAIT):
         if not HAS_REQUESTS:
             raise RuntimeError('the Python library requests is required')
         self.api_url = self._normalise_url(api_url)
@@ -378,6 +413,8 @@ class CocalcClient(object):
         if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 20:
             raise ValueError('api_retries must be an integer between 0 and 20, got %r' % (retries,))
         self.retries = retries
+        # Seconds a project call waits for its project to finish starting (see ProjectNotReady).
+        self.ready_wait = ready_wait
         # When True, any call that could change the server raises CocalcCheckModeError.
         self.check_mode = False
         self._session = requests.Session()
@@ -426,7 +463,8 @@ class CocalcClient(object):
 
     # ---- transport ----
 
-    def call(self, endpoint, body=None, retry=None, request_timeout=None, form=None, allow_in_check_mode=False, **options):
+    def call(self, endpoint, body=None, retry=None, request_timeout=None, form=None, allow_in_check_mode=False, ready_wait=None,
+             **options):
         """POST /api/v1/<endpoint> and return the decoded success body (a dict).
 
         The request body is ``body`` (a dict) updated with ``options``; use ``body`` for options
@@ -436,6 +474,9 @@ class CocalcClient(object):
         form: None = JSON unless the JSON would exceed the server's 100 kB limit and every value
         is a string; True/False forces form/JSON.
         allow_in_check_mode: let a non-read call through in check mode (for probes).
+        ready_wait: seconds to wait for a project that is still starting (default: the client's
+        ready_wait). The hub refuses such a call before it reaches the project, so it is sent again
+        after a pause, whatever the endpoint; once the wait is spent, ProjectNotReady is raised.
         Raises CocalcApiError on any failure.
         """
         payload = dict(body or {})
@@ -448,22 +489,35 @@ class CocalcClient(object):
         timeout = self.timeout if request_timeout is None else request_timeout
         url = '%s/api/v1/%s' % (self.api_url, endpoint)
         attempt = 0
+        waiter = None
         while True:
             response, failure = self._post(endpoint, url, data, content_type, timeout)
             if failure is not None:
                 if failure.retryable and attempt < retries_left:
-                    _sleep(_backoff(attempt))
+                    _wait.sleep(_backoff(attempt))
                     attempt += 1
                     continue
                 raise self._note_retries(failure.error, attempt)
             if response.status_code in RETRY_STATUSES and attempt < retries_left:
                 wait = self._retry_wait(attempt, response)
                 if wait is not None:
-                    _sleep(wait)
+                    _wait.sleep(wait)
                     attempt += 1
                     continue
             try:
                 return self._decode(endpoint, response, len(data))
+            except ProjectNotReady as err:
+                projects = [payload[key] for key in _PROJECT_FIELDS if isinstance(payload.get(key), str)]
+                if not projects:
+                    raise self._note_retries(err, attempt)
+                if waiter is None:
+                    budget = self.ready_wait if ready_wait is None else ready_wait
+                    waiter = _wait.Waiter(budget, first=READY_WAIT_FIRST, cap=READY_WAIT_CAP)
+                if waiter.pause():
+                    continue
+                err.message += (' (project %s did not become ready within %s seconds: it is still starting, or cannot start)'
+                                % (' / '.join(projects), waiter.budget))
+                raise self._note_retries(err, attempt)
             except CocalcApiError as err:
                 raise self._note_retries(err, attempt)
 
@@ -530,7 +584,8 @@ class CocalcClient(object):
         event = data.get('event')
         if event == 'error':
             text = self._as_text(data.get('error'))
-            error = self._error(endpoint, status, event, text, data)
+            kind = ProjectNotReady if is_not_ready_text(text) else CocalcApiError
+            error = self._error(endpoint, status, event, text, data, kind)
             if any(part in text for part in _ANONYMOUS_TEXTS):
                 error.message += ' (the server did not recognise the key as an account; check api_key / COCALC_API_KEY)'
             raise error
@@ -597,8 +652,8 @@ class CocalcClient(object):
             return [self._redact(v) for v in value]
         return value
 
-    def _error(self, endpoint, http_status, event, message, body=None):
-        return CocalcApiError(endpoint, http_status, event, self._redact(message), self._redact(body))
+    def _error(self, endpoint, http_status, event, message, body=None, kind=None):
+        return (kind or CocalcApiError)(endpoint, http_status, event, self._redact(message), self._redact(body))
 
     # ---- helpers every module needs ----
 

@@ -622,6 +622,9 @@ class ProjectPlan(object):
         return actions
 
 
+_NOT_READ = object()
+
+
 def _text_view(current):
     if current is None:
         return None
@@ -634,7 +637,11 @@ def _plan_handouts(plan, spec, state, new):
     before, after = plan.file_views
     for handout in spec.handouts:
         if handout.content is not None:
-            current = None if new else state.files.get((plan.project_id, handout.path))
+            # "Missing" (None) only for a new project or where the hub said ENOENT for this very file:
+            # a file that was not read, or whose read failed, is never written over.
+            current = None if new else state.files.get((plan.project_id, handout.path), _NOT_READ)
+            if current is _NOT_READ:
+                raise CourseError("handout '%s' of project %s was not read, so it is left alone" % (handout.path, plan.project_id))
             if isinstance(current, CocalcApiError):
                 raise current
             if current is None or (handout.force and plan_text(current, handout.content).changed):
@@ -729,6 +736,14 @@ def plan_dropped(spec, state, key, staff_ids):
     return plan
 
 
+def _known_row(state, key):
+    """The student's project when it is unambiguous (to name it in a failure), else None."""
+    try:
+        return pick_project(state.index.get(key, []), key)
+    except CourseError:
+        return None
+
+
 def _staff_ids(spec, state):
     ids = list(spec.staff_ids)
     for email in spec.staff_emails:
@@ -747,7 +762,7 @@ def plan_course(spec, state):
         try:
             plans.append(plan_student(spec, state, student, staff_ids))
         except CocalcError as err:
-            failed = ProjectPlan(student['key'], student)
+            failed = ProjectPlan(student['key'], student, _known_row(state, student['key']))
             failed.error = str(err)
             plans.append(failed)
     roster_keys = set(student['key'] for student in spec.students)

@@ -17,8 +17,9 @@ Used by the cocalc_exec module and by _files.py (checksums, removals, probes)::
   its own, so that is refused.
 - A server-side timeout ("killed command") becomes a CommandTimeout naming the option.
 - The server starts a stopped project on demand, so the HTTP timeout is the command timeout plus
-  api_timeout, and the answers a hub gives while a project is still coming up ("no host", "not
-  running") are retried within the command timeout: the command never ran, so repeating is safe.
+  api_timeout, and the answers a hub gives while a project is still coming up (ProjectNotReady:
+  "unable to determine project port", "no host", ...) are retried by the client within the command
+  timeout: the command never ran, so repeating is safe.
 - ``probe=True`` marks read-only commands (test, stat, sha256sum) that may run in check mode.
 
 Free of AnsibleModule: run_command() is the resource function of cocalc_exec and returns an Outcome.
@@ -30,21 +31,15 @@ import datetime
 import posixpath
 import re
 import shlex
-import time
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils import _api
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, attempting
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _wait
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, ProjectNotReady, attempting
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, Outcome
 
 # The server's own default for project_exec.
 SERVER_DEFAULT_TIMEOUT = 10
-# Answers of a hub whose project is not reachable yet: the command did not run.
-_NOT_READY_RE = re.compile(r"\bno host\b|\bproject (?:is )?not (?:yet )?running\b|\bproject is (?:starting|stopping)\b", re.IGNORECASE)
 _KILLED_RE = re.compile(r"-- killed command '")
 _TRUNCATED_RE = re.compile(r' \(truncated at (\d+) characters\)$')
-# Waits between "not ready" retries: 1, 2, 4, 5, 5, ... seconds, bounded by the command timeout.
-_READY_WAIT_FIRST = 1.0
-_READY_WAIT_MAX = 5.0
 
 
 def check_project_path(value, option, allow_home=False):
@@ -117,28 +112,19 @@ def exec_in_project(client, project_id, command, args=None, bash=False, path=Non
         body['max_output'] = max_output
     seconds = SERVER_DEFAULT_TIMEOUT if timeout is None else timeout
     request_timeout = seconds + client.timeout
-    started = time.monotonic()
-    waited = 0.0
-    wait = _READY_WAIT_FIRST
-    while True:
-        try:
-            answer = client.call('project_exec', body, retry=False, request_timeout=request_timeout, allow_in_check_mode=probe)
-            break
-        except CocalcApiError as err:
-            if _KILLED_RE.search(err.message or ''):
-                raise CommandTimeout(err.endpoint, err.http_status, err.event,
-                                     'the command was killed after running for timeout=%s seconds (option timeout); server said: %s'
-                                     % (seconds, err.message), err.body) from None
-            if not (err.http_status == 200 and _NOT_READY_RE.search(err.message or '')):
-                raise
-            # Give up once the waits alone, or the wall clock, used up the command's timeout.
-            if waited + wait > seconds or time.monotonic() - started + wait > seconds:
-                err.message += ' (the project did not become ready within timeout=%s seconds)' % seconds
-                raise
-            _api._sleep(wait)
-            waited += wait
-            wait = min(_READY_WAIT_MAX, wait * 2)
-    delta = datetime.timedelta(seconds=time.monotonic() - started)
+    started = _wait.now()
+    try:
+        # A project still starting refuses the call before running anything: the client sends it
+        # again, within the command's timeout when there is one.
+        answer = client.call('project_exec', body, retry=False, request_timeout=request_timeout, allow_in_check_mode=probe,
+                             ready_wait=timeout)
+    except CocalcApiError as err:
+        if _KILLED_RE.search(err.message or ''):
+            raise CommandTimeout(err.endpoint, err.http_status, err.event,
+                                 'the command was killed after running for timeout=%s seconds (option timeout); server said: %s'
+                                 % (seconds, err.message), err.body) from None
+        raise
+    delta = datetime.timedelta(seconds=_wait.now() - started)
     stdout, cut_out = _strip_truncation(answer.get('stdout'), max_output)
     stderr, cut_err = _strip_truncation(answer.get('stderr'), max_output)
     rc = answer.get('exit_code')
@@ -248,8 +234,13 @@ def run_command(client, params, check_mode):
             return Outcome(shown, False, **extra)
         return Outcome(shown, True, **extra)
     with attempting('run %r in project %s' % (shown, params['project_id'])):
-        result = exec_in_project(client, params['project_id'], program, args=argv, bash=params.get('bash'),
-                                 path=params.get('chdir'), timeout=params.get('timeout'), max_output=params.get('max_output'))
+        try:
+            result = exec_in_project(client, params['project_id'], program, args=argv, bash=params.get('bash'),
+                                     path=params.get('chdir'), timeout=params.get('timeout'), max_output=params.get('max_output'))
+        except ProjectNotReady as err:
+            if params.get('timeout') is not None:
+                err.message += ' (option timeout)'
+            raise
     extra.update(rc=result.rc, stdout=result.stdout, stderr=result.stderr, truncated=result.truncated,
                  stdout_lines=result.stdout.splitlines(), stderr_lines=result.stderr.splitlines(), delta=str(result.delta),
                  msg='' if result.rc == 0 else 'non-zero return code')

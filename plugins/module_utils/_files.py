@@ -41,8 +41,17 @@ import posixpath
 import re
 import uuid
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils import _api
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import JSON_BODY_LIMIT, CocalcApiError, attempting, form_encode
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _wait
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import (
+    JSON_BODY_LIMIT,
+    READY_WAIT_CAP,
+    READY_WAIT_FIRST,
+    CocalcApiError,
+    ProjectNotReady,
+    attempting,
+    form_encode,
+    not_ready_item,
+)
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_project_path, exec_in_project
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, Outcome, check_uuid
 
@@ -61,6 +70,8 @@ DEFAULT_COPY_WAIT = 240
 COPY_POLL_INTERVAL = 2.0
 
 _ENOENT_RE = re.compile(r'\bENOENT\b|no such file or directory', re.IGNORECASE)
+# The file an ENOENT text names: "ENOENT: no such file or directory, stat '/projects/<id>/a.md'".
+_ENOENT_PATH_RE = re.compile(r"no such file or directory, \w+ '([^']*)'", re.IGNORECASE)
 _TOO_LARGE_RE = re.compile(r'Attempt to open large file')
 _NO_ACCESS_RE = re.compile(r'does not have (?:write|read) access|access denied|ACCESS BLOCKED|not a collaborator', re.IGNORECASE)
 # bzip2 magic, what the hub returns for a directory path.
@@ -89,9 +100,19 @@ def error_text(value):
 
 # ---- text: read ----
 
-def _classify_read_error(err):
-    """None for a missing file, TOO_LARGE for an oversized one; otherwise re-raise."""
-    if _ENOENT_RE.search(err.message or ''):
+def _names_other_file(message, path):
+    """True when an ENOENT text names a file (", stat '/projects/<id>/a.md'") that is not path."""
+    match = _ENOENT_PATH_RE.search(message or '')
+    if not match:
+        return False
+    named = match.group(1)
+    return named != path and not named.endswith('/' + path)
+
+
+def _classify_read_error(err, path):
+    """None for a missing file (the hub said ENOENT for this very path), TOO_LARGE for an oversized
+    one; otherwise re-raise: no other answer ever counts as "missing"."""
+    if _ENOENT_RE.search(err.message or '') and not _names_other_file(err.message, path):
         return None
     if _TOO_LARGE_RE.search(err.message or ''):
         return TOO_LARGE
@@ -99,11 +120,12 @@ def _classify_read_error(err):
 
 
 def read_text_file(client, project_id, path):
-    """The file's text, None when it does not exist, or TOO_LARGE. Other failures raise CocalcApiError."""
+    """The file's text, None when it does not exist, or TOO_LARGE. Other failures raise CocalcApiError
+    (ProjectNotReady for a project that did not finish starting within the client's ready_wait)."""
     try:
         answer = client.call('read_text_file_from_project', project_id=project_id, path=path)
     except CocalcApiError as err:
-        return _classify_read_error(err)
+        return _classify_read_error(err, path)
     content = answer.get('content')
     if not isinstance(content, str):
         raise CocalcApiError('read_text_file_from_project', 200, answer.get('event'), 'the answer has no text content', answer)
@@ -117,13 +139,20 @@ def _read_one_safely(client, project_id, path):
         return err
 
 
+class _NoArrays(Exception):
+    """The server does not take arrays in read_text_file_from_project (older hubs)."""
+
+
 def read_text_files(client, targets, batch_size=READ_BATCH):
     """Read many files, in few calls: {(project_id, path): text | None (missing) | TOO_LARGE | CocalcApiError}.
 
     Uses the array form of read_text_file_from_project (batch_size files per call); a server that
-    rejects arrays gets one call per file from then on. Failures for single files come back as
-    CocalcApiError values so one unreadable project does not hide the others; a transport
-    failure (no answer) raises.
+    rejects arrays gets one call per file from then on. The hub answers arrays in the order the reads
+    finished, each item naming its project_id and path, so items are matched by (project_id, path),
+    never by position; a batch whose items cannot be matched one to one gives an error for each of
+    its files. Items of projects still starting are read again after a pause (within the client's
+    ready_wait). Failures for single files come back as CocalcApiError values so one unreadable
+    project does not hide the others; a transport failure (no answer) raises.
     """
     unique = []
     for target in targets:
@@ -136,33 +165,96 @@ def read_text_files(client, targets, batch_size=READ_BATCH):
         batch = unique[start:start + batch_size]
         if arrays and len(batch) > 1:
             try:
-                answer = client.call('read_text_file_from_project', project_id=[key[0] for key in batch],
-                                     path=[key[1] for key in batch])
-            except CocalcApiError as err:
-                if err.http_status is None:
-                    raise
-                arrays = False
-            else:
-                items = answer.get('content')
-                if isinstance(items, list) and len(items) == len(batch):
-                    for key, item in zip(batch, items):
-                        results[key] = _array_item(key, item)
-                    continue
+                results.update(_read_batch(client, batch))
+                continue
+            except _NoArrays:
                 arrays = False
         for project_id, path in batch:
             results[(project_id, path)] = _read_one_safely(client, project_id, path)
     return results
 
 
+def _read_batch(client, batch):
+    """One array read of batch (and again for the items of projects still starting)."""
+    found = {}
+    pending = list(batch)
+    waiter = None
+    while pending:
+        try:
+            answer = client.call('read_text_file_from_project', project_id=[key[0] for key in pending],
+                                 path=[key[1] for key in pending])
+        except CocalcApiError as err:
+            if err.http_status is None:
+                raise
+            if found or waiter is not None:
+                # This server took arrays a moment ago: the failure is real, not a missing feature.
+                found.update((key, err) for key in pending)
+                return found
+            raise _NoArrays() from None
+        items = answer.get('content')
+        if not isinstance(items, list):
+            if found or waiter is not None:
+                found.update((key, _batch_error(answer, len(pending))) for key in pending)
+                return found
+            raise _NoArrays()
+        matched = match_batch(pending, items)
+        if matched is None:
+            found.update((key, _batch_error(answer, len(pending))) for key in pending)
+            return found
+        waiting = [key for key in pending if not_ready_item(matched[key])]
+        found.update((key, _array_item(key, matched[key])) for key in pending if key not in waiting)
+        if not waiting:
+            break
+        if waiter is None:
+            waiter = _wait.Waiter(client.ready_wait, first=READY_WAIT_FIRST, cap=READY_WAIT_CAP)
+        if not waiter.pause():
+            found.update((key, _not_ready_error(key, matched[key], waiter.budget)) for key in waiting)
+            break
+        pending = waiting
+    return found
+
+
+def match_batch(keys, items):
+    """{(project_id, path): item} when items answer keys one to one (each item naming its project_id
+    and path, in any order), else None."""
+    wanted = set(keys)
+    matched = {}
+    for item in items:
+        key = (item.get('project_id'), item.get('path')) if isinstance(item, dict) else None
+        if key not in wanted or key in matched:
+            return None
+        matched[key] = item
+    return matched if len(matched) == len(wanted) else None
+
+
+def _batch_error(answer, count):
+    return CocalcApiError('read_text_file_from_project', 200, answer.get('event'),
+                          'the server answered a read of %d files with items that cannot be matched one to one to the files '
+                          'asked for (each item must name its project_id and path); nothing of it is used' % count, answer)
+
+
+def _not_ready_error(key, item, budget):
+    err = ProjectNotReady('read_text_file_from_project', 200, 'error',
+                          '%s (project %s did not become ready within %s seconds: it is still starting, or cannot start)'
+                          % (_item_error_text(item), key[0], budget), item)
+    err.attempted = "read '%s' in project %s" % (key[1], key[0])
+    return err
+
+
+def _item_error_text(item):
+    error = item.get('error')
+    if error == {}:
+        return 'the server reported an error without details, as the hub does for a project that is still starting'
+    return error_text(error)
+
+
 def _array_item(key, item):
-    if not isinstance(item, dict):
-        return CocalcApiError('read_text_file_from_project', 200, None, 'unexpected answer item %r' % (item,), item)
     if isinstance(item.get('content'), str) and item.get('error') is None:
         return item['content']
-    err = CocalcApiError('read_text_file_from_project', 200, 'error', error_text(item.get('error')), item)
+    err = CocalcApiError('read_text_file_from_project', 200, 'error', _item_error_text(item), item)
     err.attempted = "read '%s' in project %s" % (key[1], key[0])
     try:
-        return _classify_read_error(err)
+        return _classify_read_error(err, key[1])
     except CocalcApiError as failure:
         return failure
 
@@ -558,7 +650,7 @@ def _adapt_copy_body(body, rejected, options):
 
 def _wait_for_copy(client, copy_path_id, wait):
     """Poll copy_path_status until the queued copy finished (cluster hubs that queue copies)."""
-    waited = 0.0
+    waiter = _wait.Waiter(wait, first=COPY_POLL_INTERVAL, factor=1.0)
     while True:
         answer = client.call('copy_path_status', copy_path_id=copy_path_id)
         data = answer.get('data')
@@ -568,11 +660,9 @@ def _wait_for_copy(client, copy_path_id, wait):
                 raise CocalcApiError('copy_path_status', 200, None, 'the copy %s failed: %s' % (copy_path_id, error_text(record['error'])), answer)
             if record.get('finished'):
                 return
-        if waited >= wait:
+        if not waiter.pause():
             raise CocalcApiError('copy_path_status', 200, None, 'the copy %s did not finish within %s seconds (option copy_from.timeout)'
                                  % (copy_path_id, wait), answer)
-        _api._sleep(COPY_POLL_INTERVAL)
-        waited += COPY_POLL_INTERVAL
 
 
 # ---- the cocalc_file module ----

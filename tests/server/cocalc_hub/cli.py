@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 
-from . import accounts
+from . import accounts, projects
 from .hub import Hub, parse_latency
 from .messages import ERAS
 from .store import Store
@@ -32,6 +32,19 @@ def _data_dir(path, create):
             _fail('--data-dir %s does not exist (start the server on it first)' % path)
         os.makedirs(path, mode=0o700)
     return path
+
+
+def _seconds(option):
+    """An argparse type: a finite number of seconds, 0 or more (the error names the option)."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError('%s must be a number of seconds (got %r)' % (option, text)) from None
+        if not 0 <= value < float('inf'):
+            raise argparse.ArgumentTypeError('%s must be 0 or more seconds (got %r)' % (option, text))
+        return value
+    return parse
 
 
 def _print_json(value):
@@ -62,13 +75,19 @@ def serve(argv):
     parser.add_argument('--port', type=int, default=0, help='port (default 0: any free port)')
     parser.add_argument('--era', choices=ERAS, default='2024', help='hub behaviour to emulate (default 2024)')
     parser.add_argument('--latency', default='none', help="'none' (default), 'real-hub' or 'HUB_MS,PROJECT_MS'")
+    parser.add_argument('--start-seconds', type=_seconds('--start-seconds'), default=None,
+                        help='how long a project start takes alone (default 3, 4 with --latency real-hub; 0: at once)')
+    parser.add_argument('--host-error-seconds', type=_seconds('--host-error-seconds'), default=0.0,
+                        help="after a start, answer project calls 'Error: unable to determine host' this long (default 0: off)")
     parser.add_argument('--verbose', action='store_true', help='log every request to stderr')
     args = parser.parse_args(argv)
     try:
         parse_latency(args.latency)
     except ValueError as error:
         parser.error(str(error))
-    hub = Hub(_data_dir(args.data_dir, create=True), era=args.era, latency=args.latency)
+    hub = Hub(_data_dir(args.data_dir, create=True), era=args.era, latency=args.latency, start_seconds=args.start_seconds,
+              host_error_seconds=args.host_error_seconds)
+    projects.finish_interrupted_starts(hub)
     info = _bootstrap(hub)
     try:
         server = ApiServer((args.host, args.port), hub, verbose=args.verbose)

@@ -66,6 +66,9 @@ def copy(hub, caller, mesg, public):
     dst_path = js_string(mesg['target_path']) if mesg.get('target_path') is not None else src_path
     if public and not is_public(hub, src_id, src_path):
         raise HandlerError("path '%s' of project with id '%s' is not public" % (src_path, src_id))
+    # A copy into or out of a starting project is refused before anything is copied.
+    projects.ready_for_call(hub, src_id, start_stopped=False)
+    projects.ready_for_call(hub, dst_id, start_stopped=False)
     projects.touch(hub, src_id, caller.account_id)
     projects.touch(hub, dst_id, caller.account_id)
 

@@ -6,7 +6,7 @@ their own event instead (account_creation_failed, changed_email_address, ...), a
 
 import datetime
 import os
-import threading
+import random
 
 from . import accounts, copies, execs, files, projects, query
 from .errors import HandlerError, NoAnswer
@@ -245,8 +245,9 @@ def create_project(hub, caller, mesg):
     project_id = projects.create(hub, caller.account_id, js_string(mesg['title']), js_string(mesg['description']),
                                  mesg.get('image'))
     if truthy(mesg['start']):
-        # The hub answers before the project starts.
-        threading.Thread(target=projects.start, args=(hub, project_id), daemon=True).start()
+        # The hub answers before the start completes; the project reads 'starting' from now on, so a
+        # project call made right after is refused (runs-2024 README fact 1).
+        projects.start(hub, project_id, explicit=True, wait=False)
     return reply(mesg, 'project_created', project_id=project_id)
 
 
@@ -391,29 +392,46 @@ def read_text_file_from_project(hub, caller, mesg):
             item = {'path': path, 'project_id': project_id}
             try:
                 item['content'] = _read_one(hub, caller, project_id, path)
+            except projects.ProjectNotReady:
+                # The hub's Error object does not serialise: the item reads "error": {} (runs-2024 fact 3).
+                item['error'] = {}
             except HandlerError as error:
                 item['error'] = error.error
             content.append(item)
-        return reply(mesg, 'text_file_read_from_project', content=content)
+        return reply(mesg, 'text_file_read_from_project', content=completion_order(content))
     return reply(mesg, 'text_file_read_from_project', content=_read_one(hub, caller, project_ids, paths))
+
+
+def completion_order(items):
+    """The hub pushes each batch item when its read finishes (async.mapLimit), not in request order.
+
+    Callers must match items by (project_id, path); so that no client can rely on position, any batch
+    of two or more items comes back in an order that differs from the request (runs-2024 fact 2).
+    """
+    if len(items) < 2:
+        return items
+    order = list(range(len(items)))
+    while order == sorted(order):
+        random.shuffle(order)
+    return [items[index] for index in order]
 
 
 def _read_one(hub, caller, project_id, path):
     projects.check_access(hub, caller, project_id, 'read')
-    projects.ensure_running(hub, project_id)
+    projects.ready_for_call(hub, project_id)
     return files.read_text(hub, project_id, path)
 
 
 def write_text_file_to_project(hub, caller, mesg):
     projects.check_access(hub, caller, mesg['project_id'], 'write')
-    projects.ensure_running(hub, mesg['project_id'])
+    projects.ready_for_call(hub, mesg['project_id'])
     files.write_text(hub, mesg['project_id'], mesg['path'], mesg['content'])
     return reply(mesg, 'file_written_to_project')
 
 
 def project_exec(hub, caller, mesg):
     projects.check_access(hub, caller, mesg['project_id'], 'write')
-    projects.ensure_running(hub, mesg['project_id'])
+    projects.ready_for_call(hub, mesg['project_id'])
     return execs.run(hub, mesg['project_id'], mesg)
 
 

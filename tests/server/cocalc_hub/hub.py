@@ -4,14 +4,18 @@ import os
 import threading
 import time
 
+from .projects import StartModel
 from .store import Store
 
-# (hub call, project call, project start, project stop) in seconds.
+# (hub call, project call, project start, project stop) in seconds; a start of None means the
+# --start-seconds default.
 LATENCY_PROFILES = {
-    'none': (0.0, 0.0, 0.0, 0.0),
-    # Loopback timings of the recorded hub (elapsed_s in real-hub/*.jsonl).
-    'real-hub': (0.0015, 0.090, 1.2, 1.4),
+    'none': (0.0, 0.0, None, 0.0),
+    # Loopback timings of the recorded hub (elapsed in real-hub/*.jsonl; a start alone took ~4 s in runs-2024).
+    'real-hub': (0.0015, 0.090, 4.0, 1.4),
 }
+# Even the fastest profile keeps starts slow enough that clients must cope with 'starting' projects.
+DEFAULT_START_SECONDS = 3.0
 
 
 def parse_latency(text):
@@ -25,7 +29,7 @@ def parse_latency(text):
         raise ValueError("--latency must be 'none', 'real-hub' or 'HUB_MS,PROJECT_MS' (got %r)" % text) from None
     if hub_ms < 0 or project_ms < 0:
         raise ValueError('--latency values must not be negative (got %r)' % text)
-    return (hub_ms / 1000.0, project_ms / 1000.0, 0.0, 0.0)
+    return (hub_ms / 1000.0, project_ms / 1000.0, None, 0.0)
 
 
 class Caller:
@@ -44,12 +48,15 @@ class Caller:
 
 
 class Hub:
-    def __init__(self, data_dir, era='2024', latency='none'):
+    def __init__(self, data_dir, era='2024', latency='none', start_seconds=None, host_error_seconds=0.0):
         self.data_dir = os.path.realpath(data_dir)
         self.projects_dir = os.path.join(self.data_dir, 'projects')
         os.makedirs(self.projects_dir, mode=0o700, exist_ok=True)
         self.era = era
-        self.hub_delay, self.project_delay, self.start_delay, self.stop_delay = parse_latency(latency)
+        self.hub_delay, self.project_delay, profile_start, self.stop_delay = parse_latency(latency)
+        if start_seconds is None:
+            start_seconds = DEFAULT_START_SECONDS if profile_start is None else profile_start
+        self.starts = StartModel(start_seconds, host_error_seconds=host_error_seconds)
         self.store = Store(self.data_dir)
         self.url = None
         self.projects_window_days = 21

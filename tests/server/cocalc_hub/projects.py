@@ -7,6 +7,7 @@ State follows the real hub (FLOWS.md): a new or stopped project is "opened", a s
 import os
 import random
 import signal
+import threading
 import time
 
 from .errors import HandlerError
@@ -20,6 +21,10 @@ BASH_PROFILE = """# This file is read by bash login shells in this project.
 export PATH="$HOME/bin:$HOME/.local/bin:$PATH"
 [ -f "$HOME/.bashrc" ] && . "$HOME/.bashrc"
 """
+PORT_ERROR = 'Error: unable to determine project port'
+HOST_ERROR = 'Error: unable to determine host'
+# Starts the machine completes per single-start time when many overlap: 30 starts of 4 s took ~50 s.
+START_CAPACITY = 2.4
 TOUCH_INTERVAL_S = 30       # the hub bumps last_edited at most once per 30 s per project and user
 
 
@@ -133,20 +138,143 @@ def is_running(hub, project_id):
     return bool(project) and (project.get('state') or {}).get('state') == 'running'
 
 
-def start(hub, project_id, explicit=False):
-    """Start the project unless it runs; an explicit start of a running project renews state without 'ip'."""
+class ProjectNotReady(HandlerError):
+    """The hub refused a project call before reaching the project (it is starting).
+
+    A single call answers the text; inside a batched read the hub's Error object serialises as {}
+    (runs-2024 README facts 1 and 3), which is why it has its own class.
+    """
+
+
+class _Start:
+    """One start in progress: when it is done, and an event its waiters block on."""
+
+    def __init__(self, ready_at):
+        self.ready_at = ready_at
+        self.done = threading.Event()
+
+
+class StartModel:
+    """Project starts take time and share the machine, as on the recorded hub.
+
+    A start alone takes `seconds`; starts that overlap are spread out by `seconds / capacity`
+    each, so many at once finish one after the other (real-hub: 4 s alone, ~50 s for 30 at once
+    on 2 cores, runs-2024 README fact 1). With `seconds` 0 a start completes at once (the server's
+    own fast tests). `host_error_seconds` models the tail the later probe saw: for that long after
+    a start completes, project calls still answer "Error: unable to determine host" (0: off).
+    Any era's handlers use it through `ready_for_call`, `start` and `stop` below.
+    """
+
+    def __init__(self, seconds, capacity=START_CAPACITY, host_error_seconds=0.0):
+        self.seconds = float(seconds)
+        self.capacity = float(capacity)
+        self.host_error_seconds = float(host_error_seconds)
+        self.lock = threading.Lock()
+        self.pending = {}         # project_id -> _Start
+        self.host_until = {}      # project_id -> monotonic time the host error tail ends
+        self.last_ready = 0.0
+
+    def next_ready_at(self, now):
+        """When a start beginning now completes (call with the lock held)."""
+        ready_at = max(now + self.seconds, self.last_ready + self.seconds / self.capacity)
+        self.last_ready = ready_at
+        return ready_at
+
+
+def _begin_start(hub, project_id):
+    """Mark the project starting and schedule its completion; returns (start, created).
+
+    `created` is False when a start was already under way (the caller gets that one).
+    """
+    model = hub.starts
+    with model.lock:
+        pending = model.pending.get(project_id)
+        if pending is not None:
+            return pending, False
+        pending = _Start(model.next_ready_at(time.monotonic()))
+        model.pending[project_id] = pending
+        model.host_until.pop(project_id, None)
+    # The recorded starting state has no 'ip' (integration-suite.jsonl 23:43:57).
+    _set_state(hub, project_id, {'time': now_iso(), 'state': 'starting'})
+    if model.seconds <= 0:
+        _finish_start(hub, project_id, pending)
+    else:
+        threading.Thread(target=_finish_start, args=(hub, project_id, pending), daemon=True).start()
+    return pending, True
+
+
+def _finish_start(hub, project_id, pending):
+    delay = pending.ready_at - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+    _make_home(hub, project_id)
+    _set_state(hub, project_id, {'ip': '127.0.0.1', 'time': now_iso(), 'state': 'running'}, new_status=True)
+    model = hub.starts
+    with model.lock:
+        model.pending.pop(project_id, None)
+        if model.host_error_seconds > 0:
+            model.host_until[project_id] = time.monotonic() + model.host_error_seconds
+    pending.done.set()
+
+
+def is_starting(hub, project_id):
+    with hub.starts.lock:
+        return project_id in hub.starts.pending
+
+
+def start(hub, project_id, explicit=False, wait=True):
+    """Start the project unless it runs; an explicit start of a running project renews state without 'ip'.
+
+    With `wait` the call returns once the project runs (action_request start blocks, as recorded);
+    without it (create_project with start) the project reads 'starting' until the start completes.
+    """
     with hub.project_lock(project_id):
-        if is_running(hub, project_id):
+        if is_running(hub, project_id) and not is_starting(hub, project_id):
             if explicit:
                 _set_state(hub, project_id, {'time': now_iso(), 'state': 'running'})
             return
-        hub.pause(hub.start_delay)
-        _make_home(hub, project_id)
-        _set_state(hub, project_id, {'ip': '127.0.0.1', 'time': now_iso(), 'state': 'running'}, new_status=True)
+        pending = _begin_start(hub, project_id)[0]
+    if wait:
+        pending.done.wait()
+
+
+def ready_for_call(hub, project_id, start_stopped=True):
+    """Gate of every project call (read, write, exec, copies), after the access check.
+
+    Running: go on. Starting: refused at once with the hub's text (the caller must wait and retry).
+    Stopped: this call starts the project and waits for it, then goes on, as on the hub; a second
+    call that arrives while that start runs is refused like any call to a starting project.
+    Copies pass start_stopped=False: the single-user hub copies between homes without starting them.
+    """
+    model = hub.starts
+    with model.lock:
+        starting = project_id in model.pending
+        host_until = model.host_until.get(project_id)
+    if starting:
+        raise ProjectNotReady(PORT_ERROR)
+    if host_until is not None:
+        if time.monotonic() < host_until:
+            raise ProjectNotReady(HOST_ERROR)
+        with model.lock:
+            model.host_until.pop(project_id, None)
+    if not start_stopped or is_running(hub, project_id):
+        return
+    with hub.project_lock(project_id):
+        if is_running(hub, project_id) and not is_starting(hub, project_id):
+            return
+        pending, created = _begin_start(hub, project_id)
+    if not created:
+        raise ProjectNotReady(PORT_ERROR)
+    pending.done.wait()
 
 
 def stop(hub, project_id):
-    """Stop: kill the project's processes; a stopped project reads as 'opened', like the real hub."""
+    """Stop: kill the project's processes; a stopped project reads as 'opened', like the real hub.
+
+    A stop sent while the project is starting is ignored: the project ends up running (runs-2024 README).
+    """
+    if is_starting(hub, project_id):
+        return
     with hub.project_lock(project_id):
         hub.pause(hub.stop_delay)
         with hub.lock:
@@ -159,10 +287,13 @@ def stop(hub, project_id):
         _set_state(hub, project_id, {'ip': '127.0.0.1', 'time': now_iso(), 'state': 'opened'})
 
 
-def ensure_running(hub, project_id):
-    """exec, read and write start a stopped project on demand."""
-    if not is_running(hub, project_id):
-        start(hub, project_id)
+def finish_interrupted_starts(hub):
+    """At server start: a project left 'starting' by a previous run has no start under way; it reads stopped."""
+    with hub.store.transaction() as conn:
+        for project in hub.store.all_projects(conn):
+            if (project.get('state') or {}).get('state') == 'starting':
+                project['state'] = {'ip': '127.0.0.1', 'time': now_iso(), 'state': 'opened'}
+                hub.store.save_project(conn, project)
 
 
 def run_action(hub, project_id, action):

@@ -456,7 +456,9 @@ def _checked_users(caller, old_users, new_users):
 
 
 def _check_project_name(hub, conn, caller, project, name):
-    if projects.owner_of(project) != caller.account_id:
+    # The 2024 hub's owner check never fires (it compares node-pg's count "0" with === 0), so any
+    # member may rename (runs-2024 README fact 4); the guide's era kept names to the owner.
+    if hub.era != '2024' and projects.owner_of(project) != caller.account_id:
         raise HandlerError('Only the owner of the project can currently change the project name.')
     if not isinstance(name, str):
         raise HandlerError('Error: name must be a string')

@@ -33,6 +33,9 @@ STOP_TIMEOUT = 20
 UUID_RE = r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
 NO_ACCOUNT = 'No account found. Is your API key wrong?'
 NO_AUTH = 'You must provide authentication via an API key.'
+# Project starts complete at once: the server's own tests of everything but the start model stay fast
+# (test_starts.py runs its own servers with real start times).
+INSTANT_STARTS = ('--start-seconds', '0')
 
 
 def serve_command(*args):

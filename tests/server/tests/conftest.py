@@ -8,11 +8,11 @@ depend on each other's data. The helpers themselves live in `cocalc_testlib.py`.
 
 import pytest
 
-from cocalc_testlib import ERAS, ServerProcess
+from cocalc_testlib import ERAS, INSTANT_STARTS, ServerProcess
 
 
 def _start(tmp_path_factory, era):
-    server = ServerProcess(tmp_path_factory.mktemp('data-%s' % era) / 'data', era)
+    server = ServerProcess(tmp_path_factory.mktemp('data-%s' % era) / 'data', era, extra_args=INSTANT_STARTS)
     server.start()
     return server
 

@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from cocalc_testlib import ServerProcess, unique
+from cocalc_testlib import INSTANT_STARTS, ServerProcess, unique
 
 PASSWORD_RULE = 'Password must be between 6 and 64 characters in length.'
 NO_ANSWER_SECONDS = 2
@@ -123,7 +123,7 @@ def test_guide_exec_errors_end_with_stdout_and_stderr(server_guide):
 @pytest.fixture
 def impatient_server(tmp_path, request):
     """A server of the requested era that drops unanswerable requests after NO_ANSWER_SECONDS."""
-    server = ServerProcess(tmp_path / 'data', request.param, env={'COCALC_LOCAL_NO_ANSWER_SECONDS': str(NO_ANSWER_SECONDS)})
+    server = ServerProcess(tmp_path / 'data', request.param, extra_args=INSTANT_STARTS, env={'COCALC_LOCAL_NO_ANSWER_SECONDS': str(NO_ANSWER_SECONDS)})
     server.start()
     yield server
     assert server.stop() == 0

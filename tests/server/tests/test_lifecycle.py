@@ -7,13 +7,13 @@ import uuid
 
 import pytest
 
-from cocalc_testlib import ServerProcess, serve_cli, unique
+from cocalc_testlib import INSTANT_STARTS, ServerProcess, serve_cli, unique
 
 
 @pytest.fixture
 def own_server(tmp_path):
     """A private 2024 server for tests that stop and restart it."""
-    server = ServerProcess(tmp_path / 'data', '2024')
+    server = ServerProcess(tmp_path / 'data', '2024', extra_args=INSTANT_STARTS)
     yield server
     server.stop()
 

@@ -9,7 +9,9 @@ In the spirit of community.internal_test_tools' fetch_url_module_framework. A te
 every call it expects, in order, with a canned reply; the real module (or CocalcClient) runs
 against it, and the test fails on an unexpected, out-of-order, mismatching or missing call.
 Everything below the HTTP adapter is real ``requests``: auth header, encoding, verify and
-timeout are checked as requests would send them. Waits between retries are recorded, not slept.
+timeout are checked as requests would send them. Waits are recorded, not slept: the fake replaces
+_wait.CLOCK with a FakeClock whose time moves only by the pauses asked for (``fake.clock.advance(s)``
+moves it by hand, e.g. to model a slow call).
 
 Running a module (works on ansible-core 2.17, 2.18 and 2.19)::
 
@@ -65,7 +67,7 @@ from requests.structures import CaseInsensitiveDict
 from ansible.module_utils import basic
 from ansible.module_utils.common import warnings as ansible_warnings
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils import _api
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _api, _wait
 
 API_URL = 'https://cocalc.test'
 # Long enough to be redacted from server texts; tests assert it never shows up anywhere.
@@ -188,6 +190,24 @@ class _Adapter(requests.adapters.BaseAdapter):
         pass
 
 
+class FakeClock(object):
+    """Virtual time for _wait.CLOCK: sleep() records the pause and moves now() forward by it."""
+
+    def __init__(self, sleeps):
+        self.sleeps = sleeps
+        self.time = 1000.0
+
+    def now(self):
+        return self.time
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.time += seconds
+
+    def advance(self, seconds):
+        self.time += seconds
+
+
 class FakeCocalc(object):
     """The fake server side: the expected calls, the requests seen, the waits asked for."""
 
@@ -203,7 +223,8 @@ class FakeCocalc(object):
         self.problems = []
         adapter = _Adapter(self)
         monkeypatch.setattr(requests.Session, 'get_adapter', lambda session, url: adapter)
-        monkeypatch.setattr(_api, '_sleep', self.sleeps.append)
+        self.clock = FakeClock(self.sleeps)
+        monkeypatch.setattr(_wait, 'CLOCK', self.clock)
         # Proxy / CA bundle variables of the machine running the tests must not change what is sent.
         for name in ('REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'HTTPS_PROXY', 'HTTP_PROXY', 'https_proxy', 'http_proxy'):
             monkeypatch.delenv(name, raising=False)

@@ -44,6 +44,23 @@ def test_reads_several_project_files_in_one_call_in_term_order(monkeypatch):
     fake.assert_done()
 
 
+def test_several_terms_each_get_their_own_file_whatever_the_answer_order(monkeypatch):
+    """runs-2024/README.md fact 2: the hub answers a batched read in completion order; the lookup with
+    three terms returned the files in the wrong order when it matched by position."""
+    fake = FakeCocalc(monkeypatch, [
+        ApiCall('read_text_file_from_project', {'project_id': [PID, PID, PID], 'path': ['a.md', 'b.md', 'c.md']}).reply(
+            {'event': 'text_file_read_from_project', 'id': 'x', 'content': [
+                {'path': 'c.md', 'project_id': PID, 'content': 'C'},
+                {'path': 'a.md', 'project_id': PID, 'error': {}},
+                {'path': 'b.md', 'project_id': PID, 'content': 'B'}]}),
+        ApiCall('read_text_file_from_project', {'project_id': [PID], 'path': ['a.md']}).reply(
+            {'event': 'text_file_read_from_project', 'id': 'y', 'content': [{'path': 'a.md', 'project_id': PID, 'content': 'A'}]}),
+    ])
+    assert lookup(['a.md', 'b.md', 'c.md'], project_id=PID, **CONNECTION) == ['A', 'B', 'C']
+    fake.assert_done()
+    assert fake.sleeps == [1.0]
+
+
 def test_no_terms_no_call(monkeypatch):
     fake = FakeCocalc(monkeypatch, [])
     assert lookup([], project_id=PID, **CONNECTION) == []

@@ -729,3 +729,71 @@ def test_connection_argument_spec():
     assert spec['api_timeout']['fallback'][1] == ['COCALC_API_TIMEOUT']
     assert spec['validate_certs']['default'] is True
     assert (spec['api_timeout']['default'], spec['api_retries']['default']) == (30, 3)
+
+
+# ---- projects that are still starting (runs-2024/README.md, fact 1) ----
+
+PORT = 'Error: unable to determine project port'
+
+
+def test_a_write_refused_by_a_starting_project_is_sent_again_after_pauses(monkeypatch):
+    """course-playbook.jsonl 23:48:45: write_text_file_to_project right after create_project(start)
+    answers {"event":"error","error":"Error: unable to determine project port"} at once: the hub
+    refused it before reaching the project, so sending it again is no repeated write."""
+    body = {'project_id': PID, 'path': 'README.md', 'content': 'hi'}
+    fake = FakeCocalc(monkeypatch, [
+        ApiCall('write_text_file_to_project', body).error(PORT),
+        ApiCall('write_text_file_to_project', body).error(PORT),
+        ApiCall('write_text_file_to_project', body).error('Error: unable to determine host'),
+        ApiCall('write_text_file_to_project', body).reply({'event': 'file_written_to_project'}),
+    ])
+    client = fake.client(retries=0)
+    assert client.call('write_text_file_to_project', body)['event'] == 'file_written_to_project'
+    fake.assert_done()
+    assert fake.sleeps == [1.0, 2.0, 4.0]
+
+
+def test_a_project_that_never_starts_fails_with_a_message_that_says_so(monkeypatch):
+    body = {'project_id': PID, 'command': 'true', 'err_on_exit': False}
+    fake = FakeCocalc(monkeypatch, [ApiCall('project_exec', body).error(PORT) for _n in range(4)])
+    with pytest.raises(_api.ProjectNotReady) as info:
+        fake.client().call('project_exec', body, retry=False, ready_wait=10)
+    fake.assert_done()
+    assert fake.sleeps == [1.0, 2.0, 4.0]
+    assert str(info.value) == ("API call 'project_exec' failed (HTTP 200, event 'error'): %s (project %s did not become ready "
+                               "within 10 seconds: it is still starting, or cannot start)" % (PORT, PID))
+
+
+def test_copies_wait_too_and_calls_naming_no_single_project_do_not(monkeypatch):
+    copy = {'src_project_id': PID, 'src_path': 'a', 'target_project_id': AID, 'target_path': 'a'}
+    fake = FakeCocalc(monkeypatch, [
+        ApiCall('copy_path_between_projects', copy).error(PORT),
+        ApiCall('copy_path_between_projects', copy).reply({'event': 'success'}),
+        ApiCall('read_text_file_from_project', {'project_id': [PID, AID], 'path': ['a', 'b']}).error(PORT),
+    ])
+    client = fake.client()
+    client.call('copy_path_between_projects', copy)
+    with pytest.raises(_api.ProjectNotReady):
+        client.call('read_text_file_from_project', project_id=[PID, AID], path=['a', 'b'])
+    fake.assert_done()
+    assert fake.sleeps == [1.0]
+
+
+def test_ready_wait_zero_does_not_wait(monkeypatch):
+    fake = FakeCocalc(monkeypatch, [ApiCall('read_text_file_from_project', {'project_id': PID, 'path': 'a'}).error(PORT)])
+    client = fake.client()
+    client.ready_wait = 0
+    with pytest.raises(_api.ProjectNotReady, match='within 0 seconds'):
+        client.call('read_text_file_from_project', project_id=PID, path='a')
+    assert fake.sleeps == []
+
+
+@pytest.mark.parametrize('item, not_ready', [
+    ({'path': 'a', 'project_id': PID, 'error': {}}, True),
+    ({'path': 'a', 'project_id': PID, 'error': PORT}, True),
+    ({'path': 'a', 'project_id': PID, 'error': "Error: ENOENT: no such file or directory, stat '/projects/x/a'"}, False),
+    ({'path': 'a', 'project_id': PID, 'content': ''}, False),
+    ('text', False),
+])
+def test_not_ready_items(item, not_ready):
+    assert _api.not_ready_item(item) is not_ready

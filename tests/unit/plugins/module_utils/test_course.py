@@ -8,14 +8,18 @@ small in-memory hub (the fake transport checks calls in order, which a pool cann
 
 from __future__ import annotations
 
+import io
 import itertools
+import json
 import threading
 import time
 import uuid
 
 import pytest
+import requests
+from requests.structures import CaseInsensitiveDict
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils import _course
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _api, _course, _wait
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcClient
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course import (
     parse_roster,
@@ -27,6 +31,7 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._course import (
     with_marker,
 )
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError
+from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import FakeClock
 
 ME = '5134e292-3608-4e27-b5d1-645b92dc67fd'
 
@@ -109,8 +114,14 @@ def test_read_chunks_stay_within_the_call_budget(projects, files, parallel, call
 class MiniHub(object):
     """Just enough of a hub for the course's calls, thread-safe, counting calls and concurrency."""
 
-    def __init__(self, accounts, fail_writes_in=None, delay=0.0):
+    def __init__(self, accounts, fail_writes_in=None, delay=0.0, start_calls=0):
         self.lock = threading.Lock()
+        # As the 2024 hub (runs-2024/README.md facts 1-3): a project created with start: true refuses
+        # its next start_calls project calls ("unable to determine project port", batch items
+        # {"error": {}}), and batched reads answer in another order than asked.
+        self.start_calls = start_calls
+        self.starting = {}
+        self.refused = 0
         self.accounts = accounts           # email -> account_id
         self.projects = {}
         self.files = {}
@@ -147,8 +158,18 @@ class MiniHub(object):
         rows = [{'account_id': self.accounts[email], 'email_address': email} for email in body['query'].split(',') if email in self.accounts]
         return {'results': rows}
 
+    def _not_ready(self, project_id):
+        """True (and one refusal used up) while the project is still starting."""
+        if self.starting.get(project_id, 0) > 0:
+            self.starting[project_id] -= 1
+            self.refused += 1
+            return True
+        return False
+
     def do_create_project(self, body):
         project_id = str(uuid.uuid4())
+        if body.get('start'):
+            self.starting[project_id] = self.start_calls
         self.projects[project_id] = dict(project_id=project_id, title=body['title'], users={ME: {'group': 'owner'}})
         return {'project_id': project_id}
 
@@ -165,6 +186,8 @@ class MiniHub(object):
         return {'event': 'invite_noncloud_collaborators_resp'}
 
     def do_write_text_file_to_project(self, body):
+        if self._not_ready(body['project_id']):
+            raise CocalcApiError('write_text_file_to_project', 200, 'error', 'Error: unable to determine project port')
         if body['project_id'] in self.fail_writes_in:
             raise CocalcApiError('write_text_file_to_project', 200, 'error', 'disk quota exceeded')
         self.files[(body['project_id'], body['path'])] = body['content']
@@ -172,30 +195,54 @@ class MiniHub(object):
 
     def do_read_text_file_from_project(self, body):
         items = []
+        refused = set(project_id for project_id in set(body['project_id']) if self._not_ready(project_id))
         for project_id, path in zip(body['project_id'], body['path']):
-            if (project_id, path) in self.files:
+            if project_id in refused:
+                items.append({'project_id': project_id, 'path': path, 'error': {}})
+            elif (project_id, path) in self.files:
                 items.append({'project_id': project_id, 'path': path, 'content': self.files[(project_id, path)]})
             else:
                 items.append({'project_id': project_id, 'path': path, 'error': 'ENOENT: no such file or directory'})
-        return {'content': items}
+        # Completion order, never the order asked.
+        return {'content': items[::-1]}
+
+
+class _HubAdapter(requests.adapters.BaseAdapter):
+    """The MiniHub as the HTTP transport: a hub error becomes an HTTP 200 event error, as on the hub."""
+
+    def __init__(self, hub):
+        super(_HubAdapter, self).__init__()
+        self.hub = hub
+
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        endpoint = request.url.rsplit('/', 1)[-1]
+        try:
+            data = self.hub.handle(endpoint, json.loads(request.body))
+        except CocalcApiError as err:
+            data = {'event': 'error', 'error': err.message}
+        response = requests.Response()
+        response.status_code = 200
+        response.headers = CaseInsensitiveDict({'Content-Type': 'application/json'})
+        response.raw = io.BytesIO(json.dumps(data).encode('utf-8'))
+        response.url = request.url
+        response.request = request
+        return response
+
+    def close(self):
+        pass
 
 
 class HubClient(CocalcClient):
-    """A real CocalcClient whose transport is the MiniHub (everything above call() is the real code)."""
+    """A real CocalcClient (call() included) whose HTTP transport is the MiniHub."""
 
     def __init__(self, hub):
         super(HubClient, self).__init__('https://cocalc.test', 'sk_UnitTestKey000001')
         self.hub = hub
         self.pool_sizes = []
-
-    def call(self, endpoint, body=None, retry=None, request_timeout=None, form=None, allow_in_check_mode=False, **options):
-        payload = dict(body or {})
-        payload.update(options)
-        return self.hub.handle(endpoint, payload)
+        self._session.mount('https://', _HubAdapter(hub))
 
     def resize_pool(self, size):
         self.pool_sizes.append(size)
-        super(HubClient, self).resize_pool(size)
 
 
 def course_params(count, parallel, **extra):
@@ -267,3 +314,94 @@ def test_check_mode_in_parallel_makes_no_write():
     assert outcome.changed and outcome.resource['totals']['created'] == 12
     assert set(hub.calls) == {'query', 'user_search'}
     assert hub.projects == {}
+
+
+# ---- starting projects, completion order, force: false (issue 9) ----------------------------------
+
+HANDOUTS = [dict(path='README.md', content='hi\n', force=True),
+            dict(path='homework/hw1.md', content='hw1\n', force=False),
+            dict(path='homework/hw2.md', content='hw2\n', force=False)]
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Virtual time for the waits (the one clock seam, _wait.CLOCK)."""
+    fake = FakeClock([])
+    monkeypatch.setattr(_wait, 'CLOCK', fake)
+    return fake
+
+
+def file_writes(hub):
+    return [call for call in hub.calls if call == 'write_text_file_to_project']
+
+
+def test_first_run_with_starting_projects_succeeds_and_edits_survive_every_later_run(clock):
+    hub = MiniHub(accounts_for(12), start_calls=2)
+    client = HubClient(hub)
+    first = reconcile_course(client, course_params(12, 4, handouts=HANDOUTS), False)
+    assert first.failure is None
+    assert first.resource['totals']['files_written'] == 36
+    # Each project refused two calls while starting; every file landed once, none was written twice.
+    assert hub.refused == 24
+    assert len(file_writes(hub)) == 36 + 24
+    assert clock.sleeps and max(clock.sleeps) <= _api.READY_WAIT_CAP
+    projects = sorted(hub.projects)
+
+    # Students edit and delete homework; the projects are starting again (batch items {"error": {}}).
+    hub.files[(projects[0], 'homework/hw1.md')] = 'my answer\n'
+    hub.files[(projects[1], 'homework/hw2.md')] = 'my other answer\n'
+    del hub.files[(projects[2], 'homework/hw1.md')]
+    hub.files[(projects[3], 'README.md')] = 'changed by the student\n'
+    hub.starting = dict((project_id, 1) for project_id in projects)
+    hub.calls = []
+    second = reconcile_course(client, course_params(12, 4, handouts=HANDOUTS), False)
+    assert second.failure is None
+    assert hub.files[(projects[0], 'homework/hw1.md')] == 'my answer\n'
+    assert hub.files[(projects[1], 'homework/hw2.md')] == 'my other answer\n'
+    assert hub.files[(projects[2], 'homework/hw1.md')] == 'hw1\n'         # deleted: handed out again
+    assert hub.files[(projects[3], 'README.md')] == 'hi\n'                # force: true
+    assert second.resource['totals']['files_written'] == 2
+
+    hub.calls = []
+    third = reconcile_course(client, course_params(12, 4, handouts=HANDOUTS), False)
+    assert third.changed is False and third.failure is None
+    assert file_writes(hub) == []
+    assert hub.files[(projects[0], 'homework/hw1.md')] == 'my answer\n'
+
+
+def test_a_project_that_never_starts_fails_its_student_and_nothing_is_written_there(clock):
+    hub = MiniHub(accounts_for(6))
+    client = HubClient(hub)
+    assert reconcile_course(client, course_params(6, 2, handouts=HANDOUTS), False).failure is None
+    projects = sorted(hub.projects)
+    stuck = projects[0]
+    hub.files = dict((key, value) for key, value in hub.files.items() if key[0] != stuck)   # nothing readable there
+    hub.starting = {stuck: 10 ** 6}
+    client.ready_wait = 20
+    hub.calls = []
+    outcome = reconcile_course(client, course_params(6, 2, handouts=HANDOUTS), False)
+    assert outcome.failure.startswith('1 of 6 course projects failed')
+    failed = [entry for entry in outcome.resource['students'] if entry['status'] == 'failed']
+    assert [entry['project_id'] for entry in failed] == [stuck]
+    assert 'did not become ready within 20 seconds' in failed[0]['error']
+    assert file_writes(hub) == []
+    assert not [key for key in hub.files if key[0] == stuck]
+
+
+def test_a_batch_that_cannot_be_matched_writes_nothing(clock, monkeypatch):
+    hub = MiniHub(accounts_for(4))
+    client = HubClient(hub)
+    assert reconcile_course(client, course_params(4, 1, handouts=HANDOUTS), False).failure is None
+    for key in list(hub.files):
+        if key[1] != 'README.md':
+            del hub.files[key]
+    # A hub that answers without naming project_id and path: positions only.
+    original = MiniHub.do_read_text_file_from_project
+    monkeypatch.setattr(MiniHub, 'do_read_text_file_from_project',
+                        lambda self, body: {'content': [{'content': item.get('content'), 'error': item.get('error')}
+                                                        for item in original(self, body)['content']]})
+    hub.calls = []
+    outcome = reconcile_course(client, course_params(4, 1, handouts=HANDOUTS), False)
+    assert outcome.resource['totals']['failed'] == 4
+    assert 'cannot be matched one to one' in outcome.failure
+    assert file_writes(hub) == []

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _files
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, ProjectNotReady
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_project_path
 from ansible_collections.cocalc.cocalc.plugins.module_utils._files import (
     TOO_LARGE,
@@ -38,6 +38,24 @@ SHA_B = 'b' * 64
 
 # ---- batched reads ----
 
+def item(project_id, path, content=None, error=None):
+    """An item of a batched read as the 2024 hub sends it (runs-2024/course-playbook.jsonl)."""
+    answer = {'path': path, 'project_id': project_id}
+    if error is not None:
+        answer['error'] = error
+    else:
+        answer['content'] = content
+    return answer
+
+
+def batch(project_ids, paths):
+    return ApiCall('read_text_file_from_project', {'project_id': project_ids, 'path': paths})
+
+
+def answer(*items):
+    return {'event': 'text_file_read_from_project', 'content': list(items)}
+
+
 def test_read_many_uses_one_array_call_and_classifies_items(monkeypatch):
     fake = FakeCocalc(monkeypatch, [
         ApiCall('read_text_file_from_project', {'project_id': [P1, P1, P2], 'path': ['a.md', 'gone.md', 'a.md']})
@@ -60,9 +78,9 @@ def test_read_many_batches(monkeypatch):
     targets = [(P1, 'f%d' % n) for n in range(5)]
     fake = FakeCocalc(monkeypatch, [
         ApiCall('read_text_file_from_project', {'project_id': [P1, P1], 'path': ['f0', 'f1']})
-        .reply({'event': 'text_file_read_from_project', 'content': [{'content': '0'}, {'content': '1'}]}),
+        .reply({'event': 'text_file_read_from_project', 'content': [item(P1, 'f0', '0'), item(P1, 'f1', '1')]}),
         ApiCall('read_text_file_from_project', {'project_id': [P1, P1], 'path': ['f2', 'f3']})
-        .reply({'event': 'text_file_read_from_project', 'content': [{'content': '2'}, {'content': '3'}]}),
+        .reply({'event': 'text_file_read_from_project', 'content': [item(P1, 'f2', '2'), item(P1, 'f3', '3')]}),
         ApiCall('read_text_file_from_project', {'project_id': P1, 'path': 'f4'}).reply({'event': 'text_file_read_from_project', 'content': '4'}),
     ])
     result = read_text_files(fake.client(), targets, batch_size=2)
@@ -243,3 +261,86 @@ def test_tree_info_sums_sizes():
         'project_id': P1, 'path': 'd', 'state': 'directory', 'size': 7, 'sha256': None}
     assert _files.tree_info(P1, 'f', 'file', {'': FileEntry(3, 1.0, SHA_A)})['sha256'] == SHA_A
     assert _files.tree_info(P1, 'f', 'missing', {}) is None
+
+
+# ---- batched reads against the 2024 hub's answers (runs-2024/README.md, facts 2 and 3) ----
+
+def test_batch_answers_in_completion_order_are_matched_by_project_and_path(monkeypatch):
+    """course-playbook.jsonl 23:49:06: asked [756a README, 756a hw1, 756a hw2, 2f81 README, ...],
+    answered [756a README, 2f81 README, 2f81 hw1, ...]: position says nothing."""
+    fake = FakeCocalc(monkeypatch, [
+        batch([P1, P1, P2], ['README.md', 'hw1.md', 'README.md'])
+        .reply(answer(item(P2, 'README.md', 'two'), item(P1, 'hw1.md', error=ENOENT % (P1, 'hw1.md')),
+                      item(P1, 'README.md', 'one'))),
+    ])
+    result = read_text_files(fake.client(), [(P1, 'README.md'), (P1, 'hw1.md'), (P2, 'README.md')])
+    fake.assert_done()
+    assert result == {(P1, 'README.md'): 'one', (P1, 'hw1.md'): None, (P2, 'README.md'): 'two'}
+
+
+@pytest.mark.parametrize('items', [
+    [item(P1, 'a', 'A')],                                            # one missing
+    [item(P1, 'a', 'A'), item(P1, 'a', 'A')],                        # a duplicate
+    [item(P1, 'a', 'A'), item(P2, 'c', 'C')],                        # one nobody asked for
+    [{'content': 'A'}, {'content': 'B'}],                            # no project_id / path: only positions
+])
+def test_a_batch_that_cannot_be_matched_one_to_one_is_an_error_not_a_guess(monkeypatch, items):
+    fake = FakeCocalc(monkeypatch, [batch([P1, P2], ['a', 'b']).reply(answer(*items))])
+    result = read_text_files(fake.client(), [(P1, 'a'), (P2, 'b')])
+    fake.assert_done()
+    assert set(result) == {(P1, 'a'), (P2, 'b')}
+    for value in result.values():
+        assert isinstance(value, CocalcApiError) and 'cannot be matched one to one' in str(value)
+
+
+def test_items_of_starting_projects_are_read_again_after_a_pause(monkeypatch):
+    """course-playbook.jsonl 23:49:06: items of a starting project are {"error": {}}."""
+    fake = FakeCocalc(monkeypatch, [
+        batch([P1, P2, P2], ['a', 'a', 'b']).reply(answer(item(P2, 'a', error={}), item(P1, 'a', 'A'), item(P2, 'b', error={}))),
+        batch([P2, P2], ['a', 'b']).reply(answer(item(P2, 'b', error={}), item(P2, 'a', error={}))),
+        batch([P2, P2], ['a', 'b']).reply(answer(item(P2, 'b', error=ENOENT % (P2, 'b')), item(P2, 'a', 'A2'))),
+    ])
+    result = read_text_files(fake.client(), [(P1, 'a'), (P2, 'a'), (P2, 'b')])
+    fake.assert_done()
+    assert result == {(P1, 'a'): 'A', (P2, 'a'): 'A2', (P2, 'b'): None}
+    assert fake.sleeps == [1.0, 2.0]
+
+
+def test_a_project_that_never_starts_is_an_error_that_says_so_never_missing(monkeypatch):
+    calls = [batch([P1, P2], ['a', 'a']).reply(answer(item(P2, 'a', error={}), item(P1, 'a', 'A')))]
+    # Pauses of 1, 2, 4 and 5 s fit into a ready_wait of 12 s; the next 5 s would not.
+    calls += [batch([P2], ['a']).reply(answer(item(P2, 'a', error={}))) for _n in range(4)]
+    fake = FakeCocalc(monkeypatch, calls)
+    client = fake.client()
+    client.ready_wait = 12
+    result = read_text_files(client, [(P1, 'a'), (P2, 'a')])
+    fake.assert_done()
+    assert fake.sleeps == [1.0, 2.0, 4.0, 5.0]
+    assert result[(P1, 'a')] == 'A'
+    failure = result[(P2, 'a')]
+    assert isinstance(failure, ProjectNotReady)
+    assert 'project %s did not become ready within 12 seconds' % P2 in str(failure)
+    assert "read 'a' in project %s" % P2 in str(failure)
+
+
+def test_enoent_naming_another_file_is_not_missing(monkeypatch):
+    fake = FakeCocalc(monkeypatch, [
+        batch([P1, P2], ['a.md', 'b.md']).reply(answer(item(P1, 'a.md', error=ENOENT % (P1, 'other.md')),
+                                                       item(P2, 'b.md', error=ENOENT % (P2, 'b.md')))),
+    ])
+    result = read_text_files(fake.client(), [(P1, 'a.md'), (P2, 'b.md')])
+    assert isinstance(result[(P1, 'a.md')], CocalcApiError)
+    assert result[(P2, 'b.md')] is None
+
+
+def test_single_read_waits_for_a_starting_project(monkeypatch):
+    """integration-suite.jsonl 23:41:23: a call on a just-started project answers at once with
+    {"event": "error", "error": "Error: unable to determine project port"}."""
+    fake = FakeCocalc(monkeypatch, [
+        ApiCall('read_text_file_from_project', {'project_id': P1, 'path': 'a'}).error('Error: unable to determine project port'),
+        ApiCall('read_text_file_from_project', {'project_id': P1, 'path': 'a'}).error('Error: unable to determine host'),
+        ApiCall('read_text_file_from_project', {'project_id': P1, 'path': 'a'}).error(ENOENT % (P1, 'a')),
+    ])
+    assert _files.read_text_file(fake.client(), P1, 'a') is None
+    fake.assert_done()
+    assert fake.sleeps == [1.0, 2.0]

@@ -115,7 +115,7 @@ def test_no_host_beyond_the_timeout_fails(monkeypatch):
         ApiCall('project_exec', body).expect_timeout(33).error('no host'),
         ApiCall('project_exec', body).expect_timeout(33).error('no host'),
         ApiCall('project_exec', body).expect_timeout(33).error('no host')])
-    assert 'did not become ready within timeout=3 seconds' in result['msg']
+    assert 'did not become ready within 3 seconds: it is still starting, or cannot start) (option timeout)' in result['msg']
     # 1 + 2 seconds waited; 4 more would pass the timeout.
     assert result.transport.sleeps == [1.0, 2.0]
 

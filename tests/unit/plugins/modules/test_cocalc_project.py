@@ -375,17 +375,18 @@ def test_check_mode_start_makes_no_write(monkeypatch):
 
 
 def test_wait_timeout_names_the_option(monkeypatch):
-    ticks = iter([0.0, 1.0, 2.0, 3.0])
-    monkeypatch.setattr(_project, '_clock', lambda: next(ticks))
+    # Polls at 0, 1 and 2 seconds (virtual time); a third pause would pass wait_timeout.
     result = run_module_failed(monkeypatch, cocalc_project, {'project_id': PID, 'state': 'started', 'wait_timeout': 2}, [
         whoami(),
         projects_all([row()], project_id=PID),
         action('start', wait_timeout=2),
         projects_all([row(state={'state': 'starting', 'error': 'disk full'})], project_id=PID),
         projects_all([row(state={'state': 'starting', 'error': 'disk full'})], project_id=PID),
+        projects_all([row(state={'state': 'starting', 'error': 'disk full'})], project_id=PID),
     ])
     assert "still in state 'starting' after wait_timeout=2 seconds" in result['msg']
     assert 'disk full' in result['msg']
+    assert result.transport.sleeps == [_project.POLL_INTERVAL, _project.POLL_INTERVAL]
 
 
 def test_same_time_as_stored_request_is_moved(monkeypatch):
@@ -431,17 +432,37 @@ def test_unknown_project_id_fails_and_creates_nothing(monkeypatch):
 
 
 def test_permission_denied_on_write_is_reported_with_context(monkeypatch):
+    text = 'user must be an admin or a collaborator on the project'
+    result = run_module_failed(monkeypatch, cocalc_project, {'project_id': PID, 'title': 'New'}, [
+        whoami(),
+        projects_all([row()], project_id=PID),
+        ApiCall('query', {'query': {'projects': {'project_id': PID, 'title': 'New'}}}).error(text),
+    ])
+    assert result['msg'] == "Could not update project %s (title): API call 'query' failed (HTTP 200, event 'error'): %s" % (PID, text)
+    assert result['api_error'] == {'endpoint': 'query', 'http_status': 200, 'event': 'error', 'message': text}
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_a_collaborator_cannot_rename_and_nothing_is_sent(monkeypatch, check_mode):
+    """The 2024 hub lets a collaborator set projects.name (runs-2024/README.md, fact 4), so the module
+    checks ownership itself from the users it read: no query set is sent."""
     theirs = row(users={BOB: {'group': 'owner'}, ME: {'group': 'collaborator'}})
     result = run_module_failed(monkeypatch, cocalc_project, {'project_id': PID, 'name': 'mine'}, [
         whoami(),
         projects_all([theirs], project_id=PID),
-        ApiCall('query', {'query': {'projects': {'project_id': PID, 'name': 'mine'}}})
-        .error('Only the owner of the project can currently change the project name.'),
+    ], check_mode=check_mode)
+    assert result['msg'] == ('name: only the owner of project %s may change its name, and the account of the API key is '
+                             'a collaborator, not the owner' % PID)
+    assert 'changed' not in result or result['changed'] is False
+
+
+def test_the_owner_renames(monkeypatch):
+    result = run_module_success(monkeypatch, cocalc_project, {'project_id': PID, 'name': 'mine'}, [
+        whoami(),
+        projects_all([row()], project_id=PID),
+        query_set({'project_id': PID, 'name': 'mine'}),
     ])
-    assert result['msg'] == ("Could not update project %s (name): API call 'query' failed (HTTP 200, event 'error'): "
-                             "Only the owner of the project can currently change the project name." % PID)
-    assert result['api_error'] == {'endpoint': 'query', 'http_status': 200, 'event': 'error',
-                                   'message': 'Only the owner of the project can currently change the project name.'}
+    assert result['changed'] is True and result['project']['name'] == 'mine'
 
 
 def test_hidden_needs_membership(monkeypatch):
@@ -527,13 +548,12 @@ def test_failure_after_create_still_returns_the_new_project(monkeypatch):
 
 
 def test_timeout_after_an_update_reports_the_update(monkeypatch):
-    ticks = iter([0.0, 5.0])
-    monkeypatch.setattr(_project, '_clock', lambda: next(ticks))
     result = run_module_failed(monkeypatch, cocalc_project, {'project_id': PID, 'title': 'New', 'state': 'started', 'wait_timeout': 1}, [
         whoami(),
         projects_all([row()], project_id=PID),
         query_set({'project_id': PID, 'title': 'New'}),
         action('start', wait_timeout=1),
+        projects_all([row(title='New', state={'state': 'starting'})], project_id=PID),
         projects_all([row(title='New', state={'state': 'starting'})], project_id=PID),
     ])
     assert result['changed'] is True
