@@ -155,7 +155,9 @@ def main():
             if files.get((project_id, marker_path)):
                 return
             command = setup['command'] if setup.get('bash') else ' '.join(shlex.quote(w) for w in [setup['command']] + setup.get('args', []))
-            guard = 'if [ -e %s ]; then :; else %s || exit $?; fi; ' % (shlex.quote(setup['creates']), command) if setup.get('creates') else command + ' || exit $?; '
+            guard = command + ' || exit $?; '
+            if setup.get('creates'):
+                guard = 'if [ -e %s ]; then :; else %s || exit $?; fi; ' % (shlex.quote(setup['creates']), command)
             script = guard + 'mkdir -p .cocalc-course && echo done > %s' % shlex.quote(marker_path)
             answer = api.call('project_exec', project_id=project_id, command=script, bash=True, timeout=setup.get('timeout', 60),
                               err_on_exit=False)
