@@ -379,7 +379,7 @@ course:
               V(create_project), V(update_project) (with C(fields)), V(add_collaborator), V(invite),
               V(remove_collaborator) (with C(account_id) / C(email)), V(write_file), V(copy_file) (with C(path)),
               V(run_setup) (the setup command ran; with C(rc) when it failed), V(mark_setup) (O(setup.creates) or
-              O(setup.removes) said it was not needed: only its marker was written, with C(reason)),
+              O(setup.removes) said it was not needed, so only its marker was written; with C(reason)),
               V(delete_project).
           type: list
           elements: dict
