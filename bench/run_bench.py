@@ -12,10 +12,14 @@ each twice (first run, re-run), plus an empty playbook (Ansible's start-up cost)
 calls (`serve stats`); tests/utils/call_stats.py says which are writes. One table, then the targets.
 
 The course: N students (every 10th without an account, so invited by email), one teaching assistant on
-every project, two handouts with content.
+every project, two handouts with content. With --features example (the default) also what examples/course.yml
+adds: a shared project for everyone, a published syllabus and a setup command run once per student project
+(the direct script does the same; the uri playbook knows only the basic course and is not run then).
+Peak memory: the largest resident set of the run's process tree (the controller: ansible-playbook and its
+workers, or the script), from wait4.
 
 Usage: run_bench.py --collection DIR [--sizes 30,200] [--latency none,real-hub] [--uri-sizes 30]
-       [--parallel 8] [--json FILE]
+       [--parallel 8] [--features example|basic] [--json FILE]
 """
 
 import argparse
@@ -29,7 +33,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+
+import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -70,12 +77,27 @@ def has_account(index):
     return index % 10 != 9
 
 
-def minimum_writes(count, staff=1):
+def example_features(collection):
+    """The shared project, published syllabus and setup command of examples/course.yml."""
+    with open(os.path.join(collection, 'examples', 'course.yml'), encoding='utf-8') as handle:
+        example = yaml.safe_load(handle)
+    return dict((key, example[key]) for key in ('course_shared_project', 'course_publish', 'course_setup'))
+
+
+def minimum_writes(count, staff=1, features='basic'):
     """(writes other than query, query sets) of a first run that makes one write per change: create each
     project, add each member, invite each email, write each handout; and one query set per project for its
-    marker (the project name: create_project cannot set it)."""
+    marker (the project name: create_project cannot set it). The example's features add the shared project
+    (created, every student with an account and the staff added, the others invited), the syllabus written
+    in it and one query set to publish it."""
     with_account = len([i for i in range(count) if has_account(i)])
-    return count + with_account + staff * count + (count - with_account) + count * len(HANDOUTS), count
+    writes = count + with_account + staff * count + (count - with_account) + count * len(HANDOUTS)
+    sets = count
+    if features == 'example':
+        # the shared project's invitations go out in one call
+        writes += 1 + with_account + staff + (1 if count > with_account else 0) + 1
+        sets += 1
+    return writes, sets
 
 
 def query_sets(result, reads=QUERY_READS):
@@ -109,7 +131,7 @@ def make_template(workdir, count):
     return data_dir, instructor
 
 
-def write_inputs(workdir, count, parallel):
+def write_inputs(workdir, count, parallel, features=None):
     """The course as the three approaches read it: a roster CSV, a vars file, the students as extra vars."""
     roster = os.path.join(workdir, 'roster-%d.csv' % count)
     with open(roster, 'w', encoding='utf-8', newline='') as handle:
@@ -120,6 +142,7 @@ def write_inputs(workdir, count, parallel):
         'course_id': COURSE_ID, 'course_title': COURSE_TITLE, 'course_roster': roster, 'course_staff': [STAFF_EMAIL],
         'course_handouts': HANDOUTS, 'course_invite': INVITE, 'course_parallel': parallel,
     }
+    variables.update(features or {})
     vars_file = os.path.join(workdir, 'course-%d.json' % count)
     with open(vars_file, 'w', encoding='utf-8') as handle:
         json.dump(variables, handle, indent=1)
@@ -138,25 +161,37 @@ def command_for(approach, collection, vars_file, students_file):
 
 
 def course_task_seconds(path):
-    """Seconds of the cocalc_course task in the run that wrote `path` (then removed), None without one."""
+    """(seconds of the cocalc_course task, 'task:seconds ...' of every task) in the run that wrote `path`
+    (then removed); (None, '') without one."""
     if not os.path.exists(path):
-        return None
+        return None, ''
     with open(path, encoding='utf-8') as handle:
         tasks = json.load(handle)
     os.remove(path)
     seconds = [task['seconds'] for task in tasks if task['action'].endswith('cocalc_course')]
-    return seconds[0] if seconds else None
+    every = ' '.join('%s:%.2f' % (task['action'].rsplit('.', 1)[-1], task['seconds']) for task in tasks)
+    return (seconds[0] if seconds else None), every
 
 
-def timed(command, env, log):
-    """Run a command, its output into the log file; returns wall seconds (raises on failure)."""
+def timed(command, env, log, memory=None):
+    """Run a command, its output into the log file; returns wall seconds (raises on failure). memory, a dict,
+    gets 'peak_mb': the largest resident set of the process and its waited-for descendants (wait4's rusage)."""
     log.write('\n$ %s\n' % ' '.join(command))
     log.flush()
     started = time.monotonic()
-    done = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=RUN_TIMEOUT, check=False)
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # pylint: disable=consider-using-with
+    timer = threading.Timer(RUN_TIMEOUT, process.kill)
+    timer.start()
+    try:
+        _pid, status, usage = os.wait4(process.pid, 0)
+    finally:
+        timer.cancel()
+    process.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.monotonic() - started
-    if done.returncode != 0:
-        raise RuntimeError('%s exited with %s' % (os.path.basename(command[1]), done.returncode))
+    if memory is not None:
+        memory['peak_mb'] = usage.ru_maxrss / 1024.0   # Linux: kilobytes
+    if process.returncode != 0:
+        raise RuntimeError('%s exited with %s' % (os.path.basename(command[1]), process.returncode))
     return seconds
 
 
@@ -169,7 +204,9 @@ def course_state(url, api_key, data_dir):
     for row in rows:
         for handout in HANDOUTS:
             files += os.path.isfile(os.path.join(data_dir, 'projects', row['project_id'], handout['path']))
-    return {'projects': len(rows), 'members': members, 'invited': invites, 'handouts': files}
+    # The example's setup command leaves this file (nothing with --features basic).
+    setups = sum(os.path.isfile(os.path.join(data_dir, 'projects', row['project_id'], 'work', '.setup-done')) for row in rows)
+    return {'projects': len(rows), 'members': members, 'invited': invites, 'handouts': files, 'setups': setups}
 
 
 def run_approach(approach, template, latency, collection, inputs, log):
@@ -189,8 +226,11 @@ def run_approach(approach, template, latency, collection, inputs, log):
         server.stats(reset=True)
         results = []
         for run in ('first', 're-run'):
-            seconds = timed(command, env, log)
-            results.append(dict(summarize(server.stats(reset=True)), run=run, wall=seconds, task=course_task_seconds(task_file)))
+            memory = {}
+            seconds = timed(command, env, log, memory)
+            task, tasks = course_task_seconds(task_file)
+            results.append(dict(summarize(server.stats(reset=True)), run=run, wall=seconds, task=task, tasks=tasks,
+                                peak_mb=memory.get('peak_mb')))
         state = course_state(boot['url'], template[1]['api_key'], data_dir)
     finally:
         server.stop()
@@ -203,9 +243,9 @@ def empty_playbook_seconds(env, log, repeat=3):
 
 
 def print_table(rows):
-    header = ('latency', 'N', 'approach', 'run', 'wall s', 'task s', 'calls', 'writes', 'query', 'execs',
+    header = ('latency', 'N', 'approach', 'run', 'wall s', 'task s', 'peak MB', 'calls', 'writes', 'query', 'execs',
               'calls by endpoint (counted by the server)')
-    widths = (9, 4, 24, 7, 7, 6, 6, 6, 6, 5)
+    widths = (9, 4, 24, 7, 7, 6, 7, 6, 6, 6, 5)
     line = '  '.join('%-*s' % (w, h) for w, h in zip(widths, header[:-1])) + '  ' + header[-1]
     print(line)
     print('-' * len(line))
@@ -213,11 +253,16 @@ def print_table(rows):
         cells = (row['latency'], row.get('n') or '-', row['label'], row.get('run', '-'),
                  '%.2f' % row['wall'] if row.get('wall') is not None else '-',
                  '%.2f' % row['task'] if row.get('task') is not None else '',
+                 '%.0f' % row['peak_mb'] if row.get('peak_mb') is not None else '',
                  row.get('calls', ''), row.get('writes', ''), row.get('by_endpoint', {}).get('query', ''), row.get('execs', ''))
         print('  '.join('%-*s' % (w, c) for w, c in zip(widths, cells)) + '  ' + row.get('detail', ''))
 
 
-def check_targets(rows, sizes):
+# Issue 15: the whole course playbook re-runs within these seconds with no latency.
+RERUN_SECONDS = {30: 3.0, 200: 5.0}
+
+
+def check_targets(rows, sizes, features='basic'):
     """The issue's targets, each with the measured value and a verdict; returns the lines to print."""
     lines = []
 
@@ -236,12 +281,23 @@ def check_targets(rows, sizes):
             first, rerun = find(latency, n, 'collection', 'first'), find(latency, n, 'collection', 're-run')
             if not first or not rerun:
                 continue
-            writes, markers = minimum_writes(n)
+            writes, markers = minimum_writes(n, features=features)
             add(latency, n, 'first-run writes = minimum: %d + %d query sets (minimum %d + %d markers)' % (
                 first['writes'], query_sets(first), writes, markers), first['writes'] == writes and query_sets(first) == markers)
             add(latency, n, 're-run writes = 0: %d + %d query sets' % (rerun['writes'], query_sets(rerun)),
                 rerun['writes'] == 0 and query_sets(rerun) == 0)
-            add(latency, n, 're-run calls <= 5 + %d projects with handouts to verify: %d' % (n, rerun['calls']), rerun['calls'] <= 5 + n)
+            if features == 'example':
+                add(latency, n, 'first run: the setup command once per student project: %d execs' % first['execs'], first['execs'] == n)
+                add(latency, n, 're-run runs no command: %d execs' % rerun['execs'], rerun['execs'] == 0)
+                # The batched reads: at most 50 files per call, about one call per thread (course_parallel 8).
+                bound = 10 + max(8, -(-n * (len(HANDOUTS) + 1) // 50))
+                add(latency, n, 're-run calls do not grow with N beyond the read batches (<= %d): %d' % (bound, rerun['calls']),
+                    rerun['calls'] <= bound)
+                if latency == 'none' and n in RERUN_SECONDS:
+                    add(latency, n, 'whole playbook re-run <= %.0f s: %.2f s' % (RERUN_SECONDS[n], rerun['wall']),
+                        rerun['wall'] <= RERUN_SECONDS[n])
+            else:
+                add(latency, n, 're-run calls <= 5 + %d projects with handouts to verify: %d' % (n, rerun['calls']), rerun['calls'] <= 5 + n)
             direct_first, direct_rerun = find(latency, n, 'direct', 'first'), find(latency, n, 'direct', 're-run')
             if empty and direct_first and direct_rerun and n == max(sizes):
                 for run, mine, theirs in (('first run', first, direct_first), ('re-run', rerun, direct_rerun)):
@@ -266,6 +322,9 @@ def main():
     parser.add_argument('--latency', default='none,real-hub', help="server latency profiles (default 'none,real-hub')")
     parser.add_argument('--uri-sizes', default='30', help='sizes at which the naive uri playbook runs too (default 30)')
     parser.add_argument('--parallel', type=int, default=8, help='course_parallel and the direct script pool size (default 8)')
+    parser.add_argument('--features', default='example', choices=['example', 'basic'],
+                        help="example (default): also the shared project, published syllabus and setup command of "
+                             "examples/course.yml; basic: students, staff, handouts and invitations only")
     parser.add_argument('--json', help='also write the rows as JSON to this file')
     args = parser.parse_args()
     try:
@@ -286,7 +345,8 @@ def main():
             try:
                 print('preparing: server data dirs with %s accounts ...' % ' and '.join(str(n) for n in sizes), flush=True)
                 templates = dict((n, make_template(workdir, n)) for n in sizes)
-                inputs = dict((n, write_inputs(workdir, n, args.parallel)) for n in sizes)
+                features = example_features(collection) if args.features == 'example' else None
+                inputs = dict((n, write_inputs(workdir, n, args.parallel, features)) for n in sizes)
                 env = dict(os.environ, **ANSIBLE_ENV)
                 for latency in latencies:
                     seconds = empty_playbook_seconds(env, log)
@@ -295,17 +355,21 @@ def main():
                     for n in sizes:
                         states = {}
                         for approach, label in APPROACHES:
-                            if approach == 'uri' and n not in uri_sizes:
+                            if approach == 'uri' and (n not in uri_sizes or features):
+                                why = ('it knows only the basic course (--features basic)' if features else
+                                       'one module run per student and step (--uri-sizes %s)' % (','.join(map(str, uri_sizes)) or '""'))
                                 rows.append(dict(latency=latency, n=n, approach=approach, label=label, run='skipped',
-                                                 detail='not run at N=%d: one module run per student and step (--uri-sizes %s)' % (
-                                                     n, ','.join(map(str, uri_sizes)) or '""')))
+                                                 detail='not run at N=%d: %s' % (n, why)))
                                 continue
                             print('[%s N=%d] %s ...' % (latency, n, label), flush=True)
                             results, states[approach] = run_approach(approach, templates[n], latency, collection, inputs[n], log)
                             for result in results:
                                 rows.append(dict(result, latency=latency, n=n, approach=approach, label=label))
-                                print('    %-7s %7.2f s  %4d calls  %4d writes  %s' % (
-                                    result['run'], result['wall'], result['calls'], result['writes'], result['detail']), flush=True)
+                                print('    %-7s %7.2f s  %5.0f MB  %4d calls  %4d writes  %s' % (
+                                    result['run'], result['wall'], result['peak_mb'] or 0, result['calls'], result['writes'],
+                                    result['detail']), flush=True)
+                                if result.get('tasks'):
+                                    print('            tasks: %s' % result['tasks'], flush=True)
                         if len(set(json.dumps(s, sort_keys=True) for s in states.values())) > 1:
                             print('WARNING [%s N=%d]: the approaches left different states: %s' % (latency, n, states), flush=True)
                         else:
@@ -318,17 +382,18 @@ def main():
                 return 1
 
     print()
-    print('Course provisioning benchmark: N students (every 10th without an account), 1 TA, %d handouts; local CoCalc server;'
-          % len(HANDOUTS))
+    print('Course provisioning benchmark: N students (every 10th without an account), 1 TA, %d handouts%s; local CoCalc server;'
+          % (len(HANDOUTS), ', a shared project, a published syllabus and a setup command' if args.features == 'example' else ''))
+    print('peak MB = the largest resident set of the run\'s process tree (the controller).')
     print('calls counted by the server. task s = the cocalc_course task alone. writes = calls that change something, other than')
     print('query; query = query calls (reads and sets); execs = project_exec. load average at start %s, at end %s.' % (
         load_start, '%.1f %.1f %.1f' % os.getloadavg()))
     print()
     print_table(rows)
     print()
-    minimums = ['N=%d: %d + %d query sets (project name markers)' % ((n,) + minimum_writes(n)) for n in sizes]
+    minimums = ['N=%d: %d + %d query sets (project name markers)' % ((n,) + minimum_writes(n, features=args.features)) for n in sizes]
     print('minimum first-run writes: %s' % ', '.join(minimums))
-    for line in check_targets(rows, sizes):
+    for line in check_targets(rows, sizes, args.features):
         print(line)
     if args.json:
         with open(args.json, 'w', encoding='utf-8') as handle:

@@ -43,7 +43,9 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._collaborators impor
     plan_membership,
     write_invite_record,
 )
-from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_in_home, check_project_path
+from ansible_collections.cocalc.cocalc.plugins.module_utils._course_setup import SetupFailed, current_result, pending_result, run_setup, setup_spec
+from ansible_collections.cocalc.cocalc.plugins.module_utils._course_setup import argument_spec as setup_argument_spec
+from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import CommandTimeout, check_in_home, check_project_path
 from ansible_collections.cocalc.cocalc.plugins.module_utils._files import (
     READ_BATCH,
     TOO_LARGE,
@@ -143,6 +145,7 @@ def argument_spec():
         on_drop=dict(type='str', default='keep', choices=['keep', 'remove_student', 'delete']),
         purge=dict(type='bool', default=True),
         parallel=dict(type='int', default=8),
+        setup=setup_argument_spec(),
         state=dict(type='str', default='present', choices=['present', 'absent']),
     )
 
@@ -282,6 +285,7 @@ class CourseSpec(object):
         self.staff_ids = []
         self.staff_emails = []
         self.handouts = []
+        self.setup = None             # _course_setup.Setup
 
 
 def _check_title_template(template):
@@ -410,6 +414,7 @@ def course_spec(params):
                 raise CocalcInputError('one of students or roster is required with state=present')
             _check_students(spec, [dict(student) for student in students], 'students')
         _check_handouts(spec, params.get('handouts'), spec.materials_project_id)
+        spec.setup = setup_spec(params.get('setup'), spec.course_id)
     return spec
 
 
@@ -537,6 +542,9 @@ def _read_handouts(client, spec, state, pool):
     probe_ids = []
     for student, row in _existing(spec, state):
         targets.extend((row['project_id'], handout.path) for handout in texts)
+        if spec.setup is not None:
+            # The setup marker rides along with the handouts: no call of its own.
+            targets.append((row['project_id'], spec.setup.marker_path))
         if not state.invites_readable and student['email'].lower() not in state.accounts:
             targets.append((row['project_id'], INVITE_RECORD_PATH))
         if copies:
@@ -595,11 +603,18 @@ class ProjectPlan(object):
         self.delete = False
         self.error = None
         self.actions = []
+        self.setup = None           # the setup's result entry, when the course has a setup
+        self.setup_before = None    # the marker found and the one a done setup leaves, for the diff
+        self.setup_digest = None
 
     @property
     def needs_writes(self):
         return bool(self.create is not None or self.changes or (self.membership and self.membership.changed)
-                    or self.writes or self.copies or self.delete)
+                    or self.writes or self.copies or self.delete or self.setup_pending)
+
+    @property
+    def setup_pending(self):
+        return self.setup_digest is not None and self.setup_before != self.setup_digest
 
     def planned_actions(self):
         actions = []
@@ -613,6 +628,8 @@ class ProjectPlan(object):
             actions.extend(dict(action='remove_collaborator', account_id=account_id) for account_id in self.membership.remove)
         actions.extend(dict(action='write_file', path=handout.path) for handout in self.writes)
         actions.extend(dict(action='copy_file', path=handout.path) for handout in self.copies)
+        if self.setup_pending:
+            actions.append(dict(action='run_setup'))
         if self.delete:
             actions.append(dict(action='delete_project'))
         return actions
@@ -703,7 +720,18 @@ def plan_student(spec, state, student, staff_ids):
     if plan.account_id is None:
         plan.invited = student['email']
     _plan_handouts(plan, spec, state, new=row is None)
+    _plan_setup(plan, spec, state, new=row is None)
     return plan
+
+
+def _plan_setup(plan, spec, state, new):
+    if spec.setup is None:
+        return
+    marker = None if new else state.files.get((plan.project_id, spec.setup.marker_path))
+    current = spec.setup.is_current(marker)
+    plan.setup_before = marker.strip() if isinstance(marker, str) else None
+    plan.setup_digest = spec.setup.digest
+    plan.setup = current_result() if current else pending_result()
 
 
 def plan_dropped(spec, state, key, staff_ids):
@@ -774,18 +802,36 @@ def _invite_params(spec):
 
 def run_plan(client, spec, state, plan, phase):
     """Make the writes of one plan's phase, recording each action as it is done: 'projects' (create,
-    fields, people) or 'files' (handouts). A failure stops this plan only: it is kept in plan.error
-    (with what was attempted), and its files phase is skipped."""
+    fields, people), 'files' (handouts) or 'setup' (the setup command). A failure stops this plan
+    only: it is kept in plan.error (with what was attempted), and its later phases are skipped."""
     if plan.error is not None:
         return plan
     try:
         if phase == 'projects':
             _run_project_writes(client, spec, state, plan)
-        else:
+        elif phase == 'files':
             _run_file_writes(client, spec, plan)
+        elif plan.setup_pending:
+            _run_setup(client, spec, plan)
     except CocalcError as err:
         plan.error = str(err)
     return plan
+
+
+def _run_setup(client, spec, plan):
+    try:
+        action, plan.setup = run_setup(client, spec.setup, plan.project_id)
+    except SetupFailed as err:
+        plan.setup = err.result
+        plan.actions.append(dict(action='run_setup', rc=err.result['rc']))
+        raise
+    except CocalcApiError as err:
+        plan.setup = dict(pending_result(), status='failed', msg=str(err))
+        if isinstance(err, CommandTimeout):
+            # It ran until the server killed it: a change, and no marker.
+            plan.actions.append(dict(action='run_setup'))
+        raise
+    plan.actions.append(action)
 
 
 def _run_project_writes(client, spec, state, plan):
@@ -873,6 +919,8 @@ def _entry(plan):
     entry = dict(project_id=plan.project_id, status=_status(plan), actions=plan.actions)
     if plan.error:
         entry['error'] = plan.error
+    if plan.setup is not None:
+        entry['setup'] = plan.setup
     return entry
 
 
@@ -891,9 +939,10 @@ def _dropped_entry(plan):
 
 def _totals(plans, dropped):
     counts = dict(students=len(plans), created=0, updated=0, deleted=0, collaborators_added=0, collaborators_removed=0,
-                  invited=0, files_written=0, unchanged=0, failed=0)
+                  invited=0, files_written=0, setups_run=0, unchanged=0, failed=0)
     names = dict(create_project='created', delete_project='deleted', add_collaborator='collaborators_added',
-                 remove_collaborator='collaborators_removed', invite='invited', write_file='files_written', copy_file='files_written')
+                 remove_collaborator='collaborators_removed', invite='invited', write_file='files_written', copy_file='files_written',
+                 run_setup='setups_run')
     for plan in plans + dropped:
         for action in plan.actions:
             if action['action'] in names:
@@ -934,6 +983,11 @@ def _views(plan, state):
     if before is not None:
         before.update(collaborators=people_before, invited=invited_before, handouts=dict(files_before))
     after.update(collaborators=people_after, invited=invited_after, handouts=dict(files_before, **files_after))
+    if plan.setup is not None:
+        # The marker's digest before, the one a done setup leaves after.
+        if before is not None:
+            before['setup'] = plan.setup_before
+        after['setup'] = plan.setup_digest
     return before, after
 
 
@@ -982,8 +1036,9 @@ def reconcile_course(client, params, check_mode):
             work = [plan for plan in plans + dropped if plan.error is None and plan.needs_writes]
             for plan in work:
                 plan.actions = []
-            # Every project and its people first, then the files: new projects start meanwhile.
-            for phase in ('projects', 'files'):
+            # Every project and its people first, then the files: new projects start meanwhile. The
+            # setup command last, so that it finds the handouts.
+            for phase in ('projects', 'files', 'setup'):
                 _map(pool, lambda plan, phase=phase: run_plan(client, spec, state, plan, phase), work)
     finally:
         if pool is not None:

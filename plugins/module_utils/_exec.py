@@ -233,6 +233,18 @@ def _checked_paths(params):
     return params
 
 
+def check_command(params):
+    """Every check of cocalc_exec's command options, before any call: (params with chdir normalised,
+    program, args, shown). Also used by cocalc_course's setup, which prefixes the option names."""
+    for option in ('timeout', 'max_output'):
+        value = params.get(option)
+        if value is not None and value < 1:
+            raise CocalcInputError('%s must be at least 1, got %r' % (option, value))
+    params = _checked_paths(params)
+    program, argv, shown = command_argv(params)
+    return params, program, argv, shown
+
+
 def _skip_reason(client, params):
     """(reason, decided) for creates/removes: reason is a text when the run is skipped."""
     project_id, cwd = params['project_id'], params.get('chdir')
@@ -254,12 +266,7 @@ def run_command(client, params, check_mode):
     holds rc, stdout, stderr, stdout_lines, stderr_lines, truncated, delta and msg; turning a
     non-zero rc into a failure is the caller's job.
     """
-    for option in ('timeout', 'max_output'):
-        value = params.get(option)
-        if value is not None and value < 1:
-            raise CocalcInputError('%s must be at least 1, got %r' % (option, value))
-    params = _checked_paths(params)
-    program, argv, shown = command_argv(params)
+    params, program, argv, shown = check_command(params)
     if params.get('chdir') not in (None, '.'):
         # The hub follows a symlinked chdir anywhere: one read-only check before anything runs.
         check_in_home(client, params['project_id'], [params['chdir']], ['chdir'])

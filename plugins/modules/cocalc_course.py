@@ -217,6 +217,51 @@ options:
     description: How many API calls run at the same time (threads sharing one connection pool), 1 to 64.
     type: int
     default: 8
+  setup:
+    description:
+      - A command run once in each student project, after its handouts, with the semantics of
+        M(cocalc.cocalc.cocalc_exec) (same options and checks), from the same thread pool as the other writes.
+      - "After a successful run the course writes a small marker into the project's home,
+        C(.cocalc-course/<course_id>.setup), holding a digest of O(setup.command), O(setup.args), O(setup.bash),
+        O(setup.chdir), O(setup.creates) and O(setup.removes). The markers are read with the handouts (several
+        projects per call), so a re-run runs nothing and costs no call per project; a changed command runs
+        again everywhere. Delete a project's marker to run the setup there again."
+      - O(setup.creates) and O(setup.removes) are checked in the same call that runs the command, only where the
+        marker is missing or stale; when they say the command is not needed, only the marker is written.
+      - A command that fails (non-zero exit code, timeout) fails that student only and writes no marker, so the
+        next run tries again. Its output is in RV(course.students[].setup).
+      - Not used with O(state=absent).
+    type: dict
+    suboptions:
+      command:
+        description:
+          - Without O(setup.bash), the program and its arguments, split like a shell would split them but not run
+            through a shell. With O(setup.bash=true), a bash script.
+        type: str
+        required: true
+      args:
+        description: More arguments, each passed as it is. Not allowed with O(setup.bash=true).
+        type: list
+        elements: str
+      bash:
+        description: Run O(setup.command) as a bash script.
+        type: bool
+        default: false
+      chdir:
+        description: Working directory, relative to the project's home (the default).
+        type: str
+      timeout:
+        description:
+          - Seconds the command may run in each project; the server kills it after that and that student fails.
+          - Not part of the marker's digest, so changing it runs nothing again.
+        type: int
+        default: 60
+      creates:
+        description: A path, relative to O(setup.chdir) (or the home); when it exists, the command is not run.
+        type: str
+      removes:
+        description: A path, relative to O(setup.chdir) (or the home); when it does not exist, the command is not run.
+        type: str
   state:
     description:
       - V(present) provisions the roster.
@@ -254,6 +299,9 @@ EXAMPLES = r'''
       - path: homework/hw1.md
         src: hw1.md
         force: false
+    setup:
+      command: pip install --user sympy==1.13.3
+      timeout: 300
     invite:
       subject: Your CoCalc project for Algebra
       body: Please create a CoCalc account with this address to get your course project.
@@ -330,6 +378,8 @@ course:
             - What was done (in check mode - what would be done), in order. Each has an C(action) -
               V(create_project), V(update_project) (with C(fields)), V(add_collaborator), V(invite),
               V(remove_collaborator) (with C(account_id) / C(email)), V(write_file), V(copy_file) (with C(path)),
+              V(run_setup) (the setup command ran; with C(rc) when it failed), V(mark_setup) (O(setup.creates) or
+              O(setup.removes) said it was not needed, so only its marker was written; with C(reason)),
               V(delete_project).
           type: list
           elements: dict
@@ -337,6 +387,32 @@ course:
         error:
           description: Why this student failed (only for V(failed)).
           type: str
+        setup:
+          description: The setup command in this project (only with O(setup)).
+          type: dict
+          contains:
+            status:
+              description:
+                - V(current) (done by an earlier run, nothing ran), V(pending) (check mode - it would run, or only its
+                  marker would be written when O(setup.creates)/O(setup.removes) say so), V(ran), V(skipped) (by
+                  O(setup.creates)/O(setup.removes)), or V(failed).
+              type: str
+              sample: ran
+            rc:
+              description: The exit code, V(null) when nothing ran.
+              type: int
+            stdout:
+              description: Standard output, at most 4000 characters.
+              type: str
+            stderr:
+              description: Standard error, at most 4000 characters.
+              type: str
+            truncated:
+              description: Whether RV(course.students[].setup.stdout) or RV(course.students[].setup.stderr) was cut.
+              type: bool
+            msg:
+              description: Why it did not run, or V(non-zero return code), or the error.
+              type: str
     dropped:
       description: Projects of the course whose student is not in the roster (every one with O(state=absent)).
       type: list
@@ -370,6 +446,7 @@ course:
         collaborators_removed: 0
         invited: 3
         files_written: 60
+        setups_run: 30
         unchanged: 0
         failed: 0
 '''

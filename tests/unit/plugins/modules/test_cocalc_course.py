@@ -193,7 +193,7 @@ def test_first_run_creates_marks_adds_invites_and_writes(monkeypatch):
                                                     {'action': 'write_file', 'path': 'README.md'}]}
     assert bob['account_id'] is None and bob['invited'] == 'bob@example.edu' and bob['project_id'] == P_BOB
     assert course['totals'] == {'students': 2, 'created': 2, 'updated': 0, 'deleted': 0, 'collaborators_added': 3,
-                                'collaborators_removed': 0, 'invited': 1, 'files_written': 2, 'unchanged': 0, 'failed': 0}
+                                'collaborators_removed': 0, 'invited': 1, 'files_written': 2, 'setups_run': 0, 'unchanged': 0, 'failed': 0}
     assert course['dropped'] == []
     assert API_KEY not in result.text
 
@@ -555,3 +555,108 @@ def test_roster_row_without_email_names_the_line(monkeypatch, tmp_path):
     roster.write_text('student_id,email\n1001,ada@example.edu\n1002,\n', encoding='utf-8')
     result = run_module_failed(monkeypatch, cocalc_course, args(students=None, roster=str(roster)), [])
     assert result['msg'] == 'roster: %s line 3 has a student ID but no email' % roster
+
+
+# ---- setup: run once per project, known to be done from the batched reads -------------------------
+
+SETUP = {'command': 'pip install --user sympy', 'creates': '.local/done'}
+SETUP_MARKER = '.cocalc-course/alg-1.setup'
+
+
+def setup_digest(setup=None):
+    from ansible_collections.cocalc.cocalc.plugins.module_utils._course_setup import setup_spec
+    return setup_spec(dict(setup or SETUP), 'alg-1').digest
+
+
+def setup_exec(project_id, setup=None, stdout='@@cocalc.cocalc-setup run\nSuccessfully installed sympy\n', stderr='', exit_code=0):
+    from ansible_collections.cocalc.cocalc.plugins.module_utils._course_setup import setup_spec
+    script = setup_spec(dict(setup or SETUP), 'alg-1').script()
+    timeout = (setup or SETUP).get('timeout', 60)
+    body = {'project_id': project_id, 'command': script, 'bash': True, 'err_on_exit': False, 'timeout': timeout, 'max_output': 4000}
+    return ApiCall('project_exec', body).expect_timeout(timeout + 30).reply(
+        {'event': 'project_exec_output', 'stdout': stdout, 'stderr': stderr, 'exit_code': exit_code, 'type': 'blocking'})
+
+
+def setup_rerun_calls(marker_ada, marker_bob):
+    return [whoami(), default_search(), projects(converged_rows()),
+            reads([(P_ADA, 'README.md', README), (P_ADA, SETUP_MARKER, marker_ada),
+                   (P_BOB, 'README.md', README), (P_BOB, SETUP_MARKER, marker_bob)])]
+
+
+def test_setup_first_run_runs_once_per_project_after_the_handouts(monkeypatch):
+    calls = first_run_calls() + [setup_exec(P_ADA), setup_exec(P_BOB)]
+    result = run_module_success(monkeypatch, cocalc_course, args(setup=SETUP), calls)
+    assert result['changed'] is True
+    ada, bob = result['course']['students']
+    assert ada['actions'][-1] == {'action': 'run_setup'}
+    assert ada['setup'] == {'status': 'ran', 'rc': 0, 'stdout': 'Successfully installed sympy\n', 'stderr': '', 'truncated': False, 'msg': ''}
+    assert bob['setup']['status'] == 'ran'
+    assert result['course']['totals']['setups_run'] == 2
+
+
+def test_setup_rerun_with_current_markers_runs_nothing(monkeypatch):
+    digest = setup_digest() + '\n'
+    result = run_module_success(monkeypatch, cocalc_course, args(setup=SETUP), setup_rerun_calls(digest, digest))
+    assert result['changed'] is False
+    assert [s['setup']['status'] for s in result['course']['students']] == ['current', 'current']
+    assert result['course']['totals']['setups_run'] == 0
+    # The markers ride in the one batched read of the handouts: no call of their own.
+    assert len(result.transport.requests) == 4
+
+
+def test_setup_changed_spec_runs_again_where_the_marker_is_stale(monkeypatch):
+    changed = dict(SETUP, command='pip install --user sympy==1.13.3')
+    assert setup_digest(changed) != setup_digest()
+    # A new timeout alone is no reason to run again.
+    assert setup_digest(dict(SETUP, timeout=600)) == setup_digest()
+    calls = setup_rerun_calls(setup_digest(changed), setup_digest()) + [setup_exec(P_BOB, changed)]
+    result = run_module_success(monkeypatch, cocalc_course, args(setup=changed), calls, diff=True)
+    assert result['changed'] is True
+    ada, bob = result['course']['students']
+    assert ada['setup']['status'] == 'current' and ada['status'] == 'unchanged'
+    assert bob['setup']['status'] == 'ran' and bob['status'] == 'updated'
+    assert result['diff'] == {'before': {'1002': {'setup': setup_digest()}}, 'after': {'1002': {'setup': setup_digest(changed)}}}
+
+
+def test_setup_creates_is_checked_in_the_same_call_and_only_marks(monkeypatch):
+    calls = setup_rerun_calls(None, setup_digest()) + [
+        setup_exec(P_ADA, stdout="@@cocalc.cocalc-setup skipped: '.local/done' exists\n")]
+    result = run_module_success(monkeypatch, cocalc_course, args(setup=SETUP), calls)
+    ada = result['course']['students'][0]
+    assert ada['setup']['status'] == 'skipped' and ada['setup']['msg'] == "Did not run command since '.local/done' exists"
+    assert ada['actions'] == [{'action': 'mark_setup', 'reason': "Did not run command since '.local/done' exists"}]
+    assert result['changed'] is True and result['course']['totals']['setups_run'] == 0
+
+
+def test_setup_check_mode_reports_what_would_run_and_makes_no_exec(monkeypatch):
+    result = run_module_success(monkeypatch, cocalc_course, args(setup=SETUP), setup_rerun_calls(None, setup_digest()), check_mode=True)
+    assert result['changed'] is True
+    ada, bob = result['course']['students']
+    assert ada['setup']['status'] == 'pending' and ada['actions'] == [{'action': 'run_setup'}]
+    assert bob['setup']['status'] == 'current' and bob['actions'] == []
+
+
+def test_setup_failure_fails_that_student_only_and_reports_its_output(monkeypatch):
+    calls = setup_rerun_calls(None, None) + [
+        setup_exec(P_ADA, stdout='@@cocalc.cocalc-setup run\n', stderr='ERROR: no such package\n', exit_code=1),
+        setup_exec(P_BOB)]
+    result = run_module_failed(monkeypatch, cocalc_course, args(setup=SETUP), calls)
+    assert result['msg'].startswith('1 of 2 course projects failed')
+    assert 'setup: the command ended with exit code 1 in project %s: ERROR: no such package' % P_ADA in result['msg']
+    ada, bob = result['course']['students']
+    assert ada['status'] == 'failed' and ada['setup']['status'] == 'failed' and ada['setup']['rc'] == 1
+    assert ada['setup']['stderr'] == 'ERROR: no such package\n'
+    assert ada['actions'] == [{'action': 'run_setup', 'rc': 1}]
+    assert bob['setup']['status'] == 'ran'
+
+
+@pytest.mark.parametrize('setup, fragment', [
+    ({'command': 'ls', 'chdir': '/etc'}, 'setup.chdir must be relative to the project home'),
+    ({'command': 'ls', 'creates': '../../x', 'chdir': 'a'}, 'setup.creates must stay inside the project home'),
+    ({'command': 'echo hi', 'bash': True, 'args': ['x']}, 'setup.args cannot be combined with bash=true'),
+    ({'command': 'ls', 'timeout': 0}, 'setup.timeout must be at least 1'),
+    ({'command': '  '}, 'setup.command must be a non-empty string'),
+])
+def test_setup_bad_input_fails_before_any_call(monkeypatch, setup, fragment):
+    result = run_module_failed(monkeypatch, cocalc_course, args(setup=setup), [])
+    assert fragment in result['msg']
