@@ -122,7 +122,7 @@ def exec_in_project(client, project_id, command, args=None, bash=False, path=Non
     wait = _READY_WAIT_FIRST
     while True:
         try:
-            answer = client.call('project_exec', body, retry=False, request_timeout=request_timeout, allow_in_check_mode=probe)
+            answer = client.call('project_exec', body, request_timeout=request_timeout, allow_in_check_mode=probe)
             break
         except CocalcApiError as err:
             if _KILLED_RE.search(err.message or ''):
