@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 
-from . import accounts
+from . import accounts, faults
 from .hub import Hub, parse_latency
 from .messages import ERAS
 from .store import Store
@@ -15,7 +15,7 @@ from .util import is_valid_email
 
 BOOTSTRAP_FILE = 'bootstrap.json'
 BOOTSTRAP_EMAIL = 'admin@localhost.localdomain'
-COMMANDS = ('account', 'stats', 'outbox')
+COMMANDS = ('account', 'stats', 'outbox', 'faults')
 
 
 def _fail(message):
@@ -63,12 +63,22 @@ def serve(argv):
     parser.add_argument('--era', choices=ERAS, default='2024', help='hub behaviour to emulate (default 2024)')
     parser.add_argument('--latency', default='none', help="'none' (default), 'real-hub' or 'HUB_MS,PROJECT_MS'")
     parser.add_argument('--verbose', action='store_true', help='log every request to stderr')
+    parser.add_argument('--faults', metavar='SPEC', help='inject faults: JSON text or a JSON file (see README.md)')
     args = parser.parse_args(argv)
     try:
         parse_latency(args.latency)
     except ValueError as error:
         parser.error(str(error))
-    hub = Hub(_data_dir(args.data_dir, create=True), era=args.era, latency=args.latency)
+    spec = None
+    if args.faults is not None:
+        try:
+            spec = faults.load_spec_text(args.faults)
+        except faults.SpecError as error:
+            parser.error('--faults: %s' % error)
+    data_dir = _data_dir(args.data_dir, create=True)
+    if spec is not None:
+        faults.write(data_dir, spec)
+    hub = Hub(data_dir, era=args.era, latency=args.latency)
     info = _bootstrap(hub)
     try:
         server = ApiServer((args.host, args.port), hub, verbose=args.verbose)
@@ -149,8 +159,29 @@ def outbox(argv):
     return 0
 
 
+def faults_command(argv):
+    parser = argparse.ArgumentParser(prog='serve faults', description='Set or clear the faults of a data dir '
+                                     '(a running server picks the change up at its next request).')
+    parser.add_argument('--data-dir', required=True)
+    parser.add_argument('--clear', action='store_true', help='remove the faults')
+    parser.add_argument('spec', nargs='?', metavar='SPEC', help='JSON text or a JSON file')
+    args = parser.parse_args(argv)
+    if args.clear == (args.spec is not None):
+        parser.error('give either SPEC or --clear')
+    data_dir = _data_dir(args.data_dir, create=False)
+    if args.clear:
+        faults.clear(data_dir)
+        return 0
+    try:
+        spec = faults.load_spec_text(args.spec)
+    except faults.SpecError as error:
+        parser.error('SPEC: %s' % error)
+    faults.write(data_dir, spec)
+    return 0
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in COMMANDS:
-        return {'account': account, 'stats': stats, 'outbox': outbox}[argv[0]](argv[1:])
+        return {'account': account, 'stats': stats, 'outbox': outbox, 'faults': faults_command}[argv[0]](argv[1:])
     return serve(argv)

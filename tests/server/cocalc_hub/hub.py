@@ -4,6 +4,7 @@ import os
 import threading
 import time
 
+from .faults import Faults
 from .store import Store
 
 # (hub call, project call, project start, project stop) in seconds.
@@ -51,6 +52,7 @@ class Hub:
         self.era = era
         self.hub_delay, self.project_delay, self.start_delay, self.stop_delay = parse_latency(latency)
         self.store = Store(self.data_dir)
+        self.faults = Faults(self.data_dir)
         self.url = None
         self.projects_window_days = 21
         # How long a request the real hub never answers (metrics, ...) is held before the connection closes.

@@ -54,6 +54,12 @@ CREATE TABLE IF NOT EXISTS stats (
     calls INTEGER NOT NULL,
     PRIMARY KEY (endpoint, status)
 );
+CREATE TABLE IF NOT EXISTS fault_stats (
+    endpoint TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    calls INTEGER NOT NULL,
+    PRIMARY KEY (endpoint, mode)
+);
 CREATE TABLE IF NOT EXISTS query_gets (
     status TEXT PRIMARY KEY,
     calls INTEGER NOT NULL
@@ -240,9 +246,13 @@ class Store:
                           (to, kind, project_id))
         return rows[0][0] if rows else None
 
-    def count_request(self, endpoint, status, query_get=False):
-        """Count one routed POST; `query_get` when it was a `query` call its engine classified a get."""
+    def count_request(self, endpoint, status, query_get=False, fault=None):
+        """Count one routed POST; `query_get` when it was a `query` call its engine classified a get;
+        `fault` the mode of the injected fault that hit it, if any."""
         with self.transaction() as conn:
+            if fault:
+                conn.execute('INSERT INTO fault_stats (endpoint, mode, calls) VALUES (?, ?, 1) '
+                             'ON CONFLICT (endpoint, mode) DO UPDATE SET calls = calls + 1', (endpoint, fault))
             conn.execute('INSERT INTO stats (endpoint, status, calls) VALUES (?, ?, 1) '
                          'ON CONFLICT (endpoint, status) DO UPDATE SET calls = calls + 1', (endpoint, str(status)))
             if endpoint == 'query' and query_get:
@@ -257,6 +267,7 @@ class Store:
             try:
                 rows = self._rows(conn, 'SELECT endpoint, status, calls FROM stats ORDER BY endpoint, status')
                 gets = self._rows(conn, 'SELECT COALESCE(SUM(calls), 0) FROM query_gets')[0][0]
+                faulted = self._rows(conn, 'SELECT endpoint, mode, calls FROM fault_stats ORDER BY endpoint, mode')
             finally:
                 conn.execute('COMMIT')
         result = {}
@@ -264,6 +275,8 @@ class Store:
             entry = result.setdefault(endpoint, {'calls': 0, 'http_status': {}})
             entry['calls'] += calls
             entry['http_status'][status] = calls
+        for endpoint, mode, calls in faulted:
+            result.setdefault(endpoint, {'calls': 0, 'http_status': {}}).setdefault('faults', {})[mode] = calls
         if 'query' in result:
             entry = result['query']
             entry['gets'] = min(gets, entry['calls'])
@@ -274,3 +287,4 @@ class Store:
         with self.transaction() as conn:
             conn.execute('DELETE FROM stats')
             conn.execute('DELETE FROM query_gets')
+            conn.execute('DELETE FROM fault_stats')

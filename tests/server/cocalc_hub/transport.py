@@ -10,13 +10,15 @@ import binascii
 import hashlib
 import html
 import json
+import socket
+import struct
 import sys
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, unquote_plus, urlsplit
 
-from . import messages
+from . import faults, messages
 from .accounts import BANNED, AuthError, authenticate
 from .errors import HandlerError, NoAnswer
 from .handlers import HANDLERS, PROJECT_ENDPOINTS
@@ -308,13 +310,55 @@ class ApiHandler(BaseHTTPRequestHandler):
             return
         trimmed = path[:-1] if path.endswith('/') else path
         event = unquote(trimmed.rsplit('/', 1)[1])
+        fault = self.hub.faults.choose(event, lambda: self._query_kind(raw))
         notes = {}
+        if fault and fault['mode'] == 'status_before':
+            # Refused before processing: a proxy or a busy hub answering for the API.
+            self._count(event, fault['status'], notes, fault)
+            extra = {'Retry-After': '1'} if fault['status'] == 429 else None
+            self._send_fault_page(fault['status'], extra)
+            return
+        if fault and fault['mode'] == 'delay':
+            time.sleep(fault['delay'])
         status, payload = self._answer(event, raw, notes)
+        if fault is None or fault['mode'] == 'delay' or payload is None:
+            # A request the hub never answers stays unanswered: there is no answer to lose.
+            counted = fault if fault and (fault['mode'] == 'delay' or payload is not None) else None
+            self._count(event, status, notes, counted)
+            self._send_answer(status, payload)
+        elif fault['mode'] == 'status_after':
+            self._count(event, fault['status'], notes, fault)
+            self._send_fault_page(fault['status'])
+        elif fault['mode'] == 'html200':
+            self._count(event, 200, notes, fault)
+            self._send(200, b'<html><head><title>CoCalc</title></head><body>Loading...</body></html>\n',
+                       'text/html; charset=utf-8')
+        elif fault['mode'] == 'reset_after':
+            self._count(event, 'reset', notes, fault)
+            self._reset()
+        else:   # truncated
+            self._count(event, status, notes, fault)
+            if isinstance(payload, HtmlError):
+                body, content_type = (HTML_PAGE % html.escape(payload.text, quote=False)).encode('utf-8'), 'text/html; charset=utf-8'
+            else:
+                body, content_type = pretty_json(payload), 'application/json; charset=utf-8'
+            self.close_connection = True
+            self.send_response(status)
+            self.send_header('Content-Type', content_type)
+            self.send_header('Content-Length', str(len(body)))
+            self.send_header('Connection', 'close')
+            self.end_headers()
+            self.wfile.write(body[:len(body) // 2])
+
+    def _count(self, event, status, notes, fault=None):
         # Counted before answering, so a client that reads `serve stats` right after its call sees it.
         try:
-            self.hub.store.count_request(event, status, query_get=notes.get('query_kind') == 'get')
+            self.hub.store.count_request(event, status, query_get=notes.get('query_kind') == 'get',
+                                         fault=fault['mode'] if fault else None)
         except Exception:  # pylint: disable=broad-except
             traceback.print_exc(file=sys.stderr)
+
+    def _send_answer(self, status, payload):
         if isinstance(payload, HtmlError):
             self._send_html(payload.status, payload.text)
         elif payload is not None:
@@ -325,6 +369,29 @@ class ApiHandler(BaseHTTPRequestHandler):
             while time.monotonic() < deadline and not self.server.stopping:
                 time.sleep(0.2)
             self.close_connection = True
+
+    def _send_fault_page(self, status, extra=None):
+        # What a proxy in front of the hub sends: an HTML page, never the API's JSON.
+        text = {429: 'Too Many Requests', 502: 'Bad Gateway', 503: 'Service Temporarily Unavailable',
+                504: 'Gateway Time-out'}.get(status, 'Error')
+        body = ('<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n<center><h1>%d %s</h1></center>\r\n'
+                '<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n' % (status, text, status, text)).encode('ascii')
+        self._send(status, body, 'text/html', extra)
+
+    def _reset(self):
+        """Close the connection without an answer, with a TCP RST (SO_LINGER 0)."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
+    def _query_kind(self, raw):
+        try:
+            return faults.query_kind(parse_body(self.headers.get('Content-Type'), raw or b''))
+        except HtmlError:
+            return 'set'
 
     def _answer(self, event, raw, notes):
         """(status, JSON dict | HtmlError | None for no answer) for one routed POST."""
