@@ -14,7 +14,7 @@ and has no second "ensure a project" or "ensure collaborators"::
 
 reconcile_course() composes them for the cocalc_course module and its action plugin.
 
-What it reuses: _project (account_id_of_key, read_projects, project_view, plan_changes, create_project,
+What it reuses: _project (account_id_of_key, read_projects, project_view, plan_changes, create_findable,
 apply_changes), _collaborators (plan_membership, apply_plan, invitation_fields, the invite record), _files
 (read_text_files, plan_text, write_text_file, probe_trees, plan_copy, copy_path), the client's
 user_search_emails. Server facts it relies on: projects are found through projects_all only;
