@@ -16,6 +16,9 @@ plan and apply for hundreds of them without reading again::
     apply_changes(client, current['project_id'], changes, me) # one query set (or nothing)
     project_id = create_project(client, dict(title='Algebra - ada'), unsupported=unsupported)
 
+create_project() / create_findable() make a project findable even when the create answer is lost (a
+creation token line in the description of the create call); settle_creation() applies the rule for runs
+at the same time (the oldest wins; the loser soft-deletes only what it created).
 ensure_project() and list_projects() compose them for the cocalc_project and
 cocalc_project_info modules. read_projects() is also how _collaborators and _course read
 projects (with their own fields): the one place that probes for fields a server refuses.
