@@ -240,7 +240,7 @@ notes:
     otherwise) and soft-deletes unfinished duplicates it finds."
   - Requests are retried by what is safe (reads and idempotent writes after timeouts, dropped connections,
     5xx and HTML or cut answers; any request answered 429 or 503). A project creation, a copy, an exec and an
-    email invitation are never repeated once they may have reached the server: the next run finds out what
+    email invitation are never repeated once they may have reached the server; the next run finds out what
     happened and completes only what is missing.
 seealso:
   - module: cocalc.cocalc.cocalc_project
