@@ -52,7 +52,11 @@ DEFAULT_RETRIES = 3
 # Express's default JSON body limit on servers since 2022-07; form bodies may be 1 MB.
 JSON_BODY_LIMIT = 102400
 
-RETRY_STATUSES = frozenset([429, 502, 503, 504])
+# Answers a hub or proxy gives without doing the work (busy, rate limited): safe to send again.
+UNSENT_STATUSES = frozenset([429, 503])
+# Gateway answers that may come after the hub did the work.
+LOST_STATUSES = frozenset([502, 504])
+RETRY_STATUSES = UNSENT_STATUSES | LOST_STATUSES
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 20.0
 # A server asking for a longer pause than this gets an error, not a silent long wait.
@@ -93,6 +97,24 @@ REPEATABLE_ENDPOINTS = READ_ONLY_ENDPOINTS | frozenset([
     'invite_collaborator',
     'remove_collaborator',
 ])
+
+# THE retry table: which failures a call may be sent again after, by the kind of call. Failure kinds:
+#   'unsent': the hub cannot have done the work: no connection was made (refused, DNS, connect timeout), or
+#             it answered 429 / 503 (busy or rate limited, before processing).
+#   'lost':   the request may have been processed but no usable answer came back: a read timeout, the
+#             connection dropped after sending, 502 / 504 or another 5xx without a JSON body, an HTML page
+#             or truncated JSON with a 2xx status.
+# Any other failure (a JSON error answer, TLS, a 4xx) is the hub's word and is never retried.
+# Call kinds (call_kind()): 'read' = READ_ONLY_ENDPOINTS and query gets; 'idempotent' = the other
+# REPEATABLE_ENDPOINTS and query sets without an action_request (upserts); 'once' = everything else:
+# create_project, create_account, project_exec, copies, email invites, action requests, change_*, user_auth.
+# A 'once' call that failed 'lost' is never repeated: its caller must find out what happened (see
+# CocalcApiError.may_have_run and _project.create_project's creation token).
+RETRY_POLICY = {
+    'read': frozenset(['unsent', 'lost']),
+    'idempotent': frozenset(['unsent', 'lost']),
+    'once': frozenset(['unsent']),
+}
 
 # The endpoints of API v1 (the guide's 28 plus a few undocumented ones): an "unknown endpoint"
 # answer for one of these means the server no longer speaks API v1 (or dropped that endpoint).
@@ -180,6 +202,14 @@ class CocalcApiError(CocalcError):
         # Filled in by attempting(): what the caller was doing, e.g. "create project 'Algebra'".
         self.attempted = attempted
         self.unknown_endpoint = False
+        # 'unsent' / 'lost' (see RETRY_POLICY) for a transient failure, None for the hub's own answer.
+        self.failure = None
+
+    @property
+    def may_have_run(self):
+        """True when the hub may have done the work though the answer was lost (then a 'once' call
+        must not be sent again blindly: look at the server to find out)."""
+        return self.failure == 'lost'
 
     @property
     def unexpected_argument(self):
@@ -289,12 +319,19 @@ def is_read_only(endpoint, body):
     return endpoint in READ_ONLY_ENDPOINTS
 
 
-def is_repeatable(endpoint, body):
-    """True when sending the call twice cannot do harm, so it may be retried."""
+def call_kind(endpoint, body):
+    """'read', 'idempotent' or 'once': the row of RETRY_POLICY a call belongs to."""
+    if is_read_only(endpoint, body):
+        return 'read'
     if endpoint == 'query':
         # Sets are upserts, except that an action_request set starts/stops a project again.
-        return _query_is_get(body) or not _query_touches_action_request(body.get('query'))
-    return endpoint in REPEATABLE_ENDPOINTS
+        return 'once' if _query_touches_action_request(body.get('query')) else 'idempotent'
+    return 'idempotent' if endpoint in REPEATABLE_ENDPOINTS else 'once'
+
+
+def is_repeatable(endpoint, body):
+    """True when sending the call twice cannot do harm, so it may be retried after any transient failure."""
+    return call_kind(endpoint, body) != 'once'
 
 
 def form_encode(body):
@@ -469,7 +506,8 @@ class CocalcClient(object):
 
         The request body is ``body`` (a dict) updated with ``options``; use ``body`` for options
         whose names collide with the keywords here (project_exec has its own ``timeout``).
-        retry: None = the endpoint allow-list decides, True/False overrides it.
+        retry: None = RETRY_POLICY decides by call_kind(); True = retry as an idempotent call;
+        False = never retry.
         request_timeout: seconds for this call (default api_timeout).
         form: None = JSON unless the JSON would exceed the server's 100 kB limit and every value
         is a string; True/False forces form/JSON.
@@ -484,42 +522,42 @@ class CocalcClient(object):
         if self.check_mode and not allow_in_check_mode and not is_read_only(endpoint, payload):
             raise CocalcCheckModeError("internal error: API call '%s' would change the server in check mode" % endpoint)
         data, content_type = self._encode(payload, form)
-        repeatable = is_repeatable(endpoint, payload) if retry is None else bool(retry)
-        retries_left = self.retries if repeatable else 0
+        if retry is None:
+            retry_on = RETRY_POLICY[call_kind(endpoint, payload)]
+        else:
+            retry_on = RETRY_POLICY['idempotent'] if retry else frozenset()
         timeout = self.timeout if request_timeout is None else request_timeout
         url = '%s/api/v1/%s' % (self.api_url, endpoint)
         attempt = 0
         waiter = None
         while True:
-            response, failure = self._post(endpoint, url, data, content_type, timeout)
-            if failure is not None:
-                if failure.retryable and attempt < retries_left:
-                    _wait.sleep(_backoff(attempt))
-                    attempt += 1
-                    continue
-                raise self._note_retries(failure.error, attempt)
-            if response.status_code in RETRY_STATUSES and attempt < retries_left:
-                wait = self._retry_wait(attempt, response)
+            response, error = self._post(endpoint, url, data, content_type, timeout)
+            if error is None:
+                try:
+                    return self._decode(endpoint, response, len(data))
+                except ProjectNotReady as err:
+                    # The hub refused the call before it reached the project: sending it again after a
+                    # pause is safe whatever the endpoint, within the ready_wait budget.
+                    projects = [payload[key] for key in _PROJECT_FIELDS if isinstance(payload.get(key), str)]
+                    if projects:
+                        if waiter is None:
+                            budget = self.ready_wait if ready_wait is None else ready_wait
+                            waiter = _wait.Waiter(budget, first=READY_WAIT_FIRST, cap=READY_WAIT_CAP)
+                        if waiter.pause():
+                            continue
+                        err.message += (' (project %s did not become ready within %s seconds: it is still starting, or cannot start)'
+                                        % (' / '.join(projects), waiter.budget))
+                    raise self._note_retries(err, attempt)
+                except CocalcApiError as err:
+                    error = err
+                    error.failure = _answer_failure(response.status_code, err.body)
+            if error.failure in retry_on and attempt < self.retries:
+                wait = self._retry_wait(attempt, response) if response is not None else _backoff(attempt)
                 if wait is not None:
                     _wait.sleep(wait)
                     attempt += 1
                     continue
-            try:
-                return self._decode(endpoint, response, len(data))
-            except ProjectNotReady as err:
-                projects = [payload[key] for key in _PROJECT_FIELDS if isinstance(payload.get(key), str)]
-                if not projects:
-                    raise self._note_retries(err, attempt)
-                if waiter is None:
-                    budget = self.ready_wait if ready_wait is None else ready_wait
-                    waiter = _wait.Waiter(budget, first=READY_WAIT_FIRST, cap=READY_WAIT_CAP)
-                if waiter.pause():
-                    continue
-                err.message += (' (project %s did not become ready within %s seconds: it is still starting, or cannot start)'
-                                % (' / '.join(projects), waiter.budget))
-                raise self._note_retries(err, attempt)
-            except CocalcApiError as err:
-                raise self._note_retries(err, attempt)
+            raise self._note_retries(error, attempt)
 
     @staticmethod
     def _note_retries(error, attempt):
@@ -538,25 +576,33 @@ class CocalcClient(object):
         return json.dumps(payload, separators=(',', ':'), ensure_ascii=False).encode('utf-8'), 'application/json'
 
     def _post(self, endpoint, url, data, content_type, timeout):
-        """One HTTP attempt: (response, None) or (None, _Failure)."""
+        """One HTTP attempt: (response, None), or (None, CocalcApiError) with .failure set (RETRY_POLICY)."""
         try:
             response = self._session.post(url, data=data, headers={'Content-Type': content_type},
                                           timeout=timeout, verify=self.validate_certs)
             return response, None
         except requests.exceptions.SSLError as exc:
-            return None, _Failure(self._error(
+            return None, self._error(
                 endpoint, None, None,
-                'TLS error talking to %s: %s (set validate_certs=false only for a server you trust)' % (url, _describe(exc))), False)
+                'TLS error talking to %s: %s (set validate_certs=false only for a server you trust)' % (url, _describe(exc)))
         except requests.exceptions.ConnectionError as exc:
-            # Includes ConnectTimeout. Only calls on the repeatable allow-list are retried.
-            return None, _Failure(self._error(endpoint, None, None, 'could not connect to %s: %s' % (url, _describe(exc))), True)
+            # Includes ConnectTimeout; a connection dropped after the request went out may have been processed.
+            error = self._error(endpoint, None, None, 'could not connect to %s: %s' % (url, _describe(exc)))
+            error.failure = 'unsent' if _never_connected(exc) else 'lost'
+            if error.failure == 'lost':
+                error.message = 'connection to %s lost before an answer: %s' % (url, _describe(exc))
+            return None, error
         except requests.exceptions.Timeout:
-            # A read timeout: the server may still be working, so never retried.
-            return None, _Failure(self._error(
-                endpoint, None, None,
-                'no answer from %s within %s seconds (option api_timeout)' % (url, timeout)), False)
+            # A read timeout: the server may still be working.
+            error = self._error(endpoint, None, None, 'no answer from %s within %s seconds (option api_timeout)' % (url, timeout))
+            error.failure = 'lost'
+            return None, error
         except requests.exceptions.RequestException as exc:
-            return None, _Failure(self._error(endpoint, None, None, 'request to %s failed: %s' % (url, _describe(exc))), False)
+            error = self._error(endpoint, None, None, 'request to %s failed: %s' % (url, _describe(exc)))
+            if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+                # An answer cut short: the request went out. Other RequestExceptions are local (a bad header).
+                error.failure = 'lost'
+            return None, error
 
     def _retry_wait(self, attempt, response):
         """Seconds to wait before retrying a 429/502/503/504, or None to give up."""
@@ -768,9 +814,24 @@ class CocalcClient(object):
         return self.query_get('projects_all', [spec])
 
 
-class _Failure(object):
-    """A transport failure before any HTTP answer, and whether retrying it can help."""
+def _never_connected(exc):
+    """True when a requests ConnectionError happened before the request was sent (refused, DNS, connect timeout)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    text = repr(exc)
+    return any(part in text for part in ('NewConnectionError', 'NameResolutionError', 'Connection refused',
+                                         'Failed to resolve', 'Name or service not known', 'ConnectTimeoutError'))
 
-    def __init__(self, error, retryable):
-        self.error = error
-        self.retryable = retryable
+
+def _answer_failure(status, body):
+    """The RETRY_POLICY failure kind of an HTTP answer that failed to decode or reported an error:
+    'unsent', 'lost' or None (the hub's own answer: not retried)."""
+    if status in UNSENT_STATUSES:
+        return 'unsent'
+    if status in LOST_STATUSES:
+        return 'lost'
+    json_answer = isinstance(body, dict)
+    if (status >= 500 or 200 <= status < 300) and not json_answer:
+        # A proxy's error page, an HTML page with 200, or a body cut short.
+        return 'lost'
+    return None

@@ -14,7 +14,7 @@ and has no second "ensure a project" or "ensure collaborators"::
 
 reconcile_course() composes them for the cocalc_course module and its action plugin.
 
-What it reuses: _project (account_id_of_key, read_projects, project_view, plan_changes, create_project,
+What it reuses: _project (account_id_of_key, read_projects, project_view, plan_changes, create_findable,
 apply_changes), _collaborators (plan_membership, apply_plan, invitation_fields, the invite record), _files
 (read_text_files, plan_text, write_text_file, probe_trees, plan_copy, copy_path), the client's
 user_search_emails. Server facts it relies on: projects are found through projects_all only;
@@ -68,12 +68,16 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
     validated,
 )
 from ansible_collections.cocalc.cocalc.plugins.module_utils._project import (
+    SETTLE_FIELDS,
     account_id_of_key,
     apply_changes,
-    create_project,
+    create_findable,
+    creation_of,
+    creation_order,
     plan_changes,
     project_view,
     read_projects,
+    strip_token,
 )
 
 DEFAULT_TITLE = '{first_name} {last_name} - {title}'
@@ -89,7 +93,7 @@ _MARKER_RE = re.compile(r'<!-- cocalc\.cocalc course key: (\S+) -->')
 
 # Read in the single projects_all call. Never 'status': it holds the project's secret token. A server
 # that refuses name or invite (_project.OPTIONAL_FIELDS) is read without it: see CourseState.marker.
-PROJECT_FIELDS = ('name', 'title', 'description', 'users', 'invite', 'deleted')
+PROJECT_FIELDS = ('name', 'title', 'description', 'users', 'invite', 'deleted', 'created')
 
 # Roster columns by header (compared without case and surrounding blanks), first found wins.
 ROSTER_COLUMNS = dict(
@@ -179,7 +183,8 @@ def with_marker(description, key):
 
 
 def strip_marker(description):
-    return _MARKER_RE.sub('', description or '').rstrip()
+    """description without the marker line and without a creation token line (see _project.TOKEN_TEMPLATE)."""
+    return strip_token(_MARKER_RE.sub('', description or '')).rstrip()
 
 
 def _split_name(full):
@@ -464,14 +469,26 @@ def index_projects(rows, me, course_id):
 
 def pick_project(candidates, key):
     """The project of a marker key: a name match beats a description marker, a live project a deleted
-    one. Several left: CourseError listing them (never pick one)."""
+    one, a finished project one whose creation was never finished (it still carries its creation token),
+    and among unfinished ones the oldest (creation_order: the rule for runs at the same time). Several
+    finished ones left: CourseError listing them (never pick one)."""
     named = [row for row in candidates if (row.get('name') or '').lower() == key]
     pool = named or candidates
     pool = [row for row in pool if not row.get('deleted')] or pool
     if len(pool) > 1:
-        raise CourseError('%d projects carry the marker %s: %s; delete or rename all but one'
-                          % (len(pool), key, ', '.join(sorted(row['project_id'] for row in pool))))
+        finished = [row for row in pool if not creation_of(row.get('description'))[0]]
+        if len(finished) > 1:
+            raise CourseError('%d projects carry the marker %s: %s; delete or rename all but one'
+                              % (len(finished), key, ', '.join(sorted(row['project_id'] for row in finished))))
+        return finished[0] if finished else min(pool, key=creation_order)
     return pool[0] if pool else None
+
+
+def unfinished_extras(candidates, chosen):
+    """The live projects of a key, other than chosen, whose creation was never finished: leftovers of a
+    lost create answer or of runs at the same time. They are ours and were never the student's project."""
+    return [row for row in candidates if row is not chosen and not row.get('deleted')
+            and creation_of(row.get('description'))[0] and not row.get('name')]
 
 
 def read_chunks(targets, parallel):
@@ -601,6 +618,7 @@ class ProjectPlan(object):
         self.copies = []            # Handouts to copy
         self.file_views = ({}, {})  # handout path -> what is there before / after, for the diff
         self.delete = False
+        self.discard = []           # ids of unfinished duplicate creations to soft-delete
         self.error = None
         self.actions = []
         self.setup = None           # the setup's result entry, when the course has a setup
@@ -610,14 +628,14 @@ class ProjectPlan(object):
     @property
     def needs_writes(self):
         return bool(self.create is not None or self.changes or (self.membership and self.membership.changed)
-                    or self.writes or self.copies or self.delete or self.setup_pending)
+                    or self.writes or self.copies or self.delete or self.discard or self.setup_pending)
 
     @property
     def setup_pending(self):
         return self.setup_digest is not None and self.setup_before != self.setup_digest
 
     def planned_actions(self):
-        actions = []
+        actions = [dict(action='delete_project', project_id=project_id) for project_id in self.discard]
         if self.create is not None:
             actions.append(dict(action='create_project'))
         if self.changes:
@@ -691,11 +709,17 @@ def _invites_of(plan, state):
 
 def plan_student(spec, state, student, staff_ids):
     """The plan for one roster student (pure). CourseError/CocalcApiError for a student that cannot be planned."""
-    row = pick_project(state.index.get(student['key'], []), student['key'])
+    candidates = state.index.get(student['key'], [])
+    row = pick_project(candidates, student['key'])
     plan = ProjectPlan(student['key'], student, row)
+    plan.discard = [extra['project_id'] for extra in unfinished_extras(candidates, row)]
     account = state.accounts.get(student['email'].lower())
     plan.account_id = account['account_id'] if account else None
     wanted_description = spec.description
+    if state.marker == 'name' and wanted_description is None and row is not None \
+            and strip_marker(row.get('description')) != (row.get('description') or '').rstrip():
+        # A project adopted from an unfinished creation: its description still holds the marker / token.
+        wanted_description = strip_marker(row.get('description'))
     if state.marker == 'description':
         current_description = project_view(row, state.me)['description'] if row else ''
         wanted_description = with_marker(spec.description if spec.description is not None else current_description, plan.key)
@@ -801,13 +825,16 @@ def _invite_params(spec):
 
 
 def run_plan(client, spec, state, plan, phase):
-    """Make the writes of one plan's phase, recording each action as it is done: 'projects' (create,
-    fields, people), 'files' (handouts) or 'setup' (the setup command). A failure stops this plan
+    """Make the writes of one plan's phase, recording each action as it is done: 'create' (a missing
+    project, findable by its token), 'projects' (fields, people), 'files' (handouts) or 'setup' (the
+    setup command). A failure stops this plan
     only: it is kept in plan.error (with what was attempted), and its later phases are skipped."""
     if plan.error is not None:
         return plan
     try:
-        if phase == 'projects':
+        if phase == 'create':
+            _run_create(client, state, plan)
+        elif phase == 'projects':
             _run_project_writes(client, spec, state, plan)
         elif phase == 'files':
             _run_file_writes(client, spec, plan)
@@ -834,14 +861,66 @@ def _run_setup(client, spec, plan):
     plan.actions.append(action)
 
 
+def _run_create(client, state, plan):
+    """Create a missing project so that the next run finds it even when the answer is lost: the create
+    call's description carries the marker line (in both marker modes) and a creation token; the name and
+    the final description follow in the 'projects' phase, after settle_creations()."""
+    for project_id in plan.discard:
+        apply_changes(client, project_id, dict(deleted=True), state.me)
+        plan.actions.append(dict(action='delete_project', project_id=project_id))
+    if plan.create is None:
+        return
+    fields = dict(plan.create)
+    final = fields.get('description') or ''
+    if state.marker == 'name':
+        fields['description'] = with_marker(final, plan.key)
+    # Text handouts start the project anyway; starting it at creation lets it come up while the
+    # other projects are made, instead of on the first write.
+    creation = create_findable(client, fields, start=bool(plan.writes), key=plan.key)
+    if creation.project_id is None:
+        raise creation.lost
+    plan.project_id = creation.project_id
+    plan.actions.append(dict(action='create_project'))
+    left = dict(creation.left, description=final)
+    plan.changes.update(left)
+
+
+def settle_creations(client, spec, state, plans):
+    """The rule for two runs of a course at the same time: the oldest project of a student wins. ONE
+    projects_all read after the creations; a plan whose new project is not the oldest live one of its
+    key soft-deletes it (only what this run created) and fails, naming the winner: a re-run finishes
+    the winner. Nothing is read when nothing was created."""
+    created = [plan for plan in plans if plan.error is None and plan.create is not None and plan.project_id]
+    if not created:
+        return
+    try:
+        rows, _unused = read_projects(client, SETTLE_FIELDS, unsupported=state.unreadable,
+                                      what='check whether another run created the same projects')
+    except CocalcApiError as err:
+        for plan in created:
+            plan.error = '%s (created project %s; a re-run finishes it)' % (err, plan.project_id)
+        return
+    index = index_projects(rows, state.me, spec.course_id)
+    for plan in created:
+        live = [row for row in index.get(plan.key, []) if not row.get('deleted')]
+        if not any(row['project_id'] == plan.project_id for row in live):
+            continue
+        winner = min(live, key=creation_order)
+        if winner['project_id'] == plan.project_id:
+            continue
+        try:
+            apply_changes(client, plan.project_id, dict(deleted=True), state.me)
+            plan.actions.append(dict(action='delete_project', project_id=plan.project_id))
+        except CocalcApiError as err:
+            plan.error = str(err)
+            continue
+        plan.error = ('another run created the project of this student at the same time: kept the older one, %s, and '
+                      'removed (soft-deleted) the one this run created, %s; a re-run finishes it' % (winner['project_id'], plan.project_id))
+
+
 def _run_project_writes(client, spec, state, plan):
     title = plan.student['title'] if plan.student else (plan.row or {}).get('title')
     if plan.create is not None:
-        # Text handouts start the project anyway; starting it at creation lets it come up while the
-        # other projects are made, instead of on the first write.
-        plan.project_id, left = create_project(client, plan.create, start=bool(plan.writes))
-        plan.actions.append(dict(action='create_project'))
-        plan.changes.update(left)
         if plan.changes:
             _mark_new_project(client, state, plan)
     elif plan.changes:
@@ -865,17 +944,9 @@ def _run_project_writes(client, spec, state, plan):
 
 
 def _mark_new_project(client, state, plan):
-    """Set the name (the marker) of a project just created. Without it a re-run could not find the
-    project and would make another, so a project that cannot be marked is deleted again (soft)."""
-    try:
-        apply_changes(client, plan.project_id, plan.changes, state.me)
-    except CocalcApiError:
-        try:
-            apply_changes(client, plan.project_id, dict(deleted=True), state.me)
-            plan.actions.append(dict(action='delete_project'))
-        except CocalcApiError:
-            pass   # the first error is the one to report
-        raise
+    """Set the name (the marker) and the final description of a project just created. When that fails
+    the project keeps the marker line of its create call, so a re-run finds and finishes it."""
+    apply_changes(client, plan.project_id, plan.changes, state.me)
     plan.actions.append(dict(action='update_project', fields=sorted(plan.changes)))
 
 
@@ -1038,6 +1109,8 @@ def reconcile_course(client, params, check_mode):
                 plan.actions = []
             # Every project and its people first, then the files: new projects start meanwhile. The
             # setup command last, so that it finds the handouts.
+            _map(pool, lambda plan: run_plan(client, spec, state, plan, 'create'), work)
+            settle_creations(client, spec, state, work)
             for phase in ('projects', 'files', 'setup'):
                 _map(pool, lambda plan, phase=phase: run_plan(client, spec, state, plan, phase), work)
     finally:

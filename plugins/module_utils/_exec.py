@@ -163,7 +163,7 @@ def exec_in_project(client, project_id, command, args=None, bash=False, path=Non
     try:
         # A project still starting refuses the call before running anything: the client sends it
         # again, within the command's timeout when there is one.
-        answer = client.call('project_exec', body, retry=False, request_timeout=request_timeout, allow_in_check_mode=probe,
+        answer = client.call('project_exec', body, request_timeout=request_timeout, allow_in_check_mode=probe,
                              ready_wait=timeout)
     except CocalcApiError as err:
         if _KILLED_RE.search(err.message or ''):

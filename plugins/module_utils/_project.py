@@ -16,6 +16,9 @@ plan and apply for hundreds of them without reading again::
     apply_changes(client, current['project_id'], changes, me) # one query set (or nothing)
     project_id = create_project(client, dict(title='Algebra - ada'), unsupported=unsupported)
 
+create_project() / create_findable() make a project findable even when the create answer is lost (a
+creation token line in the description of the create call); settle_creation() applies the rule for runs
+at the same time (the oldest wins; the loser soft-deletes only what it created).
 ensure_project() and list_projects() compose them for the cocalc_project and
 cocalc_project_info modules. read_projects() is also how _collaborators and _course read
 projects (with their own fields): the one place that probes for fields a server refuses.
@@ -30,6 +33,8 @@ from __future__ import annotations
 
 import datetime
 import re
+import uuid
+from urllib.parse import quote, unquote
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _wait
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcError, attempting
@@ -58,6 +63,16 @@ SETTLING = {'starting': RUNNING, 'stopping': STOPPED}
 
 POLL_INTERVAL = 1.0
 
+# The creation token: create_project can set only title and description, so the create call itself
+# carries a line that makes the new project findable when its answer is lost (a 504 after the hub made it,
+# a reset, truncated JSON). The line names a unique token (this creation) and the key the project is
+# for (a project name, a course marker; empty for a title-only project). A later set of the same run
+# (or the adoption by the next run) replaces the description without it.
+TOKEN_TEMPLATE = '<!-- cocalc.cocalc creating %s -->'
+_TOKEN_RE = re.compile(r'\n*<!-- cocalc\.cocalc creating (\w+)(?: (\S+))? -->')
+# Read to settle a creation: which rows are the same project, and which of them is the oldest.
+SETTLE_FIELDS = ('name', 'title', 'description', 'users', 'deleted', 'created')
+
 _NOT_READABLE_RE = re.compile(r"user get query not allowed for projects(?:_all)?\.(\w+)")
 _NO_ACCESS_TEXT = 'you do not have read access to this project'
 
@@ -69,6 +84,33 @@ class ProjectError(CocalcError):
 
 def _utc_now_iso():
     return datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3] + 'Z'
+
+
+def new_creation_token():
+    # Indirection so unit tests get a fixed token.
+    return uuid.uuid4().hex
+
+
+def token_line(token, key=''):
+    return TOKEN_TEMPLATE % ('%s %s' % (token, quote(key, safe='')) if key else token)
+
+
+def creation_of(description):
+    """(token, key) of a creation token line in description, else (None, None)."""
+    match = _TOKEN_RE.search(description or '')
+    if not match:
+        return None, None
+    return match.group(1), unquote(match.group(2) or '')
+
+
+def strip_token(description):
+    """description without its creation token line."""
+    return _TOKEN_RE.sub('', description or '').rstrip()
+
+
+def creation_order(row):
+    """The sort key of the rule "the oldest project wins": created, then project_id (so every run agrees)."""
+    return (str(row.get('created') or ''), row.get('project_id') or '')
 
 
 # ---- validation ----
@@ -234,28 +276,98 @@ def apply_changes(client, project_id, changes, me):
         client.query_set('projects', set_fields(project_id, changes, me))
 
 
-def create_project(client, fields, start=False, unsupported=()):
-    """create_project with title, description and compute_image (as ``image``); returns
-    (project_id, fields the call could not set). Only options the user set are sent; start only
-    when asked. A server without the image option gets compute_image left for a later set."""
-    body = dict((key, fields[key]) for key in ('title', 'description') if fields.get(key) is not None)
+class Creation(object):
+    """What create_project() made: project_id (None when the create answer was lost and no project
+    with its token was found), left = the fields a later set must write (always the description, to
+    drop the token line), and lost = the CocalcApiError of a lost answer (or None)."""
+
+    def __init__(self, project_id, left, token, lost=None):
+        self.project_id = project_id
+        self.left = left
+        self.token = token
+        self.lost = lost
+
+
+def create_project(client, fields, start=False, unsupported=(), key=''):
+    """create_project with title, description plus a creation token line (see TOKEN_TEMPLATE) and
+    compute_image (as ``image``); returns (project_id, fields a later set must write). Only options the user set are sent; start only
+    when asked. A server without the image option gets compute_image left for a later set.
+
+    When the answer is lost after the request may have reached the hub (err.may_have_run), the
+    project is looked for by its token (one projects_all read by title) instead of creating again;
+    found, it is returned like an answered create. Not found, the error is raised: the hub made nothing.
+    """
+    creation = create_findable(client, fields, start=start, unsupported=unsupported, key=key)
+    if creation.project_id is None:
+        raise creation.lost
+    return creation.project_id, creation.left
+
+
+def create_findable(client, fields, start=False, unsupported=(), key=''):
+    """create_project() as a Creation (project_id None instead of an error when a lost answer made nothing)."""
+    token = new_creation_token()
+    final_description = fields.get('description') or ''
+    marked = (final_description + '\n\n' if final_description else '') + token_line(token, key)
+    body = dict(description=marked)
+    if fields.get('title') is not None:
+        body['title'] = fields['title']
     if start:
         body['start'] = True
     if fields.get('compute_image') is not None and 'compute_image' not in unsupported:
         body['image'] = fields['compute_image']
+    lost = None
     with attempting('create project %r' % (fields.get('title') or '')):
         try:
-            answer = client.call('create_project', body)
+            try:
+                answer = client.call('create_project', body)
+            except CocalcApiError as err:
+                # HTTP 400 "unexpected argument" means nothing was created, so asking again is safe.
+                if err.unexpected_argument != 'image' or 'image' not in body:
+                    raise
+                del body['image']
+                answer = client.call('create_project', body)
+            project_id = answer.get('project_id')
         except CocalcApiError as err:
-            # HTTP 400 "unexpected argument" means nothing was created, so asking again is safe.
-            if err.unexpected_argument != 'image' or 'image' not in body:
+            if not err.may_have_run:
                 raise
-            del body['image']
-            answer = client.call('create_project', body)
-    left = {}
+            lost, project_id = err, find_by_token(client, fields.get('title') or '', token)
+            if project_id is None:
+                err.attempted = err.attempted or 'create project %r' % (fields.get('title') or '')
+                err.message += ' (no project carries the creation token of this call, so the hub made none; a re-run creates it)'
+    left = dict(description=final_description)
     if fields.get('compute_image') is not None and 'image' not in body:
         left['compute_image'] = fields['compute_image']
-    return answer.get('project_id'), left
+    return Creation(project_id, left, token, lost)
+
+
+def find_by_token(client, title, token):
+    """The id of the live project whose description carries this creation token, or None."""
+    with attempting('look for the project whose create answer was lost'):
+        rows, _unused = read_projects(client, ('title', 'description', 'deleted'), title=title)
+    for row in rows:
+        if creation_of(row.get('description'))[0] == token and not row.get('deleted'):
+            return row['project_id']
+    return None
+
+
+def settle_creation(client, project_id, title, same, me):
+    """The rule for runs that create the same project at the same time: the oldest wins (creation_order).
+
+    Reads the live projects titled title (one call); same(row) says which are the same project as
+    ours (the one just created). When an older one exists, ours is soft-deleted (we remove only what
+    we created) and the winner's row is returned; else None (ours is the one)."""
+    with attempting('check whether another run created project %r at the same time' % title):
+        rows, _unused = read_projects(client, SETTLE_FIELDS, title=title)
+    ours = [row for row in rows if row.get('project_id') == project_id]
+    others = [row for row in rows if row.get('project_id') != project_id and not row.get('deleted')
+              and (me is None or me in (row.get('users') or {})) and same(row)]
+    if not others or not ours:
+        return None
+    winner = min(ours + others, key=creation_order)
+    if winner['project_id'] == project_id:
+        return None
+    apply_changes(client, project_id, dict(deleted=True), me)
+    return winner
 
 
 def request_action(client, project_id, action, stored_time=None, wait_timeout=0):
@@ -333,24 +445,86 @@ def ensure_project(client, params, check_mode):
         raise ProjectError('hidden is a per-account setting, but the API key belongs to no account (a project key)')
     rows, unsupported = _read_for_lookup(client, params)
     _check_supported(params, unsupported)
-    row = find_project(rows, me=me, **key)
+    adopted = []
+    if 'project_id' in key:
+        row = find_project(rows, me=me, **key)
+    else:
+        row, adopted = _find_or_adopt(client, rows, me, key, state, check_mode)
     if row is None and 'project_id' in key:
         raise ProjectError('project_id %s was not found' % key['project_id'])
     current = project_view(row, me) if row is not None else None
 
     if state == 'absent':
         if current is None or current['deleted']:
-            return Outcome(current, False)
+            return Outcome(current, bool(adopted))
         after = predict(current, dict(deleted=True))
         if not check_mode:
             apply_changes(client, current['project_id'], dict(deleted=True), me)
         return Outcome(after, True, before=current, after=after)
 
-    desired = dict((option, params.get(option)) for option in ('title', 'description', 'compute_image', 'name', 'hidden'))
-    desired['deleted'] = False
+    desired = _desired(params, row)
     if current is None:
         return _create(client, params, desired, me, unsupported, check_mode)
-    return _update(client, params, row, desired, me, unsupported, check_mode)
+    outcome = _update(client, params, row, desired, me, unsupported, check_mode)
+    if adopted:
+        outcome.changed = True
+        outcome.warnings.append('removed (soft-deleted) project(s) %s: unfinished creations of the same project by an '
+                                'earlier or concurrent run (the oldest, %s, was kept)' % (', '.join(adopted), row['project_id']))
+    return outcome
+
+
+def _desired(params, row):
+    desired = dict((option, params.get(option)) for option in ('title', 'description', 'compute_image', 'name', 'hidden'))
+    desired['deleted'] = False
+    if desired['description'] is None and row is not None and creation_of(row.get('description'))[0]:
+        # A project whose creation was not finished (its create answer was lost): drop the token line.
+        desired['description'] = strip_token(row.get('description'))
+    return desired
+
+
+def _same_creation(row, key):
+    """True when row is (an unfinished creation of) the project that key (name or title) selects."""
+    if 'name' in key:
+        pending = creation_of(row.get('description'))[1]
+        return ((row.get('name') or '').lower() == key['name'].lower()
+                or (pending is not None and pending.lower() == key['name'].lower()))
+    return row.get('title') == key['title']
+
+
+def _find_or_adopt(client, rows, me, key, state, check_mode):
+    """find_project by name or title, plus the rule for unfinished creations (rows carrying a creation
+    token: a lost create answer, or runs at the same time): a finished match wins, else the oldest;
+    the other unfinished ones are soft-deleted (they are ours and were never used as the project).
+    Returns (row or None, [ids removed])."""
+    try:
+        row = find_project(rows, me=me, **key)
+    except ProjectError:
+        row = None
+        ambiguous = True
+    else:
+        ambiguous = False
+        pending = [] if 'title' in key else [
+            r for r in rows if not r.get('deleted') and _owner_of(r) == me and not r.get('name')
+            and _same_creation(r, key)]
+        if not pending:
+            return row, []
+    live = [r for r in rows if not r.get('deleted') and (me is None or _owner_of(r) == me) and _same_creation(r, key)]
+    unfinished = [r for r in live if creation_of(r.get('description'))[0]]
+    finished = [r for r in live if r not in unfinished]
+    if len(finished) > 1 or (ambiguous and not unfinished):
+        find_project(rows, me=me, **key)  # raises the "N projects match" error: not of our making
+    if len(unfinished) > 1 or finished:
+        with attempting('read the creation times of unfinished projects'):
+            dated, _unused = read_projects(client, SETTLE_FIELDS, title=key.get('title'))
+        created = dict((r['project_id'], r.get('created')) for r in dated)
+        for r in unfinished:
+            r['created'] = created.get(r['project_id'])
+    keep = finished[0] if finished else min(unfinished, key=creation_order)
+    removed = [r['project_id'] for r in unfinished if r is not keep]
+    if not check_mode:
+        for project_id in removed:
+            apply_changes(client, project_id, dict(deleted=True), me)
+    return keep, removed
 
 
 def _update(client, params, row, desired, me, unsupported, check_mode):
@@ -402,12 +576,25 @@ def _create(client, params, desired, me, unsupported, check_mode):
     predicted = predict(predicted, plan_changes(predicted, desired))
     if check_mode:
         return Outcome(predicted, True, before=None, after=predicted)
-    project_id, left = create_project(client, fields, start=start, unsupported=unsupported)
+    key = _lookup_key(params)
+    project_id, left = create_project(client, fields, start=start, unsupported=unsupported, key=params.get('name') or '')
     made = dict((option, value) for option, value in fields.items() if option not in left)
     made_view = dict(new_project_view(made, me, start=start), project_id=project_id)
     try:
-        # name, hidden and anything create_project could not take: one set.
-        apply_changes(client, project_id, plan_changes(made_view, desired), me)
+        winner = settle_creation(client, project_id, fields.get('title') or '', lambda row: _same_creation(row, key), me)
+        if winner is not None:
+            # Another run made the same project first (the oldest wins): ours is deleted, go on with that one.
+            rows, _unused = read_projects(client, project_id=winner['project_id'], unsupported=unsupported)
+            outcome = _update(client, params, rows[0], _desired(params, rows[0]), me, unsupported, check_mode)
+            outcome.changed = True
+            outcome.warnings.append('another run created this project at the same time; kept the older one, %s, and '
+                                    'removed (soft-deleted) the one this run created, %s' % (winner['project_id'], project_id))
+            return outcome
+        # name, hidden, the final description (without the creation token) and anything create_project
+        # could not take: one set.
+        changes = plan_changes(made_view, desired)
+        changes.update(left)
+        apply_changes(client, project_id, changes, me)
         if start:
             row = wait_for_state(client, project_id, RUNNING, params['wait_timeout'], unsupported)
         else:

@@ -273,6 +273,20 @@ notes:
   - Students who have no account yet are invited by email; when they sign up with that address, CoCalc adds
     them to the project itself, and a later run finds them by email.
   - Invitations cannot be withdrawn through the API; a student dropped before signing up may still join.
+  - A student's project is created so that a lost answer cannot duplicate it. The C(create_project) call
+    already carries the course marker line and a creation line C(<!-- cocalc.cocalc creating TOKEN KEY -->)
+    in its description; a later request sets the name (where the server has names) and the final description.
+    A lost create answer is looked up by that token instead of creating again, and a later run adopts a
+    project that still carries its marker without a name.
+  - "Two runs of the same course at the same time: the oldest project of a student wins. After its creations a
+    run reads the projects once; where another run created a project for the same student earlier, it
+    soft-deletes only the project it created itself and reports that student as failed (a re-run finishes
+    the older project). A later run keeps a finished project over unfinished ones (the oldest of those
+    otherwise) and soft-deletes unfinished duplicates it finds."
+  - Requests are retried by what is safe (reads and idempotent writes after timeouts, dropped connections,
+    5xx and HTML or cut answers; any request answered 429 or 503). A project creation, a copy, an exec and an
+    email invitation are never repeated once they may have reached the server; the next run finds out what
+    happened and completes only what is missing.
 seealso:
   - module: cocalc.cocalc.cocalc_project
     description: One project at a time.

@@ -92,6 +92,22 @@ notes:
   - The project's C(status) field is never requested, because it holds the project's secret token.
   - CoCalc drops every other change sent together with a start or stop request, so the module sends
     field changes and the start or stop as two separate requests.
+  - A new project is created so that a lost answer cannot duplicate it. The C(create_project) call can set only
+    the title and the description, so its description ends with a line
+    C(<!-- cocalc.cocalc creating TOKEN NAME -->) unique to that call; a later request of the same task sets
+    O(name), the final O(description) and the rest. When the create answer is lost (a gateway timeout after
+    the server made the project, a dropped connection, a cut answer) the module looks the project up by that
+    token instead of creating another, and a later run adopts a project still carrying such a line (found
+    by O(name) or O(title)) and finishes it.
+  - "Two runs of the same task at the same time: the oldest project wins. After its create call each run
+    reads the projects of that title; a run whose new project is not the oldest one for the same O(name)
+    (or, without O(name), the same O(title)) soft-deletes the project it created and goes on with the older
+    one. Unfinished duplicates left by an earlier run (still carrying their creation line) are soft-deleted
+    the same way, and the task warns. Two finished projects with the same title still fail and ask for
+    O(project_id): they are not of this module's making."
+  - Requests are retried by what is safe (reads and idempotent writes after timeouts, dropped connections,
+    5xx and HTML or cut answers; any request answered 429 or 503), never a C(create_project) or a start/stop
+    request that may have reached the server.
 seealso:
   - module: cocalc.cocalc.cocalc_project_info
     description: List projects and read their state without changing them.

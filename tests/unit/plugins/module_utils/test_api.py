@@ -202,7 +202,8 @@ def test_false_error_field_is_success(monkeypatch):
     (200, '[1, 2]', 'application/json', ['HTTP 200', 'expected a JSON object']),
 ])
 def test_non_json_answers_give_clear_message(monkeypatch, status, body, content_type, fragments):
-    err, _fake = failing_call(monkeypatch, [ApiCall('ping').raw(body, status, content_type)], lambda c: c.ping())
+    # retries=0: the message is under test here (a 5xx page or a 200 non-object is retried, see RETRY_POLICY).
+    err, _fake = failing_call(monkeypatch, [ApiCall('ping').raw(body, status, content_type)], lambda c: c.ping(), retries=0)
     assert err.http_status == status
     assert err.event is None
     for fragment in fragments:
@@ -307,10 +308,16 @@ def test_transient_statuses_are_retried(monkeypatch, status):
     assert len(fake.sleeps) == 1
 
 
-@pytest.mark.parametrize('status', [400, 404, 413, 500])
+@pytest.mark.parametrize('status', [400, 404, 413])
 def test_other_statuses_are_not_retried(monkeypatch, status):
     err, fake = failing_call(monkeypatch, [pong().raw('nope', status)], lambda c: c.ping())
     assert err.http_status == status
+    assert fake.sleeps == []
+
+
+def test_a_json_error_500_is_the_hubs_word_and_not_retried(monkeypatch):
+    err, fake = failing_call(monkeypatch, [pong().reply({'error': 'boom'}, status=500)], lambda c: c.ping())
+    assert err.http_status == 500 and err.failure is None and not err.may_have_run
     assert fake.sleeps == []
 
 
@@ -344,11 +351,12 @@ def test_last_transient_answer_becomes_the_error(monkeypatch):
     assert len(fake.sleeps) == 3
 
 
-def test_read_timeout_is_not_retried(monkeypatch):
-    err, fake = failing_call(monkeypatch, [pong().raises(requests.exceptions.ReadTimeout('read timed out'))],
-                             lambda c: c.ping(), timeout=5)
+def test_read_timeout_of_a_read_is_retried_then_reported(monkeypatch):
+    err, fake = failing_call(monkeypatch, [pong().raises(requests.exceptions.ReadTimeout('read timed out'))] * 2,
+                             lambda c: c.ping(), timeout=5, retries=1)
     assert 'no answer from %s/api/v1/ping within 5 seconds (option api_timeout)' % API_URL in str(err)
-    assert fake.sleeps == []
+    assert len(fake.sleeps) == 1
+    assert err.failure == 'lost' and err.may_have_run
 
 
 def test_tls_error_is_not_retried(monkeypatch):
@@ -358,7 +366,7 @@ def test_tls_error_is_not_retried(monkeypatch):
     assert fake.sleeps == []
 
 
-@pytest.mark.parametrize('endpoint, body', [
+ONCE_CALLS = [
     ('create_project', {'title': 'T'}),
     ('create_account', {'email_address': 'a@example.org'}),
     ('project_exec', {'project_id': PID, 'command': 'ls'}),
@@ -369,17 +377,94 @@ def test_tls_error_is_not_retried(monkeypatch):
     ('change_password', {'new_password': 'xxxxxxxx'}),
     ('user_auth', {'account_id': AID}),
     ('query', {'query': {'projects': {'project_id': PID, 'action_request': {'action': 'start'}}}}),
-])
-@pytest.mark.parametrize('failure', ['connection', 503, 429])
-def test_unsafe_calls_are_never_retried(monkeypatch, endpoint, body, failure):
-    call = ApiCall(endpoint, body)
-    if failure == 'connection':
-        call.raises(requests.exceptions.ConnectionError('[Errno 104] Connection reset by peer'))
-    else:
-        call.raw('busy', failure, headers={'Retry-After': '1'})
-    _err, fake = failing_call(monkeypatch, [call], lambda c: c.call(endpoint, body))
+]
+
+
+def _lost(call, failure):
+    """Make call fail in one of the ways that leave open whether the hub did the work."""
+    if failure == 'reset':
+        return call.raises(requests.exceptions.ConnectionError("('Connection aborted.', ConnectionResetError(104, 'reset'))"))
+    if failure == 'read_timeout':
+        return call.raises(requests.exceptions.ReadTimeout('read timed out'))
+    if failure == 'truncated':
+        return call.raises(requests.exceptions.ChunkedEncodingError('IncompleteRead(20 bytes read, 20 more expected)'))
+    if failure == 'html200':
+        return call.raw('<html><body>maintenance</body></html>', 200)
+    if failure == 'cut_json':
+        return call.raw('{"event":"project_created","proj', 200, content_type='application/json')
+    return call.raw('<html>Gateway Timeout</html>', failure)
+
+
+def _unsent(call, failure):
+    """Make call fail in one of the ways that prove the hub did not do the work."""
+    if failure == 'refused':
+        return call.raises(requests.exceptions.ConnectionError('[Errno 111] Connection refused'))
+    if failure == 'connect_timeout':
+        return call.raises(requests.exceptions.ConnectTimeout('connect timed out'))
+    return call.raw('busy', failure, headers={'Retry-After': '1'})
+
+
+LOST = ['reset', 'read_timeout', 'truncated', 'html200', 'cut_json', 502, 504, 500]
+UNSENT = ['refused', 'connect_timeout', 429, 503]
+
+
+def test_retry_policy_table_rows():
+    assert _api.RETRY_POLICY == {'read': frozenset(['unsent', 'lost']), 'idempotent': frozenset(['unsent', 'lost']),
+                                 'once': frozenset(['unsent'])}
+
+
+@pytest.mark.parametrize('endpoint, body', ONCE_CALLS)
+def test_once_calls_are_of_kind_once(endpoint, body):
+    assert _api.call_kind(endpoint, body) == 'once'
+
+
+@pytest.mark.parametrize('endpoint, body', ONCE_CALLS)
+@pytest.mark.parametrize('failure', LOST)
+def test_once_calls_are_never_repeated_when_the_hub_may_have_run_them(monkeypatch, endpoint, body, failure):
+    err, fake = failing_call(monkeypatch, [_lost(ApiCall(endpoint, body), failure)], lambda c: c.call(endpoint, body))
     assert len(fake.requests) == 1
     assert fake.sleeps == []
+    assert err.failure == 'lost' and err.may_have_run
+
+
+@pytest.mark.parametrize('endpoint, body', ONCE_CALLS)
+@pytest.mark.parametrize('failure', UNSENT)
+def test_once_calls_are_retried_when_the_hub_did_not_run_them(monkeypatch, endpoint, body, failure):
+    fake = FakeCocalc(monkeypatch, [_unsent(ApiCall(endpoint, body), failure), ApiCall(endpoint, body).reply({'event': 'ok'})])
+    fake.client().call(endpoint, body)
+    fake.assert_done()
+    assert len(fake.sleeps) == 1
+
+
+@pytest.mark.parametrize('endpoint, body', ONCE_CALLS)
+def test_once_call_that_stays_unsent_says_it_did_not_run(monkeypatch, endpoint, body):
+    err, _fake = failing_call(monkeypatch, [_unsent(ApiCall(endpoint, body), 503)] * 2, lambda c: c.call(endpoint, body), retries=1)
+    assert err.failure == 'unsent' and not err.may_have_run
+
+
+READ_CALLS = [
+    ('ping', {}),
+    ('user_search', {'query': 'a@example.org'}),
+    ('read_text_file_from_project', {'project_id': PID, 'path': 'a.txt'}),
+    ('query', {'query': {'projects_all': [{'project_id': None}]}}),
+]
+IDEMPOTENT_CALLS = [
+    ('write_text_file_to_project', {'project_id': PID, 'path': 'a.txt', 'content': 'x'}),
+    ('invite_collaborator', {'project_id': PID, 'account_id': AID}),
+    ('query', {'query': {'projects': {'project_id': PID, 'title': 'New'}}}),
+]
+
+
+@pytest.mark.parametrize('endpoint, body, kind', [c + ('read',) for c in READ_CALLS] + [c + ('idempotent',) for c in IDEMPOTENT_CALLS])
+@pytest.mark.parametrize('failure', LOST + UNSENT)
+def test_reads_and_idempotent_writes_are_retried_after_any_transient_failure(monkeypatch, endpoint, body, kind, failure):
+    assert _api.call_kind(endpoint, body) == kind
+    call = ApiCall(endpoint, body)
+    call = _unsent(call, failure) if failure in UNSENT else _lost(call, failure)
+    fake = FakeCocalc(monkeypatch, [call, ApiCall(endpoint, body).reply({'event': 'ok'})])
+    fake.client().call(endpoint, body)
+    fake.assert_done()
+    assert len(fake.sleeps) == 1
 
 
 @pytest.mark.parametrize('endpoint, body', [
@@ -493,7 +578,7 @@ def test_key_echoed_by_server_is_redacted_everywhere(monkeypatch):
     ApiCall('ping').raises(requests.exceptions.InvalidHeader('bad header value ' + API_KEY)),
 ])
 def test_key_absent_from_every_failure(monkeypatch, call):
-    err, _fake = failing_call(monkeypatch, [call], lambda c: c.ping())
+    err, _fake = failing_call(monkeypatch, [call], lambda c: c.ping(), retries=0)
     assert_key_absent(err)
 
 

@@ -170,7 +170,8 @@ class MiniHub(object):
         project_id = str(uuid.uuid4())
         if body.get('start'):
             self.starting[project_id] = self.start_calls
-        self.projects[project_id] = dict(project_id=project_id, title=body['title'], users={ME: {'group': 'owner'}})
+        self.projects[project_id] = dict(project_id=project_id, title=body['title'], description=body.get('description', ''),
+                                         created='2026-01-01T00:00:%02d.000Z' % len(self.projects), users={ME: {'group': 'owner'}})
         return {'project_id': project_id}
 
     def do_invite_collaborator(self, body):

@@ -43,7 +43,8 @@ STUDENTS = [
 ]
 README = '# Algebra\n\nWelcome!\n'
 HANDOUTS = [{'path': 'README.md', 'content': README}]
-FIELDS = {'name': None, 'title': None, 'description': None, 'users': None, 'invite': None, 'deleted': None, 'project_id': None}
+FIELDS = {'name': None, 'title': None, 'description': None, 'users': None, 'invite': None, 'deleted': None, 'created': None,
+          'project_id': None}
 ADA_TITLE = 'Ada Lovelace - Algebra'
 BOB_TITLE = 'Bob Builder - Algebra'
 INVITE_TEXT = "You are invited to collaborate on the CoCalc project '%s'."
@@ -134,6 +135,35 @@ def query_set(values):
     return ApiCall('query', {'query': {'projects': values}}).reply({'event': 'query', 'query': {}})
 
 
+SETTLE = {'name': None, 'title': None, 'description': None, 'users': None, 'deleted': None, 'created': None, 'project_id': None}
+
+
+def key_line(key):
+    return '<!-- cocalc.cocalc course key: %s -->' % key
+
+
+def token_line(key, token='tok0'):
+    return '<!-- cocalc.cocalc creating %s %s -->' % (token, key)
+
+
+def new(title, project_id, key, start=False, description=None):
+    """The create call of a course project: its description carries the marker and the creation token."""
+    return create(title, project_id, start=start,
+                  description=(description + '\n\n' if description else '') + key_line(key) + '\n\n' + token_line(key))
+
+
+def fresh(project_id, key, title, second, token='tok0'):
+    """A project as it is right after its create call (no name yet), created at second s."""
+    data = row(project_id, None, title, users(), description=key_line(key) + '\n\n' + token_line(key, token))
+    data['created'] = '2026-01-01T00:00:%02d.000Z' % second
+    return data
+
+
+def settle(rows, fields=None):
+    """The one projects_all read after the creations (who else created the same project?)."""
+    return projects(rows, fields or SETTLE)
+
+
 def add(project_id, account_id):
     return ApiCall('invite_collaborator', {'project_id': project_id, 'account_id': account_id}).reply({'event': 'success'})
 
@@ -165,9 +195,10 @@ def first_run_calls():
     # Projects and people first (started at creation, as handouts follow), then the files.
     return [
         whoami(), default_search(), projects([]),
-        create(ADA_TITLE, P_ADA, start=True), query_set({'project_id': P_ADA, 'name': 'alg-1.1001'}),
-        add(P_ADA, ADA), add(P_ADA, TA),
-        create(BOB_TITLE, P_BOB, start=True), query_set({'project_id': P_BOB, 'name': 'alg-1.1002'}),
+        new(ADA_TITLE, P_ADA, 'alg-1.1001', start=True), new(BOB_TITLE, P_BOB, 'alg-1.1002', start=True),
+        settle([fresh(P_ADA, 'alg-1.1001', ADA_TITLE, 1), fresh(P_BOB, 'alg-1.1002', BOB_TITLE, 2)]),
+        query_set({'project_id': P_ADA, 'name': 'alg-1.1001', 'description': ''}), add(P_ADA, ADA), add(P_ADA, TA),
+        query_set({'project_id': P_BOB, 'name': 'alg-1.1002', 'description': ''}),
         add(P_BOB, TA), invite(P_BOB, 'bob@example.edu', BOB_TITLE),
         guard(P_ADA, 'README.md'), write(P_ADA, 'README.md', README), guard(P_BOB, 'README.md'), write(P_BOB, 'README.md', README),
     ]
@@ -187,7 +218,8 @@ def test_first_run_creates_marks_adds_invites_and_writes(monkeypatch):
     assert course['marker'] == 'name'
     ada, bob = course['students']
     assert ada == {'student_id': '1001', 'email': 'ada@example.edu', 'account_id': ADA, 'invited': None, 'project_id': P_ADA,
-                   'status': 'created', 'actions': [{'action': 'create_project'}, {'action': 'update_project', 'fields': ['name']},
+                   'status': 'created', 'actions': [{'action': 'create_project'},
+                                                    {'action': 'update_project', 'fields': ['description', 'name']},
                                                     {'action': 'add_collaborator', 'account_id': ADA},
                                                     {'action': 'add_collaborator', 'account_id': TA},
                                                     {'action': 'write_file', 'path': 'README.md'}]}
@@ -377,30 +409,86 @@ def test_end_of_term_with_keep_warns(monkeypatch):
 
 def test_one_failing_student_does_not_stop_the_others(monkeypatch):
     calls = [whoami(), default_search(), projects([]),
-             create(ADA_TITLE, P_ADA), query_set({'project_id': P_ADA, 'name': 'alg-1.1001'}),
+             new(ADA_TITLE, P_ADA, 'alg-1.1001'), new(BOB_TITLE, P_BOB, 'alg-1.1002'),
+             settle([fresh(P_ADA, 'alg-1.1001', ADA_TITLE, 1), fresh(P_BOB, 'alg-1.1002', BOB_TITLE, 2)]),
+             query_set({'project_id': P_ADA, 'name': 'alg-1.1001', 'description': ''}),
              add(P_ADA, ADA).error('Error: user %s does not have write access to project %s' % (ME, P_ADA)),
-             create(BOB_TITLE, P_BOB), query_set({'project_id': P_BOB, 'name': 'alg-1.1002'}),
+             query_set({'project_id': P_BOB, 'name': 'alg-1.1002', 'description': ''}),
              add(P_BOB, TA), invite(P_BOB, 'bob@example.edu', BOB_TITLE)]
     result = run_module_failed(monkeypatch, cocalc_course, args(handouts=[]), calls)
     assert result['msg'].startswith('1 of 2 course projects failed (a re-run completes what is missing): 1001: Could not add %s to project'
                                     % ADA)
     ada, bob = result['course']['students']
     assert ada['status'] == 'failed' and 'write access' in ada['error']
-    assert ada['actions'] == [{'action': 'create_project'}, {'action': 'update_project', 'fields': ['name']}]
+    assert ada['actions'] == [{'action': 'create_project'}, {'action': 'update_project', 'fields': ['description', 'name']}]
     assert bob['status'] == 'created'
     assert result['changed'] is True
     assert result['course']['totals']['failed'] == 1
 
 
-def test_a_new_project_that_cannot_be_marked_is_deleted_again(monkeypatch):
+def test_a_new_project_that_cannot_be_named_keeps_its_marker_for_the_next_run(monkeypatch):
     calls = [whoami(), default_search(), projects(converged_rows()[1:]),
-             create(ADA_TITLE, P_ADA), query_set({'project_id': P_ADA, 'name': 'alg-1.1001'}).error('FATAL: database is down'),
+             new(ADA_TITLE, P_ADA, 'alg-1.1001'), settle([fresh(P_ADA, 'alg-1.1001', ADA_TITLE, 1)] + converged_rows()[1:]),
+             query_set({'project_id': P_ADA, 'name': 'alg-1.1001', 'description': ''}).error('FATAL: database is down')]
+    result = run_module_failed(monkeypatch, cocalc_course, args(handouts=[]), calls)
+    ada = result['course']['students'][0]
+    # Not deleted: the marker line of its create call lets the next run find and finish it (no duplicate, no leftover).
+    assert ada['actions'] == [{'action': 'create_project'}]
+    assert ada['error'].startswith('Could not update project %s (description, name)' % P_ADA)
+    assert result['course']['students'][1]['status'] == 'unchanged'
+
+
+def test_next_run_adopts_an_unfinished_project_instead_of_creating_another(monkeypatch):
+    calls = [whoami(), default_search(), projects([fresh(P_ADA, 'alg-1.1001', ADA_TITLE, 1, token='other')] + converged_rows()[1:]),
+             query_set({'project_id': P_ADA, 'name': 'alg-1.1001', 'description': ''}), add(P_ADA, ADA), add(P_ADA, TA)]
+    result = run_module_success(monkeypatch, cocalc_course, args(handouts=[]), calls)
+    ada = result['course']['students'][0]
+    assert ada['project_id'] == P_ADA and ada['status'] == 'updated'
+    assert result['course']['totals']['created'] == 0
+
+
+def test_a_lost_create_answer_is_found_by_its_token_and_finished(monkeypatch):
+    lost = create(ADA_TITLE, P_ADA, description=key_line('alg-1.1001') + '\n\n' + token_line('alg-1.1001'))
+    lost.raw('<html><body>504 Gateway Time-out</body></html>', 504)
+    by_token = ApiCall('query', {'query': {'projects_all': [{'title': ADA_TITLE, 'description': None, 'deleted': None,
+                                                             'project_id': None}]}}).reply(
+        {'event': 'query', 'query': {'projects_all': [fresh(P_ADA, 'alg-1.1001', ADA_TITLE, 1)]}})
+    calls = [whoami(), default_search(), projects(converged_rows()[1:]), lost, by_token,
+             settle([fresh(P_ADA, 'alg-1.1001', ADA_TITLE, 1)] + converged_rows()[1:]),
+             query_set({'project_id': P_ADA, 'name': 'alg-1.1001', 'description': ''}), add(P_ADA, ADA), add(P_ADA, TA)]
+    result = run_module_success(monkeypatch, cocalc_course, args(handouts=[]), calls)
+    ada = result['course']['students'][0]
+    assert ada['project_id'] == P_ADA and ada['status'] == 'created'
+    # create_project was sent once: never repeated after a 504.
+    assert [r['url'].rsplit('/', 1)[1] for r in result.transport.requests].count('create_project') == 1
+
+
+def test_two_runs_at_once_the_older_project_wins_and_the_loser_removes_only_its_own(monkeypatch):
+    older = fresh(P_OLD, 'alg-1.1001', ADA_TITLE, 0, token='other')
+    calls = [whoami(), default_search(), projects(converged_rows()[1:]),
+             new(ADA_TITLE, P_ADA, 'alg-1.1001'), settle([older, fresh(P_ADA, 'alg-1.1001', ADA_TITLE, 1)] + converged_rows()[1:]),
              query_set({'project_id': P_ADA, 'deleted': True})]
     result = run_module_failed(monkeypatch, cocalc_course, args(handouts=[]), calls)
     ada = result['course']['students'][0]
-    assert ada['actions'] == [{'action': 'create_project'}, {'action': 'delete_project'}]
-    assert ada['error'].startswith('Could not update project %s (name)' % P_ADA)
-    assert result['course']['students'][1]['status'] == 'unchanged'
+    assert ada['actions'] == [{'action': 'create_project'}, {'action': 'delete_project', 'project_id': P_ADA}]
+    assert 'kept the older one, %s' % P_OLD in ada['error']
+    # The next run adopts the winner (its description still names the other run's token) and finishes it.
+    calls = [whoami(), default_search(), projects([older, dict(fresh(P_ADA, 'alg-1.1001', ADA_TITLE, 1), deleted=True)]
+                                                  + converged_rows()[1:]),
+             query_set({'project_id': P_OLD, 'name': 'alg-1.1001', 'description': ''}), add(P_OLD, ADA), add(P_OLD, TA)]
+    result = run_module_success(monkeypatch, cocalc_course, args(handouts=[]), calls)
+    assert result['course']['students'][0]['project_id'] == P_OLD
+
+
+def test_unfinished_duplicates_left_by_earlier_runs_are_removed_and_the_oldest_kept(monkeypatch):
+    rows = [fresh(P_ADA, 'alg-1.1001', ADA_TITLE, 5, token='b'), fresh(P_OLD, 'alg-1.1001', ADA_TITLE, 1, token='a')]
+    calls = [whoami(), default_search(), projects(rows + converged_rows()[1:]),
+             query_set({'project_id': P_ADA, 'deleted': True}),
+             query_set({'project_id': P_OLD, 'name': 'alg-1.1001', 'description': ''}), add(P_OLD, ADA), add(P_OLD, TA)]
+    result = run_module_success(monkeypatch, cocalc_course, args(handouts=[]), calls)
+    ada = result['course']['students'][0]
+    assert ada['project_id'] == P_OLD
+    assert {'action': 'delete_project', 'project_id': P_ADA} in ada['actions']
 
 
 def test_an_unreadable_handout_fails_that_student_only(monkeypatch):
@@ -433,10 +521,14 @@ def test_two_projects_with_one_marker_fail_that_student(monkeypatch):
 def test_server_without_names_marks_projects_in_the_description(monkeypatch):
     refused = ApiCall('query', {'query': {'projects_all': [FIELDS]}}).error('FATAL: user get query not allowed for projects_all.name')
     no_name = dict((k, v) for k, v in FIELDS.items() if k != 'name')
+    settle_no_name = dict((k, v) for k, v in SETTLE.items() if k != 'name')
     calls = [whoami(), default_search(), refused, projects([], fields=no_name),
-             create(ADA_TITLE, P_ADA, description='Algebra course\n\n<!-- cocalc.cocalc course key: alg-1.1001 -->'),
+             new(ADA_TITLE, P_ADA, 'alg-1.1001', description='Algebra course'),
+             new(BOB_TITLE, P_BOB, 'alg-1.1002', description='Algebra course'),
+             settle([], fields=settle_no_name),
+             query_set({'project_id': P_ADA, 'description': 'Algebra course\n\n<!-- cocalc.cocalc course key: alg-1.1001 -->'}),
              add(P_ADA, ADA), add(P_ADA, TA),
-             create(BOB_TITLE, P_BOB, description='Algebra course\n\n<!-- cocalc.cocalc course key: alg-1.1002 -->'),
+             query_set({'project_id': P_BOB, 'description': 'Algebra course\n\n<!-- cocalc.cocalc course key: alg-1.1002 -->'}),
              add(P_BOB, TA), invite(P_BOB, 'bob@example.edu', BOB_TITLE)]
     result = run_module_success(monkeypatch, cocalc_course, args(handouts=[], description='Algebra course'), calls)
     assert result['course']['marker'] == 'description'

@@ -10,6 +10,7 @@ from __future__ import annotations
 from unittest.mock import ANY
 
 import pytest
+import requests
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _project
 from ansible_collections.cocalc.cocalc.plugins.modules import cocalc_project
@@ -64,6 +65,36 @@ def create(body, project_id=NEW):
     return ApiCall('create_project', body).reply({'event': 'project_created', 'id': 'x', 'project_id': project_id})
 
 
+def token_line(key=None, token='tok0'):
+    return '<!-- cocalc.cocalc creating %s -->' % (token + (' ' + key if key else ''))
+
+
+def tokened(body, key=None):
+    """A create_project body as the module sends it: the description ends with the creation token line."""
+    body = dict(body)
+    body['description'] = (body['description'] + '\n\n' if body.get('description') else '') + token_line(key)
+    return body
+
+
+SETTLE_FIELDS = ('name', 'title', 'description', 'users', 'deleted', 'created')
+
+
+def settle(rows, title='Algebra'):
+    """The read after a create: which live projects of that title are the same project, and which is the oldest."""
+    spec = dict((field, None) for field in SETTLE_FIELDS)
+    spec.update(project_id=None, title=title)
+    return ApiCall('query', {'query': {'projects_all': [spec]}}).reply(
+        {'event': 'query', 'multi_response': False, 'query': {'projects_all': rows}})
+
+
+def born(project_id=NEW, second=1, key=None, token='tok0', title='Algebra', **fields):
+    """A project right after its create call (description still carrying its token), created at second s."""
+    data = {'project_id': project_id, 'title': title, 'description': token_line(key, token),
+            'users': {ME: {'group': 'owner'}}, 'created': '2026-01-01T00:00:%02d.000Z' % second}
+    data.update(fields)
+    return data
+
+
 def action(verb, wait_timeout=120):
     # The set blocks until the action finished, so it may take as long as the wait.
     return ApiCall('query', {'query': {'projects': {'project_id': PID, 'action_request': {'action': verb, 'time': ANY}}}}) \
@@ -82,7 +113,9 @@ def test_create_by_title(monkeypatch):
     result = run_module_success(monkeypatch, cocalc_project, {'title': 'Algebra', 'description': 'Course files'}, [
         whoami(),
         projects_all([], title='Algebra'),
-        create({'title': 'Algebra', 'description': 'Course files'}),
+        create(tokened({'title': 'Algebra', 'description': 'Course files'})),
+        settle([born()]),
+        query_set({'project_id': NEW, 'description': 'Course files'}),
         projects_all([row(NEW, description='Course files')], project_id=NEW),
     ])
     assert result['changed'] is True
@@ -95,8 +128,9 @@ def test_create_with_name_hidden_and_image_sets_the_rest_in_one_query(monkeypatc
                                                               'compute_image': 'ubuntu2404'}, [
         whoami(),
         projects_all([row(PID2, title='Other', name='other')]),
-        create({'title': 'Algebra', 'image': 'ubuntu2404'}),
-        query_set({'project_id': NEW, 'name': 'alg-101', 'users': {ME: {'hide': True}}}),
+        create(tokened({'title': 'Algebra', 'image': 'ubuntu2404'}, key='alg-101')),
+        settle([born(key='alg-101')]),
+        query_set({'project_id': NEW, 'name': 'alg-101', 'description': '', 'users': {ME: {'hide': True}}}),
         projects_all([row(NEW, name='alg-101', image='ubuntu2404', users={ME: {'group': 'owner', 'hide': True}})], project_id=NEW),
     ])
     assert result['project'] == view(NEW, name='alg-101', hidden=True, image='ubuntu2404')
@@ -107,9 +141,10 @@ def test_create_on_server_without_image_option_sets_compute_image_afterwards(mon
     result = run_module_success(monkeypatch, cocalc_project, {'title': 'Algebra', 'compute_image': 'default'}, [
         whoami(),
         projects_all([], title='Algebra'),
-        ApiCall('create_project', {'title': 'Algebra', 'image': 'default'}).reject(unexpected),
-        create({'title': 'Algebra'}),
-        query_set({'project_id': NEW, 'compute_image': 'default'}),
+        ApiCall('create_project', tokened({'title': 'Algebra', 'image': 'default'})).reject(unexpected),
+        create(tokened({'title': 'Algebra'})),
+        settle([born()]),
+        query_set({'project_id': NEW, 'compute_image': 'default', 'description': ''}),
         projects_all([row(NEW, image='default')], project_id=NEW),
     ])
     assert result['project']['compute_image'] == 'default'
@@ -119,7 +154,9 @@ def test_create_started_asks_create_project_to_start_and_waits(monkeypatch):
     result = run_module_success(monkeypatch, cocalc_project, {'title': 'Algebra', 'state': 'started'}, [
         whoami(),
         projects_all([], title='Algebra'),
-        create({'title': 'Algebra', 'start': True}),
+        create(tokened({'title': 'Algebra', 'start': True})),
+        settle([born()]),
+        query_set({'project_id': NEW, 'description': ''}),
         projects_all([row(NEW, state={'state': 'starting'})], project_id=NEW),
         projects_all([row(NEW, state=RUNNING)], project_id=NEW),
     ])
@@ -131,7 +168,9 @@ def test_create_stopped_does_not_start(monkeypatch):
     result = run_module_success(monkeypatch, cocalc_project, {'title': 'Algebra', 'state': 'stopped'}, [
         whoami(),
         projects_all([], title='Algebra'),
-        create({'title': 'Algebra'}),
+        create(tokened({'title': 'Algebra'})),
+        settle([born()]),
+        query_set({'project_id': NEW, 'description': ''}),
         projects_all([row(NEW)], project_id=NEW),
     ])
     assert result['project']['state'] == 'opened'
@@ -152,7 +191,9 @@ def test_deleted_title_match_is_not_reused(monkeypatch):
     result = run_module_success(monkeypatch, cocalc_project, {'title': 'Algebra'}, [
         whoami(),
         projects_all([row(PID, deleted=True)], title='Algebra'),
-        create({'title': 'Algebra'}),
+        create(tokened({'title': 'Algebra'})),
+        settle([born(), row(PID, deleted=True)]),
+        query_set({'project_id': NEW, 'description': ''}),
         projects_all([row(NEW)], project_id=NEW),
     ])
     assert result['project']['project_id'] == NEW
@@ -537,12 +578,13 @@ def test_failure_after_create_still_returns_the_new_project(monkeypatch):
     result = run_module_failed(monkeypatch, cocalc_project, {'title': 'Algebra', 'name': 'alg'}, [
         whoami(),
         projects_all([]),
-        create({'title': 'Algebra'}),
-        ApiCall('query', {'query': {'projects': {'project_id': NEW, 'name': 'alg'}}}).error(
+        create(tokened({'title': 'Algebra'}, key='alg')),
+        settle([born(key='alg')]),
+        ApiCall('query', {'query': {'projects': {'project_id': NEW, 'name': 'alg', 'description': ''}}}).error(
             "There is already a project with the same owner as this project and name='alg'."),
     ])
     assert result['changed'] is True
-    assert result['msg'].startswith("Created project %s, but then: Could not update project %s (name)" % (NEW, NEW))
+    assert result['msg'].startswith("Created project %s, but then: Could not update project %s (description, name)" % (NEW, NEW))
     assert result['project']['project_id'] == NEW
     assert result['api_error']['event'] == 'error'
 
@@ -559,3 +601,103 @@ def test_timeout_after_an_update_reports_the_update(monkeypatch):
     assert result['changed'] is True
     assert result['msg'].startswith('Updated project %s (title), but then: project %s is still in state' % (PID, PID))
     assert result['project']['title'] == 'New'
+
+
+# ---- creation that survives a lost answer, and runs at the same time ----
+
+def test_a_lost_create_answer_is_found_by_its_token_never_created_twice(monkeypatch):
+    lost = create(tokened({'title': 'Algebra'}, key='alg'))
+    lost.raw('<html><body>504 Gateway Time-out</body></html>', 504)
+    by_token = ApiCall('query', {'query': {'projects_all': [{'title': 'Algebra', 'description': None, 'deleted': None,
+                                                             'project_id': None}]}}).reply(
+        {'event': 'query', 'multi_response': False, 'query': {'projects_all': [born(key='alg')]}})
+    result = run_module_success(monkeypatch, cocalc_project, {'title': 'Algebra', 'name': 'alg'}, [
+        whoami(),
+        projects_all([]),
+        lost,
+        by_token,
+        settle([born(key='alg')]),
+        query_set({'project_id': NEW, 'name': 'alg', 'description': ''}),
+        projects_all([row(NEW, name='alg')], project_id=NEW),
+    ])
+    assert result['changed'] is True
+    assert result['project']['project_id'] == NEW
+
+
+def test_a_lost_create_answer_without_a_project_fails_clearly(monkeypatch):
+    lost = create(tokened({'title': 'Algebra'})).raises(requests.exceptions.ReadTimeout('read timed out'))
+    by_token = ApiCall('query', {'query': {'projects_all': [{'title': 'Algebra', 'description': None, 'deleted': None,
+                                                             'project_id': None}]}}).reply(
+        {'event': 'query', 'multi_response': False, 'query': {'projects_all': []}})
+    result = run_module_failed(monkeypatch, cocalc_project, {'title': 'Algebra'}, [whoami(), projects_all([], title='Algebra'), lost, by_token])
+    assert 'no answer from' in result['msg'] and 'create project' in result['msg']
+
+
+def test_next_run_adopts_an_unfinished_named_project(monkeypatch):
+    result = run_module_success(monkeypatch, cocalc_project, {'title': 'Algebra', 'name': 'alg'}, [
+        whoami(),
+        projects_all([row(PID, description=token_line('alg', 'old'))]),
+        query_set({'project_id': PID, 'name': 'alg', 'description': ''}),
+    ])
+    assert result['changed'] is True
+    assert result['project']['project_id'] == PID and result['project']['name'] == 'alg'
+
+
+def test_next_run_adopts_an_unfinished_titled_project_and_drops_its_token(monkeypatch):
+    result = run_module_success(monkeypatch, cocalc_project, {'title': 'Algebra'}, [
+        whoami(),
+        projects_all([row(PID, description='notes\n\n' + token_line(None, 'old'))], title='Algebra'),
+        query_set({'project_id': PID, 'description': 'notes'}),
+    ])
+    assert result['project']['description'] == 'notes'
+
+
+def test_concurrent_runs_the_newer_creation_deletes_itself_and_adopts_the_older(monkeypatch):
+    result = run_module_success(monkeypatch, cocalc_project, {'title': 'Algebra'}, [
+        whoami(),
+        projects_all([], title='Algebra'),
+        create(tokened({'title': 'Algebra'})),
+        settle([born(PID, second=0, token='other'), born(NEW, second=1)]),
+        query_set({'project_id': NEW, 'deleted': True}),
+        projects_all([row(PID, description=token_line(None, 'other'))], project_id=PID),
+        query_set({'project_id': PID, 'description': ''}),
+    ])
+    assert result['changed'] is True
+    assert result['project']['project_id'] == PID
+    assert any('kept the older one, %s' % PID in text for text in result.warnings)
+
+
+def test_concurrent_runs_the_older_creation_keeps_going(monkeypatch):
+    result = run_module_success(monkeypatch, cocalc_project, {'title': 'Algebra'}, [
+        whoami(),
+        projects_all([], title='Algebra'),
+        create(tokened({'title': 'Algebra'})),
+        settle([born(PID, second=2, token='other'), born(NEW, second=1)]),
+        query_set({'project_id': NEW, 'description': ''}),
+        projects_all([row(NEW)], project_id=NEW),
+    ])
+    assert result['project']['project_id'] == NEW
+
+
+def test_two_unfinished_titled_projects_keep_the_oldest_no_deadlock(monkeypatch):
+    spec = dict((field, None) for field in SETTLE_FIELDS)
+    spec.update(project_id=None, title='Algebra')
+    dated = ApiCall('query', {'query': {'projects_all': [spec]}}).reply(
+        {'event': 'query', 'multi_response': False, 'query': {'projects_all': [born(PID, second=5, token='b'), born(PID2, second=1, token='a')]}})
+    result = run_module_success(monkeypatch, cocalc_project, {'title': 'Algebra'}, [
+        whoami(),
+        projects_all([row(PID, description=token_line(None, 'b')), row(PID2, description=token_line(None, 'a'))], title='Algebra'),
+        dated,
+        query_set({'project_id': PID, 'deleted': True}),
+        query_set({'project_id': PID2, 'description': ''}),
+    ])
+    assert result['project']['project_id'] == PID2
+    assert result['changed'] is True
+
+
+def test_two_finished_titled_projects_still_ask_for_project_id(monkeypatch):
+    result = run_module_failed(monkeypatch, cocalc_project, {'title': 'Algebra'}, [
+        whoami(),
+        projects_all([row(PID), row(PID2)], title='Algebra'),
+    ])
+    assert '2 projects match' in result['msg']
