@@ -4,9 +4,20 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3.11
+# The tested ansible-core releases and their Pythons live in ONE place, tests/utils/versions: its first
+# line is the main toolchain (.venv), the others are the matrix, the last one the oldest.
+VERSIONS_FILE := tests/utils/versions
+VERSIONS := $(shell awk '!/^[[:space:]]*(\#|$$)/ {print $$1}' $(VERSIONS_FILE))
+MAIN_CORE := $(firstword $(VERSIONS))
+OLDEST_CORE := $(lastword $(VERSIONS))
+pythons_for = $(shell awk '$$1 == "$(1)" {$$1 = ""; print}' $(VERSIONS_FILE))
+find_python = $(shell tests/utils/find_python.sh $(call pythons_for,$(1)))
+# The main venv's interpreter: the first working Python of the main line (PYTHON=... overrides).
+PYTHON ?= $(call find_python,$(MAIN_CORE))
 VENV ?= $(CURDIR)/.venv
 BIN := $(VENV)/bin
+# X.Y of the venv's Python, for `ansible-test --python` (read when a recipe runs, after the venv exists).
+PYVER = $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 # ansible-test only works on a collection that sits under ansible_collections/<ns>/<name>/, so every
 # test stage runs in a fresh copy of the tree there (a symlink does not work: TOOLCHAIN.md gotcha 2).
 # The copy must live outside this git checkout: inside it, ansible-test would ask the outer repo's git
@@ -14,8 +25,10 @@ BIN := $(VENV)/bin
 BUILD_DIR ?= $(or $(TMPDIR),/tmp)/cocalc-cocalc-build-$(shell printf '%s' '$(CURDIR)' | cksum | cut -d' ' -f1)
 COLLECTION := $(BUILD_DIR)/ansible_collections/cocalc/cocalc
 ANSIBLE_TEST = cd $(COLLECTION) && PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/ansible-test
-# Older ansible-core releases we support; `make test` runs sanity and units on each of them too.
-MATRIX ?= 2.17.14 2.18.19
+# The older ansible-core releases for `make matrix` (sanity and units each; the oldest also integration).
+MATRIX ?= $(wordlist 2,$(words $(VERSIONS)),$(VERSIONS))
+MATRIX_INTEGRATION ?= $(OLDEST_CORE)
+MATRIX_ERAS ?= $(ERAS)
 ERAS ?= 2024 guide
 STAGES ?= sanity units server-tests integration awx lint docs matrix
 
@@ -27,9 +40,16 @@ help:
 	@echo "make bench  - course provisioning benchmark against the local server"
 	@echo "single stages: $(STAGES)"
 
-$(VENV)/.installed: tests/utils/constraints-dev.txt
+# Rebuilt from scratch when the pins change (an old venv may be on another Python).
+$(VENV)/.installed: $(VERSIONS_FILE) tests/utils/constraints-dev.txt
+	@[ -n "$(PYTHON)" ] || { tests/utils/find_python.sh --explain $(call pythons_for,$(MAIN_CORE)) || true; \
+		echo "ansible-core $(MAIN_CORE) needs one of Python $(call pythons_for,$(MAIN_CORE)); set PYTHON=/path/to/python to choose one"; exit 1; }
+	@tests/utils/find_python.sh --explain $(call pythons_for,$(MAIN_CORE)) >/dev/null || true
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r tests/utils/constraints-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check ansible-core==$(MAIN_CORE) -r tests/utils/constraints-dev.txt
+	$(BIN)/pip check
+	@echo "main toolchain: ansible-core $(MAIN_CORE) on $$($(BIN)/python -V) ($(PYTHON))"
 	touch $@
 
 venv: $(VENV)/.installed
@@ -45,10 +65,10 @@ collection:
 	! git -C $(COLLECTION) rev-parse --git-dir >/dev/null 2>&1 || { echo "BUILD_DIR=$(BUILD_DIR) lies inside a git checkout: ansible-test would test nothing"; exit 1; }
 
 sanity: seed-get-pip collection
-	$(ANSIBLE_TEST) sanity --python 3.11 --local --color no
+	$(ANSIBLE_TEST) sanity --python $(PYVER) --local --color no
 
 units: venv collection
-	$(ANSIBLE_TEST) units --python 3.11 --local --color no
+	$(ANSIBLE_TEST) units --python $(PYVER) --local --color no
 
 server-tests: venv
 	$(BIN)/python -m pytest tests/server/tests -q -p no:cacheprovider
@@ -80,18 +100,11 @@ docs: venv collection
 		done; \
 	done
 
-# Sanity and units on each older ansible-core, each in its own venv (2.19 is the main venv).
-matrix: collection
-	for version in $(MATRIX); do \
-		venv=$(CURDIR)/.venv-$$version; \
-		[ -x $$venv/bin/ansible-test ] || { $(PYTHON) -m venv $$venv && $$venv/bin/pip install --quiet --disable-pip-version-check \
-			ansible-core==$$version requests==2.34.2 pytest==9.2.0 pytest-xdist==3.8.0 pytest-mock==3.17.0; }; \
-		$$venv/bin/python tests/utils/seed_get_pip.py $$venv/bin/python; \
-		echo "=== ansible-core $$version: sanity"; \
-		(cd $(COLLECTION) && PATH=$$venv/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $$venv/bin/ansible-test sanity --python 3.11 --local --color no); \
-		echo "=== ansible-core $$version: units"; \
-		(cd $(COLLECTION) && PATH=$$venv/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $$venv/bin/ansible-test units --python 3.11 --local --color no); \
-	done
+# Sanity and units on each older ansible-core of tests/utils/versions, each in its own venv on a Python it
+# supports (the main release runs in the main stages), and the integration suite on the oldest one.
+matrix: venv collection
+	$(BIN)/python tests/utils/matrix.py --collection $(COLLECTION) --build-dir $(BUILD_DIR) --cores "$(MATRIX)" \
+		--integration "$(MATRIX_INTEGRATION)" $(foreach era,$(MATRIX_ERAS),--era $(era))
 
 # The README demo: the local server in a temp dir, an example course of 30 students provisioned twice
 # (the second run must report changed=0), a summary, and the server stopped whatever happens.
