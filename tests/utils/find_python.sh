@@ -26,7 +26,7 @@ for version in "$@"; do
         # Newest patch release first.
         while IFS= read -r dir; do
             candidates+=("$dir/bin/python$version")
-        done < <(ls -d "$root"/versions/"$version".* 2>/dev/null | sort -t. -k3,3nr)
+        done < <(shopt -s nullglob; dirs=("$root"/versions/"$version".*); [ ${#dirs[@]} -eq 0 ] || printf '%s\n' "${dirs[@]}" | sort -t. -k3,3nr)
     done
     for candidate in "${candidates[@]}"; do
         if works "$candidate" "$version"; then
