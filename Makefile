@@ -32,7 +32,7 @@ MATRIX_ERAS ?= $(ERAS)
 ERAS ?= 2024 guide
 STAGES ?= sanity units server-tests integration awx lint docs matrix
 
-.PHONY: help venv seed-get-pip collection sanity units server-tests integration awx lint docs matrix test demo bench clean
+.PHONY: help venv seed-get-pip collection sanity units server-tests integration awx lint dist docs docs-lint docs-site galaxy-importer matrix test demo bench clean
 
 help:
 	@echo "make demo   - start a local CoCalc server and provision an example course against it"
@@ -85,12 +85,17 @@ lint: venv collection
 	cd $(COLLECTION) && PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/ansible-lint --nocolor
 	cd $(COLLECTION) && PATH=$(BIN):$$PATH $(BIN)/antsibull-changelog lint
 
-docs: venv collection
-	cd $(COLLECTION) && PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/antsibull-docs lint-collection-docs \
-		--plugin-docs --validate-collection-refs=all --disallow-unknown-collection-refs .
+# The built collection, installed the way users get it: the docs checks below work on this, not on the tree.
+dist: venv collection
 	rm -rf $(BUILD_DIR)/dist $(BUILD_DIR)/installed
 	cd $(COLLECTION) && $(BIN)/ansible-galaxy collection build --force --output-path $(BUILD_DIR)/dist . >/dev/null
 	$(BIN)/ansible-galaxy collection install --offline -p $(BUILD_DIR)/installed $(BUILD_DIR)/dist/cocalc-cocalc-*.tar.gz >/dev/null
+
+docs: docs-lint docs-site galaxy-importer
+
+docs-lint: venv collection dist
+	cd $(COLLECTION) && PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/antsibull-docs lint-collection-docs \
+		--plugin-docs --validate-collection-refs=all --disallow-unknown-collection-refs .
 	for kind in module lookup; do \
 		for f in $(COLLECTION)/plugins/$${kind/module/modules}/*.py; do \
 			[ -e "$$f" ] || continue; name=$$(basename $$f .py); \
@@ -99,6 +104,18 @@ docs: venv collection
 			echo "ansible-doc renders $$kind cocalc.cocalc.$$name"; \
 		done; \
 	done
+
+# The HTML docs site of the built collection (antsibull-docs + Sphinx, no warnings), checked in headless Chromium.
+docs-site: venv dist
+	PATH=$(BIN):$$PATH $(BIN)/python tests/utils/docs_site.py --collections $(BUILD_DIR)/installed --dest $(BUILD_DIR)/docs-site
+	@echo "docs site: $(BUILD_DIR)/docs-site/build/html/index.html"
+
+# Galaxy's own import checks on the built tarball. It exits 0 on findings (printed as WARNING lines), so any
+# ERROR or WARNING line fails here.
+galaxy-importer: venv dist
+	rm -rf $(BUILD_DIR)/importer && mkdir -p $(BUILD_DIR)/importer
+	cd $(BUILD_DIR)/importer && PATH=$(BIN):$$PATH $(BIN)/python -m galaxy_importer.main $(BUILD_DIR)/dist/cocalc-cocalc-*.tar.gz 2>&1 | tee importer.log
+	! grep -E '^(ERROR|WARNING)' $(BUILD_DIR)/importer/importer.log || { echo "galaxy-importer: the ERROR/WARNING lines above fail the stage"; exit 1; }
 
 # Sanity and units on each older ansible-core of tests/utils/versions, each in its own venv on a Python it
 # supports (the main release runs in the main stages), and the integration suite on the oldest one.
