@@ -32,7 +32,7 @@ MATRIX_ERAS ?= $(ERAS)
 ERAS ?= 2024 guide
 STAGES ?= sanity units server-tests integration awx lint docs matrix
 
-.PHONY: help venv seed-get-pip collection sanity units server-tests integration awx lint dist docs docs-lint docs-site galaxy-importer matrix test demo bench clean
+.PHONY: help venv seed-get-pip collection sanity units server-tests integration awx lint dist docs docs-lint docs-site galaxy-importer matrix changelog-release test demo bench clean
 
 help:
 	@echo "make demo   - start a local CoCalc server and provision an example course against it"
@@ -122,6 +122,15 @@ galaxy-importer: venv dist
 matrix: venv collection
 	$(BIN)/python tests/utils/matrix.py --collection $(COLLECTION) --build-dir $(BUILD_DIR) --cores "$(MATRIX)" \
 		--integration "$(MATRIX_INTEGRATION)" $(foreach era,$(MATRIX_ERAS),--era $(era))
+
+# Release prep (not a publish): galaxy.yml gets VERSION and antsibull-changelog turns every fragment into the
+# VERSION section of changelogs/changelog.yaml and CHANGELOG.rst (fragments are removed, keep_fragments: false).
+# Run it last, after every branch with fragments is merged: `make changelog-release VERSION=0.2.0`.
+changelog-release: venv collection
+	@[ -n "$(VERSION)" ] || { echo "usage: make changelog-release VERSION=X.Y.Z"; exit 1; }
+	sed -i 's/^version: .*/version: $(VERSION)/' galaxy.yml
+	PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/antsibull-changelog release --version $(VERSION) $(if $(DATE),--date $(DATE))
+	PATH=$(BIN):$$PATH $(BIN)/antsibull-changelog lint
 
 # The README demo: the local server in a temp dir, an example course of 30 students provisioned twice
 # (the second run must report changed=0), a summary, and the server stopped whatever happens.
