@@ -38,9 +38,11 @@ STAGES ?= sanity units server-tests integration awx lint docs matrix
 
 help:
 	@echo "make demo   - start a local CoCalc server and provision an example course against it"
-	@echo "make test   - sanity, unit, server and integration tests (both server eras), lint, docs, ansible-core matrix"
+	@echo "make test   - sanity, unit, server and integration tests (both server eras), lint, docs (site, galaxy-importer), ansible-core matrix"
 	@echo "make bench  - course provisioning benchmark against the local server"
 	@echo "single stages: $(STAGES)"
+	@echo "also: docs-site, galaxy-importer, changelog-release VERSION=X.Y.Z"
+	@echo "main toolchain: ansible-core $(MAIN_CORE) on $(or $(PYTHON),NO PYTHON FOUND); matrix: $(MATRIX) (tests/utils/versions)"
 
 # Rebuilt from scratch when the pins change (an old venv may be on another Python).
 $(VENV)/.installed: $(VERSIONS_FILE) tests/utils/constraints-dev.txt
