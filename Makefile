@@ -4,9 +4,20 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3.11
+# The tested ansible-core releases and their Pythons live in ONE place, tests/utils/versions: its first
+# line is the main toolchain (.venv), the others are the matrix, the last one the oldest.
+VERSIONS_FILE := tests/utils/versions
+VERSIONS := $(shell awk '!/^[[:space:]]*(\#|$$)/ {print $$1}' $(VERSIONS_FILE))
+MAIN_CORE := $(firstword $(VERSIONS))
+OLDEST_CORE := $(lastword $(VERSIONS))
+pythons_for = $(shell awk '$$1 == "$(1)" {$$1 = ""; print}' $(VERSIONS_FILE))
+find_python = $(shell tests/utils/find_python.sh $(call pythons_for,$(1)))
+# The main venv's interpreter: the first working Python of the main line (PYTHON=... overrides).
+PYTHON ?= $(call find_python,$(MAIN_CORE))
 VENV ?= $(CURDIR)/.venv
 BIN := $(VENV)/bin
+# X.Y of the venv's Python, for `ansible-test --python` (read when a recipe runs, after the venv exists).
+PYVER = $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 # ansible-test only works on a collection that sits under ansible_collections/<ns>/<name>/, so every
 # test stage runs in a fresh copy of the tree there (a symlink does not work: TOOLCHAIN.md gotcha 2).
 # The copy must live outside this git checkout: inside it, ansible-test would ask the outer repo's git
@@ -14,22 +25,35 @@ BIN := $(VENV)/bin
 BUILD_DIR ?= $(or $(TMPDIR),/tmp)/cocalc-cocalc-build-$(shell printf '%s' '$(CURDIR)' | cksum | cut -d' ' -f1)
 COLLECTION := $(BUILD_DIR)/ansible_collections/cocalc/cocalc
 ANSIBLE_TEST = cd $(COLLECTION) && PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/ansible-test
-# Older ansible-core releases we support; `make test` runs sanity and units on each of them too.
-MATRIX ?= 2.17.14 2.18.19
+# The older ansible-core releases for `make matrix` (sanity and units each; the oldest also integration).
+MATRIX ?= $(wordlist 2,$(words $(VERSIONS)),$(VERSIONS))
+MATRIX_INTEGRATION ?= $(OLDEST_CORE)
+# One era on the oldest core keeps `make test` near 25 minutes on 2 cores; the main stage runs every era, and
+# `make matrix MATRIX_ERAS="2024 guide"` runs them all on the oldest too.
+MATRIX_ERAS ?= 2024
 ERAS ?= 2024 guide
 STAGES ?= sanity units server-tests integration awx lint docs matrix
 
-.PHONY: help venv sandbox-tools seed-get-pip collection sanity units server-tests integration awx lint docs matrix test demo bench clean
+.PHONY: help venv sandbox-tools seed-get-pip collection sanity units server-tests integration awx lint dist docs docs-lint docs-site galaxy-importer matrix changelog-release test demo bench clean
 
 help:
 	@echo "make demo   - start a local CoCalc server and provision an example course against it"
-	@echo "make test   - sanity, unit, server and integration tests (both server eras), lint, docs, ansible-core matrix"
+	@echo "make test   - sanity, unit, server and integration tests (both server eras), lint, docs (site, galaxy-importer), ansible-core matrix"
 	@echo "make bench  - course provisioning benchmark against the local server"
 	@echo "single stages: $(STAGES)"
+	@echo "also: docs-site, galaxy-importer, changelog-release VERSION=X.Y.Z"
+	@echo "main toolchain: ansible-core $(MAIN_CORE) on $(or $(PYTHON),NO PYTHON FOUND); matrix: $(MATRIX) (tests/utils/versions)"
 
-$(VENV)/.installed: tests/utils/constraints-dev.txt
+# Rebuilt from scratch when the pins change (an old venv may be on another Python).
+$(VENV)/.installed: $(VERSIONS_FILE) tests/utils/constraints-dev.txt
+	@[ -n "$(PYTHON)" ] || { tests/utils/find_python.sh --explain $(call pythons_for,$(MAIN_CORE)) || true; \
+		echo "ansible-core $(MAIN_CORE) needs one of Python $(call pythons_for,$(MAIN_CORE)); set PYTHON=/path/to/python to choose one"; exit 1; }
+	@tests/utils/find_python.sh --explain $(call pythons_for,$(MAIN_CORE)) >/dev/null || true
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r tests/utils/constraints-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check ansible-core==$(MAIN_CORE) -r tests/utils/constraints-dev.txt
+	$(BIN)/pip check
+	@echo "main toolchain: ansible-core $(MAIN_CORE) on $$($(BIN)/python -V) ($(PYTHON))"
 	touch $@
 
 venv: $(VENV)/.installed sandbox-tools
@@ -54,10 +78,10 @@ collection:
 	! git -C $(COLLECTION) rev-parse --git-dir >/dev/null 2>&1 || { echo "BUILD_DIR=$(BUILD_DIR) lies inside a git checkout: ansible-test would test nothing"; exit 1; }
 
 sanity: seed-get-pip collection
-	$(ANSIBLE_TEST) sanity --python 3.11 --local --color no
+	$(ANSIBLE_TEST) sanity --python $(PYVER) --local --color no
 
 units: venv collection
-	$(ANSIBLE_TEST) units --python 3.11 --local --color no
+	$(ANSIBLE_TEST) units --python $(PYVER) --local --color no
 
 server-tests: venv
 	$(BIN)/python -m pytest tests/server/tests -q -p no:cacheprovider
@@ -74,12 +98,17 @@ lint: venv collection
 	cd $(COLLECTION) && PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/ansible-lint --nocolor
 	cd $(COLLECTION) && PATH=$(BIN):$$PATH $(BIN)/antsibull-changelog lint
 
-docs: venv collection
-	cd $(COLLECTION) && PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/antsibull-docs lint-collection-docs \
-		--plugin-docs --validate-collection-refs=all --disallow-unknown-collection-refs .
+# The built collection, installed the way users get it: the docs checks below work on this, not on the tree.
+dist: venv collection
 	rm -rf $(BUILD_DIR)/dist $(BUILD_DIR)/installed
 	cd $(COLLECTION) && $(BIN)/ansible-galaxy collection build --force --output-path $(BUILD_DIR)/dist . >/dev/null
 	$(BIN)/ansible-galaxy collection install --offline -p $(BUILD_DIR)/installed $(BUILD_DIR)/dist/cocalc-cocalc-*.tar.gz >/dev/null
+
+docs: docs-lint docs-site galaxy-importer
+
+docs-lint: venv collection dist
+	cd $(COLLECTION) && PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/antsibull-docs lint-collection-docs \
+		--plugin-docs --validate-collection-refs=all --disallow-unknown-collection-refs .
 	for kind in module lookup; do \
 		for f in $(COLLECTION)/plugins/$${kind/module/modules}/*.py; do \
 			[ -e "$$f" ] || continue; name=$$(basename $$f .py); \
@@ -89,18 +118,33 @@ docs: venv collection
 		done; \
 	done
 
-# Sanity and units on each older ansible-core, each in its own venv (2.19 is the main venv).
-matrix: collection
-	for version in $(MATRIX); do \
-		venv=$(CURDIR)/.venv-$$version; \
-		[ -x $$venv/bin/ansible-test ] || { $(PYTHON) -m venv $$venv && $$venv/bin/pip install --quiet --disable-pip-version-check \
-			ansible-core==$$version requests==2.34.2 pytest==9.2.0 pytest-xdist==3.8.0 pytest-mock==3.17.0; }; \
-		$$venv/bin/python tests/utils/seed_get_pip.py $$venv/bin/python; \
-		echo "=== ansible-core $$version: sanity"; \
-		(cd $(COLLECTION) && PATH=$$venv/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $$venv/bin/ansible-test sanity --python 3.11 --local --color no); \
-		echo "=== ansible-core $$version: units"; \
-		(cd $(COLLECTION) && PATH=$$venv/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $$venv/bin/ansible-test units --python 3.11 --local --color no); \
-	done
+# The HTML docs site of the built collection (antsibull-docs + Sphinx, no warnings), checked in headless Chromium.
+docs-site: venv dist
+	PATH=$(BIN):$$PATH $(BIN)/python tests/utils/docs_site.py --collections $(BUILD_DIR)/installed --dest $(BUILD_DIR)/docs-site
+	@echo "docs site: $(BUILD_DIR)/docs-site/build/html/index.html"
+
+# Galaxy's own import checks on the built tarball. It exits 0 on findings (printed as WARNING lines), so any
+# ERROR or WARNING line fails here.
+galaxy-importer: venv dist
+	rm -rf $(BUILD_DIR)/importer && mkdir -p $(BUILD_DIR)/importer
+	cd $(BUILD_DIR)/importer && PATH=$(BIN):$$PATH $(BIN)/python -m galaxy_importer.main $(BUILD_DIR)/dist/cocalc-cocalc-*.tar.gz 2>&1 | tee importer.log
+	! grep -E '^(ERROR|WARNING)' $(BUILD_DIR)/importer/importer.log || { echo "galaxy-importer: the ERROR/WARNING lines above fail the stage"; exit 1; }
+
+# Sanity and units on each older ansible-core of tests/utils/versions, each in its own venv on a Python it
+# supports (the main release runs in the main stages), and the integration suite on the oldest one.
+matrix: venv collection
+	$(BIN)/python tests/utils/matrix.py --collection $(COLLECTION) --build-dir $(BUILD_DIR) --cores "$(MATRIX)" \
+		--integration "$(MATRIX_INTEGRATION)" $(foreach era,$(MATRIX_ERAS),--era $(era))
+
+# Release prep (not a publish): galaxy.yml and the client's User-Agent get VERSION, and antsibull-changelog turns every fragment into the
+# VERSION section of changelogs/changelog.yaml and CHANGELOG.rst (fragments are removed, keep_fragments: false).
+# Run it last, after every branch with fragments is merged: `make changelog-release VERSION=0.2.0`.
+changelog-release: venv collection
+	@[ -n "$(VERSION)" ] || { echo "usage: make changelog-release VERSION=X.Y.Z"; exit 1; }
+	sed -i 's/^version: .*/version: $(VERSION)/' galaxy.yml
+	sed -i "s/^COLLECTION_VERSION = .*/COLLECTION_VERSION = '$(VERSION)'/" plugins/module_utils/_api.py  # the User-Agent; a unit test keeps it equal
+	PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/antsibull-changelog release --version $(VERSION) $(if $(DATE),--date $(DATE))
+	PATH=$(BIN):$$PATH $(BIN)/antsibull-changelog lint
 
 # The README demo: the local server in a temp dir, an example course of 30 students provisioned twice
 # (the second run must report changed=0), a summary, and the server stopped whatever happens.

@@ -41,5 +41,24 @@ def test_action_group_is_sorted_without_duplicates():
     assert group == sorted(set(group))
 
 
-def test_requires_ansible():
-    assert _runtime()['requires_ansible'] == '>=2.17.0'
+def _tested_cores():
+    """The ansible-core releases of tests/utils/versions, the one place the tested versions are pinned."""
+    with open(os.path.join(COLLECTION_ROOT, 'tests', 'utils', 'versions'), encoding='utf-8') as handle:
+        rows = [line.split() for line in handle if line.strip() and not line.lstrip().startswith('#')]
+    return [tuple(int(part) for part in row[0].split('.')[:2]) for row in rows]
+
+
+def test_requires_ansible_is_exactly_what_is_tested():
+    cores = _tested_cores()
+    oldest, newest = min(cores), max(cores)
+    assert _runtime()['requires_ansible'] == '>=%d.%d.0,<%d.%d.0' % (oldest + (newest[0], newest[1] + 1))
+    # Every minor release in between is tested too: no gap the range would claim.
+    assert sorted(cores) == [(oldest[0], minor) for minor in range(oldest[1], newest[1] + 1)]
+
+
+def test_readme_requirements_name_every_tested_core():
+    with open(os.path.join(COLLECTION_ROOT, 'README.md'), encoding='utf-8') as handle:
+        readme = handle.read()
+    requirements = readme.split('## Requirements', 1)[1].split('\n## ', 1)[0]
+    missing = ['%d.%d' % core for core in _tested_cores() if 'ansible-core %d.%d' % core not in requirements]
+    assert not missing, 'README Requirements do not name ansible-core %s' % ', '.join(missing)

@@ -66,6 +66,7 @@ from requests.structures import CaseInsensitiveDict
 
 from ansible.module_utils import basic
 from ansible.module_utils.common import warnings as ansible_warnings
+from ansible.module_utils.common.parameters import PASS_VARS
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _api, _wait
 
@@ -363,6 +364,9 @@ def run_module(monkeypatch, module, args, calls, check_mode=False, diff=False):
         args['_ansible_check_mode'] = True
     if diff:
         args['_ansible_diff'] = True
+    if 'inject_invocation' in PASS_VARS:
+        # ansible-core 2.21+ returns `invocation` (the module_args after no_log masking) only when asked.
+        args['_ansible_inject_invocation'] = True
     fake = FakeCocalc(monkeypatch, calls, api_url=api_url, api_key=api_key,
                       validate_certs=args.get('validate_certs', True), timeout=args.get('api_timeout', 30))
     # Warnings live in module-level globals; start each run clean.
