@@ -71,7 +71,7 @@ docs: venv collection
 	rm -rf $(BUILD_DIR)/dist $(BUILD_DIR)/installed
 	cd $(COLLECTION) && $(BIN)/ansible-galaxy collection build --force --output-path $(BUILD_DIR)/dist . >/dev/null
 	$(BIN)/ansible-galaxy collection install --offline -p $(BUILD_DIR)/installed $(BUILD_DIR)/dist/cocalc-cocalc-*.tar.gz >/dev/null
-	for kind in module lookup; do \
+	for kind in module lookup connection inventory; do \
 		for f in $(COLLECTION)/plugins/$${kind/module/modules}/*.py; do \
 			[ -e "$$f" ] || continue; name=$$(basename $$f .py); \
 			ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR)/installed $(BIN)/ansible-doc -t $$kind cocalc.cocalc.$$name >/dev/null \

@@ -38,8 +38,8 @@ options:
   hostnames:
     description:
       - How hosts are named, in order of preference. V(name) is the project's name (on servers that have names),
-        V(title_slug) its title in lower case with runs of other characters than letters, digits, C(.), C(_) and
-        C(-) replaced by C(-), V(project_id) its ID.
+        V(title_slug) its title in lower case with every run of characters other than letters, digits, C(.) and
+        C(_) replaced by one C(-) (V(S1 - Algebra) becomes V(s1-algebra)), V(project_id) its ID.
       - A host gets the first of these that it has and that no other host of the inventory also gets; the
         project ID is always unique, so it is the last resort. Names do not depend on the order of the
         server's answer.
@@ -103,7 +103,7 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._course import _MARK
 from ansible_collections.cocalc.cocalc.plugins.module_utils._project import read_projects
 
 FIELDS = ('name', 'title', 'description', 'users', 'state', 'deleted')
-_SLUG_RE = re.compile(r'[^a-z0-9._-]+')
+_SLUG_RE = re.compile(r'[^a-z0-9._]+')
 _GROUP_RE = re.compile(r'[^A-Za-z0-9_]')
 
 
