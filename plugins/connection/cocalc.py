@@ -27,7 +27,7 @@ options:
   project_id:
     description:
       - ID (UUID) of the project that is the host.
-      - When set it wins over O(remote_addr); the inventory plugin M(cocalc.cocalc.cocalc#inventory) sets it
+      - When set it wins over O(remote_addr); the inventory plugin P(cocalc.cocalc.cocalc#inventory) sets it
         for every host.
     type: str
     vars:
@@ -132,8 +132,7 @@ from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS, CocalcApiError, CocalcClient, JSON_BODY_LIMIT
-from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import (HOME_GUARD, OUTSIDE_HOME_RC, CommandTimeout,
-                                                                           exec_in_project)
+from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import HOME_GUARD, OUTSIDE_HOME_RC, CommandTimeout, exec_in_project
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, check_uuid
 
 display = Display()

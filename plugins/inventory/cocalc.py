@@ -11,7 +11,7 @@ short_description: CoCalc projects as inventory hosts
 version_added: 0.1.0
 description:
   - Makes every CoCalc project the account of O(api_key) can see a host, so that plays run inside the projects
-    through the connection plugin M(cocalc.cocalc.cocalc#connection).
+    through the connection plugin P(cocalc.cocalc.cocalc#connection).
   - Reads the projects in one C(projects_all) query (plus one query for the key's own account), cached with
     Ansible's inventory cache when that is enabled.
   - Projects of a course made by M(cocalc.cocalc.cocalc_course) are recognised by their course marker (the
