@@ -120,6 +120,7 @@ EXAMPLES = r'''
       ansible.builtin.copy:
         dest: .config/course.ini
         content: "[course]\nname = Algebra\n"
+        mode: "0644"
 '''
 
 import base64
