@@ -109,7 +109,7 @@ docs: docs-lint docs-site galaxy-importer
 docs-lint: venv collection dist
 	cd $(COLLECTION) && PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/antsibull-docs lint-collection-docs \
 		--plugin-docs --validate-collection-refs=all --disallow-unknown-collection-refs .
-	for kind in module lookup; do \
+	for kind in module lookup connection inventory; do \
 		for f in $(COLLECTION)/plugins/$${kind/module/modules}/*.py; do \
 			[ -e "$$f" ] || continue; name=$$(basename $$f .py); \
 			ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR)/installed $(BIN)/ansible-doc -t $$kind cocalc.cocalc.$$name >/dev/null \
