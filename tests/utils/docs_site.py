@@ -102,17 +102,20 @@ def main():
     pages = os.path.join(html, 'collections', 'cocalc', 'cocalc')
     modules = sorted(name[:-3] for name in os.listdir(os.path.join(root, 'plugins', 'modules')) if name.endswith('.py') and name[0] != '_')
     lookups = sorted(name[:-3] for name in os.listdir(os.path.join(root, 'plugins', 'lookup')) if name.endswith('.py') and name[0] != '_')
+    others = [(kind, name[:-3]) for kind in ('connection', 'inventory') if os.path.isdir(os.path.join(root, 'plugins', kind))
+              for name in sorted(os.listdir(os.path.join(root, 'plugins', kind))) if name.endswith('.py') and name[0] != '_']
     roles = sorted(os.listdir(os.path.join(root, 'roles')))
     with open(os.path.join(root, 'docs', 'docsite', 'extra-docs.yml'), encoding='utf-8') as handle:
         guides = [guide for section in yaml.safe_load(handle)['sections'] for guide in section['toctree']]
     expected = ['%s_module.html' % name for name in modules] + ['%s_lookup.html' % name for name in lookups] + \
+        ['%s_%s.html' % (name, kind) for kind, name in others] + \
         ['%s_role.html' % name for name in roles] + [os.path.join('docsite', '%s.html' % guide) for guide in guides]
     for page in expected:
         path = os.path.join(pages, page)
         if not os.path.isfile(path) or os.path.getsize(path) < 1000:
             fail('page missing or empty: %s' % path)
-    print('docs_site: %d pages built (%d modules, %d lookups, %d roles, %d guides)'
-          % (len(expected), len(modules), len(lookups), len(roles), len(guides)))
+    print('docs_site: %d pages built (%d modules, %d lookups, %d connection/inventory plugins, %d roles, %d guides)'
+          % (len(expected), len(modules), len(lookups), len(others), len(roles), len(guides)))
 
     browser = chromium()
     _dom, text = render(browser, os.path.join(html, 'index.html'))

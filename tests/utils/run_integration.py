@@ -13,13 +13,17 @@ Usage: run_integration.py --collection DIR [--era 2024 --era guide] [ansible-tes
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVE = os.path.join(os.path.dirname(HERE), 'server', 'serve')
+PRINT_LOCK = threading.Lock()
 
 
 def start_server(data_dir, era):
@@ -60,56 +64,85 @@ def write_config(collection, variables):
     os.chmod(path, 0o600)
 
 
-def run_targets(collection, extra):
+def run_targets(collection, extra, log=None):
     # --continue-on-error: one failing target must not hide the others' results.
     command = ['ansible-test', 'integration', '--python', '%d.%d' % sys.version_info[:2], '--local', '--color', 'no', '--continue-on-error'] + extra
-    return subprocess.call(command, cwd=collection)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.dirname(os.path.dirname(os.path.dirname(collection))))
+    return subprocess.call(command, cwd=collection, env=env, stdout=log, stderr=subprocess.STDOUT if log else None)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--collection', required=True, help='the ansible_collections/cocalc/cocalc copy to test')
-    parser.add_argument('--era', action='append', choices=['2024', 'guide'], help='server era(s) to test against')
-    args, extra = parser.parse_known_args()
-    collection = os.path.abspath(args.collection)
+def era_copy(collection, era):
+    """A copy of the collection for one era, so that eras run at the same time without sharing
+    integration_config.yml or tests/output."""
+    root = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(collection))), 'integration-era-%s' % era)
+    copy = os.path.join(root, 'ansible_collections', 'cocalc', 'cocalc')
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.copytree(collection, copy, symlinks=True, ignore=shutil.ignore_patterns('output', '__pycache__'))
+    return copy
 
-    if os.environ.get('COCALC_TEST_URL'):
-        variables = {
-            'cocalc_api_url': os.environ['COCALC_TEST_URL'],
-            'cocalc_api_key': os.environ['COCALC_TEST_API_KEY'],
-            'cocalc_era': os.environ.get('COCALC_TEST_ERA', '2024'),
-            'cocalc_local_server': False,
-        }
-        if os.environ.get('COCALC_TEST_OTHER_API_KEY'):
-            variables['cocalc_other_api_key'] = os.environ['COCALC_TEST_OTHER_API_KEY']
-            variables['cocalc_other_account_id'] = os.environ.get('COCALC_TEST_OTHER_ACCOUNT_ID', '')
-        write_config(collection, variables)
-        return run_targets(collection, extra)
 
-    failures = 0
-    for era in args.era or ['2024', 'guide']:
-        with tempfile.TemporaryDirectory(prefix='cocalc-it-%s-' % era) as data_dir:
-            process, boot = start_server(data_dir, era)
+def run_era(collection, era, extra, log=None):
+    """Start a local server of one era, run the targets against it, stop it; the exit code."""
+    with tempfile.TemporaryDirectory(prefix='cocalc-it-%s-' % era) as data_dir:
+        process, boot = start_server(data_dir, era)
+        try:
+            other = make_account(data_dir, 'other-tester@example.com')
+            write_config(collection, {
+                'cocalc_api_url': boot['url'],
+                'cocalc_api_key': boot['api_key'],
+                'cocalc_account_id': boot['account_id'],
+                'cocalc_email': boot['email'],
+                'cocalc_era': era,
+                'cocalc_local_server': True,
+                'cocalc_data_dir': data_dir,
+                'cocalc_other_api_key': other['api_key'],
+                'cocalc_other_account_id': other['account_id'],
+            })
+            print('=== integration against the local server, era %s (%s)' % (era, boot['url']), flush=True)
+            return run_targets(collection, extra, log)
+        finally:
+            stop_server(process)
+
+
+def run_eras_at_once(collection, eras, extra):
+    """Every era at the same time, each in its own copy with its own server: the suite waits mostly
+    for project starts, not for the CPU. Each era's output is printed whole when it is done."""
+    results = {}
+
+    def one(era):
+        copy = era_copy(collection, era)
+        with tempfile.TemporaryFile(mode='w+') as log:
+            started = time.monotonic()
             try:
-                other = make_account(data_dir, 'other-tester@example.com')
-                write_config(collection, {
-                    'cocalc_api_url': boot['url'],
-                    'cocalc_api_key': boot['api_key'],
-                    'cocalc_account_id': boot['account_id'],
-                    'cocalc_email': boot['email'],
-                    'cocalc_era': era,
-                    'cocalc_local_server': True,
-                    'cocalc_data_dir': data_dir,
-                    'cocalc_other_api_key': other['api_key'],
-                    'cocalc_other_account_id': other['account_id'],
-                })
-                print('=== integration against the local server, era %s (%s)' % (era, boot['url']), flush=True)
-                rc = run_targets(collection, extra)
-            finally:
-                stop_server(process)
-            if rc:
-                print('=== integration FAILED for era %s (rc=%s)' % (era, rc), flush=True)
-                failures += 1
+                results[era] = run_era(copy, era, extra, log)
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                results[era] = 'error: %s' % exc
+            log.seek(0)
+            with PRINT_LOCK:
+                print('=== era %s: output of its integration run (%d s)' % (era, time.monotonic() - started), flush=True)
+                shutil.copyfileobj(log, sys.stdout)
+                sys.stdout.flush()
+
+    threads = [threading.Thread(target=one, args=(era,)) for era in eras]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+    eras = args.era or ['2024', 'guide']
+    if len(eras) > 1 and not args.one_at_a_time:
+        results = run_eras_at_once(collection, eras, extra)
+    else:
+        results = dict((era, run_era(collection, era, extra)) for era in eras)
+    failures = 0
+    for era in eras:
+        if results.get(era):
+            print('=== integration FAILED for era %s (rc=%s)' % (era, results.get(era)), flush=True)
+            failures += 1
+        else:
+            print('=== integration passed for era %s' % era, flush=True)
     return 1 if failures else 0
 
 
