@@ -254,6 +254,25 @@ def result_of(outcome, result_key, diff_mode):
 
 # ---- the module ----
 
+def _raw_data(data_options):
+    """The file-data options as the user gave them (empty when this ansible-core cannot say)."""
+    try:
+        raw = basic._load_params()
+    except Exception:   # pylint: disable=broad-exception-caught
+        return []
+    return [raw.get(option) for option in data_options] if isinstance(raw, dict) else []
+
+
+def _holds_nul(value):
+    if isinstance(value, str):
+        return '\x00' in value
+    if isinstance(value, dict):
+        return any(_holds_nul(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
 class CocalcModule(object):
     """An AnsibleModule with the connection options, a client, and the result conventions."""
 
@@ -261,8 +280,17 @@ class CocalcModule(object):
         """checks: {option: kind of _validate.KINDS}. data_options: options holding file data (NUL allowed)."""
         spec = connection_argument_spec()
         spec.update(argument_spec)
+        failure = self._raw_input_failure(spec, data_options, basic._load_params)
+        if failure or _holds_nul(_raw_data(data_options)):
+            # AnsibleModule logs its arguments to syslog first, which fails on a NUL (ours, or one in file
+            # data) before the module runs: such an invocation is not logged.
+            kwargs = dict(kwargs, no_log=True)
         self.module = AnsibleModule(argument_spec=spec, **kwargs)
-        self._check_raw_options(spec, data_options)
+        if failure is None:
+            # checked again as converted, in case this ansible-core could not give the unconverted options
+            failure = self._raw_input_failure(spec, data_options, lambda: self.module.params)
+        if failure:
+            self.module.fail_json(msg=failure)
         self.result_key = result_key
         if not HAS_REQUESTS:
             self.module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
@@ -295,20 +323,20 @@ class CocalcModule(object):
             if value is not None:
                 self.module.params[option] = validated(kind, value, option)
 
-    def _check_raw_options(self, spec, data_options):
-        """Refuse a list or dict given for a string option, and NUL anywhere, on the options as the
-        user wrote them: AnsibleModule has already turned ['a', 'b'] into the string "['a', 'b']"."""
+    @staticmethod
+    def _raw_input_failure(spec, data_options, load):
+        """The text of a list or dict given for a string option, or a NUL anywhere, checked on the
+        options as the user wrote them (AnsibleModule turns ['a', 'b'] into the string "['a', 'b']");
+        None when they pass, or when load() cannot give them."""
         try:
-            raw = basic._load_params()   # documented for modules that need the unconverted options
+            raw = load()   # basic._load_params is documented for modules that need the unconverted options
         except Exception:   # pylint: disable=broad-exception-caught
-            raw = self.module.params     # another ansible-core: the converted options still get the NUL check
-        failure = None
+            return None
         try:
             _validate.check_raw_options(spec, raw, data_options)
         except InvalidInput as err:
-            failure = str(err)
-        if failure:
-            self.module.fail_json(msg=failure)
+            return str(err)
+        return None
 
     def _warn_plain_http(self):
         text = plain_http_warning(self.client.api_url)
