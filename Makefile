@@ -136,12 +136,13 @@ matrix: venv collection
 	$(BIN)/python tests/utils/matrix.py --collection $(COLLECTION) --build-dir $(BUILD_DIR) --cores "$(MATRIX)" \
 		--integration "$(MATRIX_INTEGRATION)" $(foreach era,$(MATRIX_ERAS),--era $(era))
 
-# Release prep (not a publish): galaxy.yml gets VERSION and antsibull-changelog turns every fragment into the
+# Release prep (not a publish): galaxy.yml and the client's User-Agent get VERSION, and antsibull-changelog turns every fragment into the
 # VERSION section of changelogs/changelog.yaml and CHANGELOG.rst (fragments are removed, keep_fragments: false).
 # Run it last, after every branch with fragments is merged: `make changelog-release VERSION=0.2.0`.
 changelog-release: venv collection
 	@[ -n "$(VERSION)" ] || { echo "usage: make changelog-release VERSION=X.Y.Z"; exit 1; }
 	sed -i 's/^version: .*/version: $(VERSION)/' galaxy.yml
+	sed -i "s/^COLLECTION_VERSION = .*/COLLECTION_VERSION = '$(VERSION)'/" plugins/module_utils/_api.py  # the User-Agent; a unit test keeps it equal
 	PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/antsibull-changelog release --version $(VERSION) $(if $(DATE),--date $(DATE))
 	PATH=$(BIN):$$PATH $(BIN)/antsibull-changelog lint
 

@@ -43,7 +43,7 @@ else:
 
 
 # Kept equal to galaxy.yml by a unit test.
-COLLECTION_VERSION = '0.1.0'
+COLLECTION_VERSION = '0.2.0'
 USER_AGENT = 'cocalc.cocalc/%s (+ansible)' % COLLECTION_VERSION
 
 DEFAULT_TIMEOUT = 30
