@@ -131,6 +131,27 @@ def run_eras_at_once(collection, eras, extra):
     return results
 
 
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--collection', required=True, help='the ansible_collections/cocalc/cocalc copy to test')
+    parser.add_argument('--era', action='append', choices=['2024', 'guide'], help='server era(s) to test against')
+    parser.add_argument('--one-at-a-time', action='store_true', help='run the eras one after another (default: at the same time)')
+    args, extra = parser.parse_known_args()
+    collection = os.path.abspath(args.collection)
+
+    if os.environ.get('COCALC_TEST_URL'):
+        variables = {
+            'cocalc_api_url': os.environ['COCALC_TEST_URL'],
+            'cocalc_api_key': os.environ['COCALC_TEST_API_KEY'],
+            'cocalc_era': os.environ.get('COCALC_TEST_ERA', '2024'),
+            'cocalc_local_server': False,
+        }
+        if os.environ.get('COCALC_TEST_OTHER_API_KEY'):
+            variables['cocalc_other_api_key'] = os.environ['COCALC_TEST_OTHER_API_KEY']
+            variables['cocalc_other_account_id'] = os.environ.get('COCALC_TEST_OTHER_ACCOUNT_ID', '')
+        write_config(collection, variables)
+        return run_targets(collection, extra)
+
     eras = args.era or ['2024', 'guide']
     if len(eras) > 1 and not args.one_at_a_time:
         results = run_eras_at_once(collection, eras, extra)
