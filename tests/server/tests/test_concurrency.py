@@ -22,6 +22,9 @@ def test_twenty_threads_mixed_reads_and_writes(server_2024):
     for member in members:
         owner.api.ok('invite_collaborator', project_id=shared, account_id=member.account_id)
     projects = [member.new_project(title='own-%d' % i) for i, member in enumerate(members)]
+    # Calls arriving while the first call starts a stopped project are refused, as on the hub
+    # (test_starts.py): start the shared project first, so that this tests concurrency alone.
+    assert owner.api.ok('write_text_file_to_project', project_id=shared, path='started.txt', content='')
     errors = []
     barrier = threading.Barrier(THREADS)
 
