@@ -26,9 +26,10 @@ import yaml
 
 COLLECTION = 'cocalc.cocalc'
 CONF_FIX = '''
-# Offline build (make docs-site): no inventories from docs.ansible.com, whose ref labels cannot resolve here.
+# Offline build (make docs-site): no inventories from docs.ansible.com, whose ref labels and environment
+# variables (the inventory cache's ANSIBLE_CACHE_PLUGIN*, documented by ansible-core) cannot resolve here.
 intersphinx_mapping = {}
-suppress_warnings = ['ref.ref']
+suppress_warnings = ['ref.ref', 'ref.envvar']
 '''
 CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
                   '--disable-background-networking', '--disable-component-update', '--disable-sync']
