@@ -254,13 +254,13 @@ def result_of(outcome, result_key, diff_mode):
 
 # ---- the module ----
 
-def _raw_data(data_options):
-    """The file-data options as the user gave them (empty when this ansible-core cannot say)."""
+def _unconverted_options():
+    """The options as the user gave them (None when this ansible-core cannot say)."""
     try:
-        raw = basic._load_params()
+        raw = basic._load_params()   # documented for modules that need the unconverted options
     except Exception:   # pylint: disable=broad-exception-caught
-        return []
-    return [raw.get(option) for option in data_options] if isinstance(raw, dict) else []
+        return None
+    return raw if isinstance(raw, dict) else None
 
 
 def _holds_nul(value):
@@ -280,15 +280,16 @@ class CocalcModule(object):
         """checks: {option: kind of _validate.KINDS}. data_options: options holding file data (NUL allowed)."""
         spec = connection_argument_spec()
         spec.update(argument_spec)
-        failure = self._raw_input_failure(spec, data_options, basic._load_params)
-        if failure or _holds_nul(_raw_data(data_options)):
+        raw = _unconverted_options()
+        failure = None if raw is None else self._raw_input_failure(spec, data_options, raw)
+        if failure or (raw is not None and _holds_nul([raw.get(option) for option in data_options])):
             # AnsibleModule logs its arguments to syslog first, which fails on a NUL (ours, or one in file
             # data) before the module runs: such an invocation is not logged.
             kwargs = dict(kwargs, no_log=True)
         self.module = AnsibleModule(argument_spec=spec, **kwargs)
-        if failure is None:
-            # checked again as converted, in case this ansible-core could not give the unconverted options
-            failure = self._raw_input_failure(spec, data_options, lambda: self.module.params)
+        if raw is None:
+            # this ansible-core could not give the unconverted options: the converted ones still get the NUL check
+            failure = self._raw_input_failure(spec, data_options, self.module.params)
         if failure:
             self.module.fail_json(msg=failure)
         self.result_key = result_key
@@ -324,14 +325,10 @@ class CocalcModule(object):
                 self.module.params[option] = validated(kind, value, option)
 
     @staticmethod
-    def _raw_input_failure(spec, data_options, load):
-        """The text of a list or dict given for a string option, or a NUL anywhere, checked on the
-        options as the user wrote them (AnsibleModule turns ['a', 'b'] into the string "['a', 'b']");
-        None when they pass, or when load() cannot give them."""
-        try:
-            raw = load()   # basic._load_params is documented for modules that need the unconverted options
-        except Exception:   # pylint: disable=broad-exception-caught
-            return None
+    def _raw_input_failure(spec, data_options, raw):
+        """The text of a list or dict given for a string option, or a NUL anywhere, in the options as
+        the user wrote them (AnsibleModule turns ['a', 'b'] into the string "['a', 'b']"); None when
+        they pass."""
         try:
             _validate.check_raw_options(spec, raw, data_options)
         except InvalidInput as err:
