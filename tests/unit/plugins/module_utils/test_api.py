@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _api
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcCheckModeError, attempting
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcCheckModeError, attempting
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import API_KEY, API_URL, ApiCall, FakeCocalc
 
 PID = '3702601d-9fbc-4e4e-b7ab-c10a79e34d3b'
@@ -803,17 +803,6 @@ def test_attempting_labels_the_error(monkeypatch):
             with attempting('inner label is kept'):
                 fake.client().call('create_project', title='Algebra')
     assert str(info.value) == "Could not inner label is kept: API call 'create_project' failed (HTTP 200, event 'error'): boom"
-
-
-def test_connection_argument_spec():
-    spec = _api.connection_argument_spec()
-    assert sorted(spec) == ['api_key', 'api_retries', 'api_timeout', 'api_url', 'validate_certs']
-    assert spec['api_key']['no_log'] is True
-    assert spec['api_url']['fallback'][1] == ['COCALC_API_URL']
-    assert spec['api_key']['fallback'][1] == ['COCALC_API_KEY']
-    assert spec['api_timeout']['fallback'][1] == ['COCALC_API_TIMEOUT']
-    assert spec['validate_certs']['default'] is True
-    assert (spec['api_timeout']['default'], spec['api_retries']['default']) == (30, 3)
 
 
 # ---- projects that are still starting (runs-2024/README.md, fact 1) ----
