@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Connection options shared by every module; must match _api.connection_argument_spec()."""
+"""Connection options shared by every module; must match _module.connection_argument_spec()."""
 
 from __future__ import annotations
 

@@ -29,7 +29,8 @@ import traceback
 from urllib.parse import quote, urlsplit
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _wait
-from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (  # noqa: F401 (CocalcError, attempting: also read from here)
+# The errors and attempting() are also importable from here, as before _common.py existed.
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (  # noqa: F401 pylint: disable=unused-import
     CocalcApiError,
     CocalcCheckModeError,
     CocalcError,
@@ -837,7 +838,7 @@ class CocalcClient:
         if isinstance(value, bytes):
             return value.replace(key.encode('utf-8'), _REDACTED.encode('utf-8'))
         if isinstance(value, dict):
-            return dict((self._redact(k), self._redact(v)) for k, v in value.items())
+            return {self._redact(k): self._redact(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self._redact(v) for v in value]
         return value
@@ -973,7 +974,7 @@ class CocalcClient:
         last 21 days (and at most 100), so it must never be used to look a project up.
         Keyword filters are equality filters, e.g. title='Algebra'.
         """
-        spec = dict((field, None) for field in fields)
+        spec = dict.fromkeys(fields)
         spec['project_id'] = filters.pop('project_id', None)
         spec.update(filters)
         return self.query_get('projects_all', [spec])
