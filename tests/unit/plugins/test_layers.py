@@ -134,8 +134,10 @@ MODULE_NAMES = sorted(name[:-len('.py')] for name in os.listdir(os.path.join(PLU
 
 # Ideas with more than one spelling in the collection's history: (canonical, old spellings). One spelling
 # per idea across all modules (/work/shared/DESIGN.md "Names"). Where a module used an old spelling it
-# stays accepted: a plain name as an alias of the canonical option; a suboption (invite.body), which no
-# alias can reach, beside the canonical option.
+# stays accepted: as an alias of the canonical option, or, where the nesting differs (invite.body vs
+# invite_message, which no alias can reach), as an option beside the canonical one. The invitation's
+# canonical spelling is cocalc_collaborator's flat invite_message / invite_subject; the course keeps its
+# invite dict beside them (either choice leaves one module an old option beside the new one).
 SYNONYMS = {
     'the title of a project': ('title', ('project_title',)),
     'an email address': ('email', ('email_address',)),
@@ -227,8 +229,10 @@ def synonym_offenders(specs):
     offenders = []
     for idea, (canonical, old) in sorted(SYNONYMS.items()):
         for spelling in old:
+            # No alias reaches across nesting (invite_message vs invite.body): there the old option stays beside the canonical one.
+            nesting_differs = ('.' in spelling) != ('.' in canonical)
             where = sorted(set(module for module, spec in specs.items() for dotted, _option, _aliases in flatten(spec)
-                               if _spelt(dotted, spelling) and ('.' not in spelling or canonical not in accepted_names(spec))))
+                               if _spelt(dotted, spelling) and not (nesting_differs and canonical in accepted_names(spec))))
             if where:
                 offenders.append('%s: spelt %s in %s; use %s (keep the old spelling as an alias)'
                                  % (idea, spelling, ', '.join(where), canonical))
@@ -266,7 +270,8 @@ def test_the_synonym_check_can_fail():
                               'cocalc_account_info': accounts}) == ['cocalc_collaborator no longer accepts invite_subject']
 
 
-@pytest.mark.xfail(reason='the renames (title with alias project_title in cocalc_collaborator; invite_message and invite_subject '
-                          'in cocalc_course) are on h/finders11 and h/course11: remove this mark once both are merged', strict=True)
+@pytest.mark.xfail(reason='title (alias project_title) is on h/finders11; cocalc_course (h/course11) still spells the invitation '
+                          'only invite.body / invite.subject: remove this mark once both are merged and the course accepts '
+                          'invite_message / invite_subject', strict=True)
 def test_one_spelling_per_idea(specs):
     assert synonym_offenders(specs) == []
