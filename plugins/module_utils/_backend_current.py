@@ -114,6 +114,14 @@ def _exec_text(opts, text):
     return "Error executing command '%s' with args '%s' -- %s" % (opts.get('command'), shown, text)
 
 
+def _username(row):
+    """v1's {first_name, last_name}; {} for an unknown id, which get-names answers as a "Deleted User"
+    without the profile field every real account's entry has (L34)."""
+    if 'profile' not in row and (row.get('first_name'), row.get('last_name')) == ('Deleted', 'User'):
+        return {}
+    return dict(first_name=row.get('first_name'), last_name=row.get('last_name'))
+
+
 class CurrentBackend(object):
     """Operations -> api/v2 routes and conat functions (see the module docstring for the table)."""
 
@@ -270,8 +278,7 @@ class CurrentBackend(object):
         names = answer.get('names') if isinstance(answer, dict) else None
         if not isinstance(names, dict):
             raise _unexpected('accounts/get-names', answer)
-        usernames = dict((account_id, dict(first_name=row.get('first_name'), last_name=row.get('last_name')))
-                         for account_id, row in names.items() if isinstance(row, dict))
+        usernames = dict((account_id, _username(row)) for account_id, row in names.items() if isinstance(row, dict))
         return {'event': 'usernames', 'usernames': usernames}
 
     def _op_create_account(self, client, payload, how):
