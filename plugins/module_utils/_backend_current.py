@@ -50,8 +50,13 @@ copy_public_path_between_projects, user_auth
 
 Errors come back as CocalcApiError like API v1's (see _api._decode_current): HTTP 200 {"error"}
 texts without conat's "Error: " prefix, bridge timeouts (code 408) as failures that may have run,
-413 and Next's 404 page as non-JSON answers. Every route is also checked against the check-mode
-write guard (READS below), besides the operation itself.
+413 and Next's 404 page as non-JSON answers. The bare ``{}`` that v2 write-text-file and
+projects/call answer when the hub's 60 s limit runs out cannot arise: neither route is used. Every
+route is also checked against the check-mode write guard (READS below), besides the operation itself.
+
+Not relied on (recorded defects, L71/L98/L66/L114): the server does not refuse a collaborator's
+rewrite of a project's ``users`` map, unknown fields of projects/update, or an unknown account id
+in collaborators/add; the resource code checks those preconditions before it asks for an operation.
 """
 
 from __future__ import annotations
