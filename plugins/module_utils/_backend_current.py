@@ -56,7 +56,8 @@ route is also checked against the check-mode write guard (READS below), besides 
 
 Not relied on (recorded defects, L71/L98/L66/L114): the server does not refuse a collaborator's
 rewrite of a project's ``users`` map, unknown fields of projects/update, or an unknown account id
-in collaborators/add; the resource code checks those preconditions before it asks for an operation.
+in collaborators/add; the resource code must check such preconditions itself (it writes only its own
+``users`` entry, never touches owners, and finds accounts before adding them).
 """
 
 from __future__ import annotations
