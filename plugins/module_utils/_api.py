@@ -779,7 +779,9 @@ class CocalcClient:
     def _current_error(self, name, status, data):
         text = data.get('error') if isinstance(data, dict) else None
         text = _CONAT_ERROR_PREFIX.sub('', self._as_text(text)) if text is not None else json.dumps(data, sort_keys=True)
-        error = self._error(name, status, None, text, data, ProjectNotReady if is_not_ready_text(text) else CocalcApiError)
+        # An HTTP 200 {"error"} is API v1's event 'error' in the contract's terms.
+        event = 'error' if status == 200 else None
+        error = self._error(name, status, event, text, data, ProjectNotReady if is_not_ready_text(text) else CocalcApiError)
         if _GAVE_UP_RE.search(text):
             # A bridge timeout (code 408) or the 60 s hub->project limit ("undefined"): the work may go on.
             error.failure = 'lost'
