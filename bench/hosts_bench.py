@@ -111,8 +111,10 @@ def write_files(workdir, project_ids):
     return paths
 
 
-def run_play(paths, approach, forks, pipelining, tag, env, log):
+def run_play(paths, approach, forks, pipelining, tag, env, log, verbose=False):
     command = ['ansible-playbook', '-i', paths['inventory.yml'], paths['%s.yml' % approach], '-f', str(forks), '-e', 'run_tag=%s' % tag]
+    if verbose:
+        command.append('-vvv')
     env = dict(env, ANSIBLE_PIPELINING='true' if pipelining else 'false')
     log.write('\n$ ANSIBLE_PIPELINING=%s %s\n' % (env['ANSIBLE_PIPELINING'], ' '.join(command)))
     log.flush()
@@ -147,6 +149,8 @@ def main(argv=None):
     parser.add_argument('--cold', action='store_true', help='stop every project before each run (real start times)')
     parser.add_argument('--latency', default='none', help="the server's latency profile (default none; real-hub)")
     parser.add_argument('--json', help='also write the rows to this file')
+    parser.add_argument('--log', help="keep the playbooks' output in this file")
+    parser.add_argument('--verbose', action='store_true', help='run the playbooks with -vvv (the connection shows each call)')
     args = parser.parse_args(argv)
     forks = [int(item) for item in args.forks.split(',') if item]
     pipelining = [item == 'on' for item in args.pipelining.split(',') if item]
@@ -176,7 +180,7 @@ def main(argv=None):
                             tag = '%s-%s-%d' % (approach, 'pipe' if pipe else 'nopipe', count)
                             print('%s, pipelining %s, forks %d ...' % (approach, 'on' if pipe else 'off', count), flush=True)
                             try:
-                                seconds = run_play(paths, approach, count, pipe, tag, env, log)
+                                seconds = run_play(paths, approach, count, pipe, tag, env, log, args.verbose)
                             except (RuntimeError, subprocess.TimeoutExpired) as error:
                                 log.flush()
                                 with open(log_path, encoding='utf-8') as handle:
@@ -194,6 +198,9 @@ def main(argv=None):
                                 print('WARNING: %d projects lack the file of this run' % len(missing), flush=True)
         finally:
             server.stop()
+            if args.log and os.path.exists(log_path):
+                with open(log_path, encoding='utf-8') as source, open(args.log, 'w', encoding='utf-8') as target:
+                    target.write(source.read())
     print()
     print('Projects as hosts: a file written (copy / cocalc_file) and a command run (command / cocalc_exec) in each of %d projects;'
           % args.hosts)
