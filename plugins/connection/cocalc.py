@@ -165,7 +165,6 @@ EXAMPLES = r'''
 
 import base64
 import hashlib
-import inspect
 import json
 import os
 import re
@@ -178,9 +177,10 @@ from ansible.utils.display import Display
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _wait
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import (
-    HAS_REQUESTS, JSON_BODY_LIMIT, READY_WAIT_CAP, READY_WAIT_FIRST, CocalcApiError, CocalcClient, ProjectNotReady)
+    HAS_REQUESTS, JSON_BODY_LIMIT, READY_WAIT_CAP, READY_WAIT_FIRST, CocalcApiError, ProjectNotReady)
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import HOME_GUARD, OUTSIDE_HOME_RC
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, check_uuid
+from ansible_collections.cocalc.cocalc.plugins.plugin_utils._client import make_client
 
 display = Display()
 
@@ -247,19 +247,6 @@ def pieces(data):
     return [text[start:start + PIECE_CHARS] for start in range(0, len(text), PIECE_CHARS)]
 
 
-def client_kwargs(options):
-    """CocalcClient keyword arguments from the connection options, api_version only where the client takes it."""
-    kwargs = dict(validate_certs=options['validate_certs'], timeout=options['api_timeout'], retries=options['api_retries'],
-                  ready_wait=options['ready_wait'])
-    version = options.get('api_version')
-    if 'api_version' in inspect.signature(CocalcClient.__init__).parameters:
-        if version is not None:
-            kwargs['api_version'] = version
-    elif version not in (None, 'auto', 'v1'):
-        raise CocalcInputError('api_version %s: this version of the collection speaks only CoCalc API v1 (use auto or v1)' % version)
-    return kwargs
-
-
 class Connection(ConnectionBase):
     """A CoCalc project as a host: commands and files go through project_exec."""
 
@@ -287,7 +274,7 @@ class Connection(ConnectionBase):
                                                                    'api_version'))
         try:
             self._project_id = check_uuid(project, 'cocalc_project_id (or ansible_host)')
-            self._client = CocalcClient(self.get_option('api_url'), self.get_option('api_key'), **client_kwargs(options))
+            self._client = make_client(self.get_option('api_url'), self.get_option('api_key'), options)
         except (CocalcInputError, ValueError) as err:
             raise AnsibleConnectionFailure('cocalc.cocalc.cocalc: %s' % err) from None
         display.vvv('COCALC CONNECT project %s at %s' % (self._project_id, self._client.api_url), host=self._project_id)

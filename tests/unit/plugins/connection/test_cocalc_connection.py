@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import inspect
 
 import pytest
 
@@ -18,7 +19,9 @@ from ansible.playbook.play_context import PlayContext
 from ansible.plugins.loader import become_loader, connection_loader
 
 from ansible_collections.cocalc.cocalc.plugins.connection import cocalc as plugin
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcClient
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError
+from ansible_collections.cocalc.cocalc.plugins.plugin_utils._client import client_kwargs
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import API_KEY, API_URL, ApiCall, FakeCocalc
 
 PID = '0b0e3c1e-8f43-4c5c-a7e1-3c2b8f7d2a11'
@@ -360,14 +363,24 @@ def test_api_version_goes_to_a_client_that_takes_it(monkeypatch):
         def __init__(self, api_url, api_key, validate_certs=True, timeout=30, retries=3, ready_wait=300):
             pass
 
-    monkeypatch.setattr(plugin, 'CocalcClient', Versioned)
-    assert plugin.client_kwargs(options) == dict(validate_certs=False, timeout=7, retries=1, ready_wait=9, api_version='current')
-    assert 'api_version' not in plugin.client_kwargs(dict(options, api_version=None))
-    monkeypatch.setattr(plugin, 'CocalcClient', V1Only)
-    assert 'api_version' not in plugin.client_kwargs(dict(options, api_version='v1'))
-    assert 'api_version' not in plugin.client_kwargs(dict(options, api_version='auto'))
+    assert client_kwargs(options, Versioned) == dict(validate_certs=False, timeout=7, retries=1, ready_wait=9, api_version='current')
+    assert 'api_version' not in client_kwargs(dict(options, api_version=None), Versioned)
+    assert 'api_version' not in client_kwargs(dict(options, api_version='v1'), V1Only)
+    assert 'api_version' not in client_kwargs(dict(options, api_version='auto'), V1Only)
     with pytest.raises(CocalcInputError, match='api_version current: this version of the collection speaks only CoCalc API v1'):
-        plugin.client_kwargs(options)
+        client_kwargs(options, V1Only)
+    # The inventory has no ready_wait: the client keeps its own.
+    assert client_kwargs(dict(validate_certs=True, api_timeout=30, api_retries=3), V1Only) == dict(validate_certs=True, timeout=30,
+                                                                                                   retries=3)
+
+
+def test_api_version_current_is_refused_by_the_connection_while_the_client_speaks_only_v1(monkeypatch):
+    fake = FakeCocalc(monkeypatch, [])
+    if 'api_version' in inspect.signature(CocalcClient.__init__).parameters:
+        pytest.skip('this client speaks every API generation')
+    with pytest.raises(AnsibleConnectionFailure, match='speaks only CoCalc API v1'):
+        connect(api_version='current').exec_command('true')
+    fake.assert_done()
 
 
 def test_connection_options_use_the_modules_names_and_variables():
