@@ -7,7 +7,7 @@ against the local CoCalc server (tests/server/serve):
   ansible.builtin.copy + ansible.builtin.command (each a module that runs inside the project);
 - modules: the same hosts, run on the controller (ansible_connection local), with
   cocalc.cocalc.cocalc_file + cocalc.cocalc.cocalc_exec tasks naming each project;
-with forks 1, 8 and 16 (--forks), without and with pipelining for the connection (--pipelining).
+with forks 1, 8 and 16 (--forks), the connection with pipelining (its default; --pipelining off,on adds runs without).
 Every run writes a new file (its name carries the run), so every copy changes something.
 
 Projects are running when a run starts (started once before the first run; the server's start time
@@ -19,7 +19,7 @@ Calls are counted by the server (`serve stats`): the table gives the calls per h
 project_exec calls among them and the other endpoints. The machine's load average is printed: on a
 shared machine every wall time moves with it.
 
-Usage: hosts_bench.py --collection DIR [--hosts 30] [--forks 1,8,16] [--pipelining off,on] [--cold]
+Usage: hosts_bench.py --collection DIR [--hosts 30] [--forks 1,8,16] [--pipelining on|off|off,on] [--cold]
        [--latency none] [--json FILE]
 """
 
@@ -144,7 +144,7 @@ def main(argv=None):
     parser.add_argument('--collection', required=True, help='the collection tree (ANSIBLE_COLLECTIONS_PATH must find it)')
     parser.add_argument('--hosts', type=int, default=30, help='projects (default 30)')
     parser.add_argument('--forks', default='1,8,16', help='comma-separated fork counts (default 1,8,16)')
-    parser.add_argument('--pipelining', default='off,on', help='connection runs without/with pipelining (default off,on)')
+    parser.add_argument('--pipelining', default='on', help='connection runs with pipelining on (the default), off, or off,on')
     parser.add_argument('--approaches', default='connection,modules', help='default connection,modules')
     parser.add_argument('--cold', action='store_true', help='stop every project before each run (real start times)')
     parser.add_argument('--latency', default='none', help="the server's latency profile (default none; real-hub)")
