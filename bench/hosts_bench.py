@@ -54,8 +54,8 @@ CONNECTION_PLAY = [{
     'hosts': 'projects',
     'gather_facts': False,
     'tasks': [
-        {'name': 'A file', 'ansible.builtin.copy': {'dest': 'bench-{{ run_tag }}.txt', 'content': 'hello {{ inventory_hostname }}\n',
-                                                     'mode': '0644'}},
+        {'name': 'A file',
+         'ansible.builtin.copy': {'dest': 'bench-{{ run_tag }}.txt', 'content': 'hello {{ inventory_hostname }}\n', 'mode': '0644'}},
         {'name': 'A command', 'ansible.builtin.command': 'cat bench-{{ run_tag }}.txt', 'changed_when': False},
     ],
 }]

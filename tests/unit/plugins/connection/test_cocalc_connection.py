@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import inspect
+import uuid
 
 import pytest
 
@@ -60,6 +61,10 @@ def form_call(script, args, timeout=COMMAND_TIMEOUT):
     """A body over the JSON limit: a form body, only strings, no err_on_exit."""
     body = dict(project_id=PID, command='sh', args=['-c', plugin._WRAPPER % script, 'sh'] + list(args), timeout=str(timeout))
     return ApiCall('project_exec', body).expect_form().expect_timeout(timeout + 30)
+
+
+def fixed_uuid():
+    return uuid.UUID(int=0xf00d)
 
 
 def b64url(data):
@@ -145,9 +150,9 @@ def test_pipelined_input_over_the_json_limit_goes_as_one_form_body(monkeypatch):
 
 
 def test_input_too_large_for_one_call_is_uploaded_then_read_from_a_file(monkeypatch):
-    monkeypatch.setattr(plugin.uuid, 'uuid4', lambda: type('U', (), {'hex': 'f00d'})())
+    monkeypatch.setattr(plugin.uuid, 'uuid4', fixed_uuid)
     module = b'x' * (plugin.CHUNK_BYTES + 10)
-    name = '.cocalc-stdin-f00d'
+    name = '.cocalc-stdin-%032x' % 0xf00d
     digest = hashlib.sha256(module).hexdigest()
     first = plugin.pieces(module[:plugin.CHUNK_BYTES])
     fake = FakeCocalc(monkeypatch, [
@@ -161,9 +166,9 @@ def test_input_too_large_for_one_call_is_uploaded_then_read_from_a_file(monkeypa
 
 def test_a_server_refusing_the_large_body_gets_small_chunks(monkeypatch):
     """HTTP 413 comes from the body parser, before anything runs: the same input is sent again in small chunks."""
-    monkeypatch.setattr(plugin.uuid, 'uuid4', lambda: type('U', (), {'hex': 'beef'})())
+    monkeypatch.setattr(plugin.uuid, 'uuid4', fixed_uuid)
     module = bytes(range(256)) * 400   # 100 kB
-    name = '.cocalc-stdin-beef'
+    name = '.cocalc-stdin-%032x' % 0xf00d
     small = plugin.SMALL_CHUNK_BYTES
     digest = hashlib.sha256(module).hexdigest()
     fake = FakeCocalc(monkeypatch, [
@@ -252,12 +257,14 @@ def test_paths_outside_the_home_are_refused(monkeypatch, tmp_path, direction):
     if direction == 'put':
         local.write_bytes(b'x')
         fake = FakeCocalc(monkeypatch, [put_call('/etc/hostname', 'first', b'x', hashlib.sha256(b'x').hexdigest(), **refused)])
-        action = lambda conn: conn.put_file(str(local), '/etc/hostname')  # noqa: E731
     else:
         fake = FakeCocalc(monkeypatch, [fetch_call('/etc/hostname', 0, '', **refused)])
-        action = lambda conn: conn.fetch_file('/etc/hostname', str(local))  # noqa: E731
+    conn = connect()
     with pytest.raises(AnsibleError) as info:
-        action(connect())
+        if direction == 'put':
+            conn.put_file(str(local), '/etc/hostname')
+        else:
+            conn.fetch_file('/etc/hostname', str(local))
     assert "'/etc/hostname' leaves the home of project %s (its real location is /etc/hostname); nothing was transferred" % PID \
         in str(info.value)
     if direction == 'fetch':
