@@ -178,7 +178,7 @@ from ansible.utils.display import Display
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _wait
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import (
     HAS_REQUESTS, JSON_BODY_LIMIT, READY_WAIT_CAP, READY_WAIT_FIRST, CocalcApiError, ProjectNotReady)
-from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import HOME_GUARD, OUTSIDE_HOME_RC
+from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import HOME_GUARD, OUTSIDE_HOME_RC, ExecResult
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, check_uuid
 from ansible_collections.cocalc.cocalc.plugins.plugin_utils._client import make_client
 
@@ -234,13 +234,6 @@ class _TooLarge(Exception):
     """The server refused a body as too large (HTTP 413) before running anything."""
 
 
-class Result(object):
-    def __init__(self, rc, stdout, stderr):
-        self.rc = rc
-        self.stdout = stdout
-        self.stderr = stderr
-
-
 def pieces(data):
     """data (bytes) as base64url text in arguments of at most PIECE_CHARS characters."""
     text = to_text(base64.urlsafe_b64encode(data))
@@ -293,7 +286,7 @@ class Connection(ConnectionBase):
         return dict(project_id=self._project_id, command='sh', args=args, timeout=str(timeout)), True
 
     def _sh(self, what, script, args, timeout):
-        """Run a script in the project home: Result(rc, stdout, stderr). Errors name the project and the call;
+        """Run a script in the project home: an ExecResult (rc, stdout, stderr). Errors name the project and the call;
         _TooLarge when the server refused the body's size (nothing ran)."""
         body, form = self._body(script, args, timeout)
         request_timeout = timeout + self._client.timeout
@@ -323,7 +316,7 @@ class Connection(ConnectionBase):
             raise AnsibleConnectionFailure('%s in project %s: the answer has no exit code (exit_code %r, stderr %r)'
                                            % (what, self._project_id, answer.get('exit_code'), stderr[-500:]))
         stdout = answer.get('stdout') if isinstance(answer.get('stdout'), str) else ''
-        return Result(int(match.group(1)), stdout, stderr[:match.start()])
+        return ExecResult(int(match.group(1)), stdout, stderr[:match.start()], False, None)
 
     def _wait_until_started(self):
         """Read the project's state until it no longer reads 'starting'; returns the seconds left of ready_wait."""
