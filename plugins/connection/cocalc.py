@@ -281,7 +281,8 @@ class Connection(ConnectionBase):
         a form body (only strings: err_on_exit is left out, the wrapper reports the exit code)."""
         args = ['-c', _WRAPPER % script, 'sh'] + list(args)
         body = dict(project_id=self._project_id, command='sh', args=args, err_on_exit=False, timeout=timeout)
-        if len(json.dumps(body)) + JSON_ROOM <= JSON_BODY_LIMIT:
+        # A client speaking current CoCalc's API (api_version) sends JSON there, up to 1 MiB: no form body.
+        if getattr(self._client, 'generation', None) == 'current' or len(json.dumps(body)) + JSON_ROOM <= JSON_BODY_LIMIT:
             return body, False
         return dict(project_id=self._project_id, command='sh', args=args, timeout=str(timeout)), True
 

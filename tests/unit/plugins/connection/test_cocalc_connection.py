@@ -149,6 +149,17 @@ def test_pipelined_input_over_the_json_limit_goes_as_one_form_body(monkeypatch):
     fake.assert_done()
 
 
+def test_a_client_on_the_current_api_gets_json_bodies_of_any_size(monkeypatch):
+    """Current CoCalc takes 1 MiB of JSON and no form bodies: with a client on that generation the large input stays JSON."""
+    module = bytes(range(256)) * 800
+    fake = FakeCocalc(monkeypatch, [sh_call(plugin._PIPE_SCRIPT, ['python3'] + plugin.pieces(module), stdout='done')])
+    conn = connect()
+    conn._connect()  # pylint: disable=protected-access
+    conn._client.generation = 'current'  # pylint: disable=protected-access
+    assert conn.exec_command('python3', in_data=module) == (0, b'done', b'')
+    fake.assert_done()
+
+
 def test_input_too_large_for_one_call_is_uploaded_then_read_from_a_file(monkeypatch):
     monkeypatch.setattr(plugin.uuid, 'uuid4', fixed_uuid)
     module = b'x' * (plugin.CHUNK_BYTES + 10)
