@@ -300,6 +300,8 @@ class Connection(ConnectionBase):
             except ProjectNotReady:
                 if self._ready:
                     raise
+                display.vvv('COCALC WAIT project %s is starting: reading its state until it runs' % self._project_id,
+                            host=self._project_id)
                 budget = self._wait_until_started()
                 answer = self._client.call('project_exec', body, form=form, request_timeout=request_timeout, ready_wait=budget)
         except CocalcApiError as err:

@@ -351,9 +351,12 @@ def test_a_starting_project_is_polled_by_its_state_not_by_resending_the_command(
         # Later calls of the same task: a refusal is retried by the client itself (the project was up).
         starting('Error: unable to determine host'), sh_call('bash -c "$1"', ['true']),
     ])
+    shown = []
+    monkeypatch.setattr(plugin.display, 'vvv', lambda msg, *args, **kwargs: shown.append(msg))
     conn = connect()
     assert conn.exec_command('true') == (0, b'', b'')
     assert fake.sleeps == [1.0, 2.0]
+    assert 'COCALC WAIT project %s is starting: reading its state until it runs' % PID in shown
     assert conn.exec_command('true') == (0, b'', b'')
     assert fake.sleeps == [1.0, 2.0, 1.0]
     fake.assert_done()
