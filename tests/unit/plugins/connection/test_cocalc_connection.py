@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import inspect
+import shutil
+import subprocess
 import uuid
 
 import pytest
@@ -413,3 +415,48 @@ def test_connection_options_use_the_modules_names_and_variables():
                      'ansible_cocalc_api_retries', 'ansible_cocalc_api_version', 'COCALC_API_URL', 'COCALC_API_KEY',
                      'COCALC_API_TIMEOUT', 'COCALC_API_VERSION'):
         assert 'name: %s\n' % variable in docs
+
+
+# ---- the scripts themselves, in a real shell (a temporary directory as the project home) ----
+
+def run_script(script, args, home):
+    """What project_exec would run: sh -c <wrapped script> sh args..., in the home; (rc from the trailer, stdout, stderr)."""
+    done = subprocess.run(['sh', '-c', plugin._WRAPPER % script, 'sh'] + list(args), cwd=str(home), capture_output=True, check=False)
+    stderr = done.stderr.decode('utf-8', 'replace')
+    match = plugin._RC_RE.search(stderr)
+    assert done.returncode == 0 and match, (done.returncode, stderr)
+    return int(match.group(1)), done.stdout, stderr[:match.start()]
+
+
+@pytest.mark.skipif(not all(shutil.which(tool) for tool in ('sh', 'bash', 'base64', 'tr', 'sha256sum', 'realpath', 'dd')),
+                    reason='needs a POSIX shell and coreutils')
+def test_the_scripts_work_in_a_real_shell(tmp_path):
+    home = tmp_path / 'home'
+    home.mkdir()
+    data = bytes(range(256)) * 40 + bytes([251, 255, 254, 62, 63])   # base64url '-' and '_' included
+    half = len(data) // 2
+    digest = hashlib.sha256(data).hexdigest()
+    # put: two chunks, the second with the checksum; the part file is moved into place
+    assert run_script(plugin._PUT_SCRIPT, ['sub.bin', 'first', ''] + plugin.pieces(data[:half]), home)[0] == 0
+    assert not (home / 'sub.bin').exists()
+    assert run_script(plugin._PUT_SCRIPT, ['sub.bin', 'more', digest] + plugin.pieces(data[half:]), home)[0] == 0
+    assert (home / 'sub.bin').read_bytes() == data and not (home / 'sub.bin.cocalc-part').exists()
+    # a wrong checksum: exit 98, the target is not replaced
+    rc, _out, err = run_script(plugin._PUT_SCRIPT, ['sub.bin', 'first', '0' * 64] + plugin.pieces(b'other'), home)
+    assert rc == 98 and 'expected ' + '0' * 64 in err and (home / 'sub.bin').read_bytes() == data
+    # outside the home: refused before anything is written
+    rc, _out, err = run_script(plugin._PUT_SCRIPT, ['../escape', 'first', hashlib.sha256(b'x').hexdigest()] + plugin.pieces(b'x'), home)
+    assert rc == plugin.OUTSIDE_HOME_RC and err.startswith('outside-home 1\n') and not (tmp_path / 'escape').exists()
+    # fetch: size and checksum on the first line, then the chunk
+    rc, out, _err = run_script(plugin._FETCH_SCRIPT, ['sub.bin', '0', '1000'], home)
+    head, _sep, body = out.decode('ascii').partition('\n')
+    assert rc == 0 and head == '%d %s' % (len(data), digest) and base64.b64decode(body) == data[:1000]
+    rc, out, _err = run_script(plugin._FETCH_SCRIPT, ['sub.bin', '1', '1000'], home)
+    assert base64.b64decode(out) == data[1000:2000]
+    # pipelining: the input reaches the command's standard input; its exit code and both streams come back
+    rc, out, err = run_script(plugin._PIPE_SCRIPT, ['sha256sum; echo warn >&2; exit 3'] + plugin.pieces(data), home)
+    assert (rc, out.decode().split()[0], err) == (3, digest, 'warn\n')
+    # input read from a file that is removed afterwards
+    (home / '.cocalc-stdin-x').write_bytes(b'abc')
+    rc, out, _err = run_script(plugin._STDIN_FILE_SCRIPT, ['cat; exit 4', '.cocalc-stdin-x'], home)
+    assert (rc, out) == (4, b'abc') and not (home / '.cocalc-stdin-x').exists()
