@@ -39,7 +39,7 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
     check_uuid,
     validated,
 )
-from ansible_collections.cocalc.cocalc.plugins.module_utils._project import ProjectError
+from ansible_collections.cocalc.cocalc.plugins.module_utils._project import owners_of
 
 OWNER = 'owner'
 COLLABORATOR = 'collaborator'
@@ -61,6 +61,12 @@ INVITE_OPTION_FIELDS = (('invite_subject', 'subject'), ('reply_to', 'replyto'))
 
 # ---- read ----------------------------------------------------------------------------------
 
+def _collaborators_view(row, invites_readable):
+    invite = row.get('invite') if isinstance(row.get('invite'), dict) else {}
+    return dict(project_id=row['project_id'], title=row.get('title') or '', users=row.get('users') or {},
+                invite=invite if invites_readable else None, deleted=bool(row.get('deleted')))
+
+
 def read_projects(client, project_id=None, title=None, what='read projects'):
     """Projects visible to the key, as dicts with project_id, title, users, invite, deleted.
 
@@ -71,32 +77,17 @@ def read_projects(client, project_id=None, title=None, what='read projects'):
     Deleted projects are included (``deleted`` is true for them).
     """
     rows, unreadable = _project.read_projects(client, PROJECT_FIELDS, project_id=project_id, title=title, what=what)
-    invites_readable = 'invite' not in unreadable
-    projects = []
-    for row in rows:
-        invite = row.get('invite') if isinstance(row.get('invite'), dict) else {}
-        projects.append(dict(project_id=row['project_id'], title=row.get('title') or '', users=row.get('users') or {},
-                             invite=invite if invites_readable else None, deleted=bool(row.get('deleted'))))
-    return projects
+    return [_collaborators_view(row, 'invite' not in unreadable) for row in rows]
 
 
 def find_project(client, project_id=None, title=None):
-    """Exactly one project: by project_id, else by title among the non-deleted projects.
-
-    The choice follows cocalc_project's rule (_project.find_project): several projects with
-    the title fail listing their ids, never one of them picked.
+    """Exactly one project (as read_projects() shows it): by project_id, else by title among the
+    non-deleted projects, through the project finder (_project.lookup_project): several projects
+    with the title fail listing their ids, never one of them picked.
     """
-    if project_id is not None:
-        what = 'read project %s' % project_id
-    else:
-        what = 'look up the project titled %r' % title
-    rows = read_projects(client, project_id=project_id, title=title, what=what)
-    found = _project.find_project(rows, project_id=project_id, title=title)
-    if found is None and project_id is not None:
-        raise ProjectError('project_id %s: no such project visible to the API key' % project_id)
-    if found is None:
-        raise ProjectError('project_title %r: no project with this title is visible to the API key' % title)
-    return found
+    row, unreadable = _project.lookup_project(client, project_id=project_id, title=title, fields=PROJECT_FIELDS,
+                                              title_option='project_title')
+    return _collaborators_view(row, 'invite' not in unreadable)
 
 
 def read_invite_record(client, project_id):
@@ -127,11 +118,6 @@ def write_invite_record(client, project_id, invite):
 
 
 # ---- plan (pure) -----------------------------------------------------------------------------
-
-def owners_of(users):
-    return sorted(account_id for account_id, entry in (users or {}).items()
-                  if isinstance(entry, dict) and entry.get('group') == OWNER)
-
 
 class MembershipPlan(object):
     """The changes one project needs. Lists keep the order in which people were named."""
