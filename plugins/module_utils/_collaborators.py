@@ -117,7 +117,6 @@ def write_invite_record(client, project_id, invite):
                     content=json.dumps(invite, indent=2, sort_keys=True) + '\n')
 
 
-
 def record_invitations(client, project_id, invites, sent):
     """Add the invitations just sent (apply_plan's answer) to the record kept in the project
     (INVITE_RECORD_PATH), whose content before was invites; no write when nothing was sent.
@@ -127,6 +126,7 @@ def record_invitations(client, project_id, invites, sent):
     record = dict(invites or {})
     record.update(sent)
     write_invite_record(client, project_id, record)
+
 
 # ---- plan (pure) -----------------------------------------------------------------------------
 

@@ -330,6 +330,7 @@ def unfinished_extras(candidates, chosen):
     return [row for row in candidates if row is not chosen and not row.get('deleted')
             and is_unfinished(row) and not row.get('name')]
 
+
 # ---- plan (pure) ----
 
 def plan_changes(current, desired):
