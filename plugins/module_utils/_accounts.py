@@ -3,11 +3,22 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""CoCalc accounts: find by email, create, update the key's own account, delete.
+"""CoCalc accounts: the one account resolver, and cocalc_account's find / plan / apply.
 
-The API lets a key change only its own account (names through a query set on ``accounts``,
-email through change_email_address, password through change_password), and create or (on
-old servers) delete any account. Failure events come back as CocalcApiError from the client;
+The account resolver (used by every module, the course and the plugins; nothing else calls
+whoami, user_search or get_usernames)::
+
+    whoami(client)                      -> the key's own account row, or None (a project key)
+    account_id_of_key(client)           -> its account_id, or None
+    accounts_by_email(client, emails)   -> {lower-cased email: user_search row}: exact lookups, a
+                                           whole roster in one call (see USER_SEARCH_CAP)
+    resolve_people(client, account_ids, emails) -> (account ids, emails without account, email_of)
+    check_accounts_exist(client, account_ids)   (fails naming the ids that match no account)
+    lookup_accounts(client, emails, account_ids, name) -> AccountLookup (cocalc_account_info)
+
+cocalc_account: the API lets a key change only its own account (names through a query set on
+``accounts``, email through change_email_address, password through change_password), and create or
+(on old servers) delete any account. Failure events come back as CocalcApiError from the client;
 the functions here rewrite their text so that it names the module option at fault.
 
     find_account(client, email, new_email)  -> (account or None, is_own)
@@ -28,6 +39,16 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (
 )
 
 NAME_FIELDS = ('first_name', 'last_name')
+
+# user_search returns at most 50 rows to non-admins. The real hub of 2024 and the guide's era do not
+# count email hits against that cap, so a whole roster goes in one call; where a server does cap
+# them, an answer of exactly the cap is followed by a call for the still unresolved addresses.
+USER_SEARCH_CAP = 50
+# Per call: far below the server's 100 kB JSON body limit.
+USER_SEARCH_BATCH = 1000
+USER_SEARCH_QUERY_CHARS = 50000
+# The rows a name search returns to a non-admin, at most.
+NAME_SEARCH_LIMIT = USER_SEARCH_CAP
 PASSWORD_MIN, PASSWORD_MAX = 6, 64
 
 # account_creation_failed reason keys -> the module option they are about.
@@ -74,6 +95,166 @@ def validate_params(params):
         raise CocalcInputError('old_password is only used with update_password=always')
 
 
+# ---- the account resolver ----------------------------------------------------------------------
+
+def whoami(client):
+    """The key's own account (account_id, email_address, first_name, last_name, groups), or None
+    for a key that belongs to no account (project-scoped keys)."""
+    with attempting('read the account of the API key'):
+        return client.whoami()
+
+
+def account_id_of_key(client):
+    """The account ID of the API key, or None for a key that belongs to no account."""
+    return (whoami(client) or {}).get('account_id')
+
+
+def _batches(items, max_items, max_chars):
+    """Split strings into groups of at most max_items whose comma-joined length <= max_chars."""
+    batch, length = [], 0
+    for item in items:
+        extra = len(item) + (1 if batch else 0)
+        if batch and (len(batch) >= max_items or length + extra > max_chars):
+            yield batch
+            batch, extra, length = [], len(item), 0
+        batch.append(item)
+        length += extra
+    if batch:
+        yield batch
+
+
+def _unique_addresses(emails):
+    wanted = []
+    for email in emails:
+        key = email.strip().lower()
+        if key and key not in wanted:
+            wanted.append(key)
+    return wanted
+
+
+def _search_batch(client, batch, found):
+    """Resolve one batch into found; ask again for the rest while an answer fills the row cap."""
+    pending = batch
+    while pending:
+        rows = client.user_search(','.join(pending), limit=len(pending))
+        new = 0
+        for row in rows:
+            address = (row.get('email_address') or '').lower()
+            if address in pending and address not in found:
+                found[address] = row
+                new += 1
+        # More rows than the cap: this server does not cap email hits. Exactly the cap: it may have.
+        capped = len(rows) == min(len(pending), USER_SEARCH_CAP)
+        pending = [address for address in pending if address not in found]
+        if not capped or not new:
+            return
+
+
+def accounts_by_email(client, emails, what='look up accounts by email'):
+    """Exact, case-insensitive lookups: {lower-cased email: user_search row} for the emails that
+    have an account. One call for up to USER_SEARCH_BATCH addresses (a whole roster); an answer
+    that fills the row cap (so a capping server may have hidden matches) is followed by a call
+    for the addresses still unresolved. No call for no emails. what: the attempting() label."""
+    found = {}
+    wanted = _unique_addresses(emails)
+    if not wanted:
+        return found
+    with attempting(what):
+        for batch in _batches(wanted, USER_SEARCH_BATCH, USER_SEARCH_QUERY_CHARS):
+            _search_batch(client, batch, found)
+    return found
+
+
+def resolve_people(client, account_ids=(), emails=()):
+    """Account ids for the wanted people, with one batched user_search for all emails.
+
+    Returns (account_ids, emails_without_account, email_of): account_ids in order without
+    duplicates (the given ones, then those found by email); email_of maps each account id
+    found by email to the address as given.
+    """
+    wanted_ids = []
+    for account_id in account_ids:
+        if account_id not in wanted_ids:
+            wanted_ids.append(account_id)
+    email_of = {}
+    without_account = []
+    found = accounts_by_email(client, emails) if emails else {}
+    for email in emails:
+        row = found.get(email.lower())
+        if row is None:
+            if email.lower() not in [known.lower() for known in without_account]:
+                without_account.append(email)
+            continue
+        account_id = row['account_id']
+        email_of.setdefault(account_id, email)
+        if account_id not in wanted_ids:
+            wanted_ids.append(account_id)
+    return wanted_ids, without_account, email_of
+
+
+def check_accounts_exist(client, account_ids):
+    """Fail for account ids that match no account (invite_collaborator would add them anyway)."""
+    if not account_ids:
+        return
+    with attempting('check that the accounts to add exist'):
+        names = client.get_usernames(account_ids)
+    missing = [account_id for account_id in account_ids if not names.get(account_id)]
+    if missing:
+        raise CocalcInputError('account_id %s: no CoCalc account has this id' % ', '.join(missing))
+
+
+class AccountLookup(object):
+    """What lookup_accounts() found: accounts (each once, in the order found), not_found (the
+    emails and ids as given that matched no account) and me (the key's own account row)."""
+
+    def __init__(self, me):
+        self.me = me
+        self.accounts = []
+        self.not_found = []
+        self._by_id = {}
+
+    def add(self, row):
+        """Add an account row (or merge it into the entry of the same account)."""
+        entry = dict((key, row.get(key)) for key in ('account_id', 'first_name', 'last_name'))
+        if row.get('email_address'):
+            entry['email_address'] = row['email_address']
+        if entry['account_id'] in self._by_id:
+            self._by_id[entry['account_id']].update((k, v) for k, v in entry.items() if v is not None)
+        else:
+            self._by_id[entry['account_id']] = entry
+            self.accounts.append(entry)
+
+
+def lookup_accounts(client, emails=None, account_ids=None, name=None):
+    """whoami, then the accounts of emails (exact), of account_ids (names) and of a name search,
+    in that order, as an AccountLookup. Read-only."""
+    if name is not None and '@' in name:
+        raise CocalcInputError('name is a name search; use email to look up the address %r' % name)
+    found = AccountLookup(whoami(client))
+    if emails:
+        by_email = accounts_by_email(client, emails)
+        for email in emails:
+            _add_or_missing(found, by_email.get(email.lower()), email)
+    if account_ids:
+        with attempting('look up account names'):
+            names = client.get_usernames(account_ids)
+        for account_id in account_ids:
+            _add_or_missing(found, dict(names[account_id], account_id=account_id) if names.get(account_id) else None,
+                            account_id)
+    if name:
+        with attempting('search accounts by name %r' % name):
+            for row in client.user_search(name, limit=NAME_SEARCH_LIMIT):
+                found.add(row)
+    return found
+
+
+def _add_or_missing(found, row, asked):
+    if row:
+        found.add(row)
+    else:
+        found.not_found.append(asked)
+
+
 # ---- read ----------------------------------------------------------------------------------
 
 def find_account(client, email, new_email=None):
@@ -82,13 +263,11 @@ def find_account(client, email, new_email=None):
     The key's own account also counts as found when it already has new_email (a re-run after
     the email changed). Other accounts come from user_search; email lookups there are exact.
     """
-    with attempting('read the account of the API key'):
-        me = client.whoami()
+    me = whoami(client)
     own_email = ((me or {}).get('email_address') or '').lower()
     if own_email and own_email in (email.lower(), (new_email or '').lower()):
         return account_view(me['account_id'], me.get('email_address'), me.get('first_name'), me.get('last_name')), True
-    with attempting('look up the account %s' % email):
-        row = client.user_search_emails([email]).get(email.lower())
+    row = accounts_by_email(client, [email], what='look up the account %s' % email).get(email.lower())
     if row is None:
         return None, False
     return account_view(row['account_id'], row.get('email_address') or email.lower(), row.get('first_name'),
@@ -193,47 +372,71 @@ def delete_account(client, account):
 
 # ---- the module's composition ------------------------------------------------------------------
 
-def ensure_account(client, params, check_mode):
-    """cocalc_account: find, then create / update the own account / delete (no write in check mode)."""
-    validate_params(params)
-    email = params['email']
-    current, is_own = find_account(client, email, params.get('new_email'))
-    if params['state'] == 'absent':
-        if current is None:
-            return Outcome(None, False)
-        if not check_mode:
-            delete_account(client, current)
-        return Outcome(None, True, before=current, after=None)
+def _delete(client, current, check_mode):
+    """state=absent."""
     if current is None:
-        if params.get('new_email') is not None:
-            raise CocalcInputError('new_email changes the address of the API key\'s own account, but no account has the '
-                                   'address %s (nor %s)' % (email, params['new_email']))
-        if params.get('password') is None:
-            raise CocalcInputError('password is required to create the account %s' % email)
-        account_id = None
-        if not check_mode:
-            account_id = create_account(client, email, params['password'], params.get('first_name'), params.get('last_name'))
-        created = account_view(account_id, email.lower(), params.get('first_name') or '', params.get('last_name') or '')
-        return Outcome(created, True, before=None, after=created)
-    if not is_own:
-        warnings = name_differences(current, params)
-        if params.get('new_email') is not None:
-            raise CocalcInputError('new_email can only change the address of the API key\'s own account, and %s is '
-                                   'another account' % email)
-        if params.get('update_password') == 'always' and params.get('password') is not None:
-            warnings.append('the password of %s was not changed: the API only lets an account change its own password'
-                            % email)
-        return Outcome(current, False, before=current, after=current, warnings=warnings)
+        return Outcome(None, False)
+    if not check_mode:
+        delete_account(client, current)
+    return Outcome(None, True, before=current, after=None)
+
+
+def _create(client, params, check_mode):
+    """state=present and no account has the email: create it."""
+    email = params['email']
+    if params.get('new_email') is not None:
+        raise CocalcInputError('new_email changes the address of the API key\'s own account, but no account has the '
+                               'address %s (nor %s)' % (email, params['new_email']))
+    if params.get('password') is None:
+        raise CocalcInputError('password is required to create the account %s' % email)
+    account_id = None
+    if not check_mode:
+        account_id = create_account(client, email, params['password'], params.get('first_name'), params.get('last_name'))
+    created = account_view(account_id, email.lower(), params.get('first_name') or '', params.get('last_name') or '')
+    return Outcome(created, True, before=None, after=created)
+
+
+def _other_account(current, params):
+    """Another account than the key's own: nothing can change; say what differs."""
+    warnings = name_differences(current, params)
+    if params.get('new_email') is not None:
+        raise CocalcInputError('new_email can only change the address of the API key\'s own account, and %s is '
+                               'another account' % params['email'])
+    if params.get('update_password') == 'always' and params.get('password') is not None:
+        warnings.append('the password of %s was not changed: the API only lets an account change its own password'
+                        % params['email'])
+    return Outcome(current, False, before=current, after=current, warnings=warnings)
+
+
+def _apply_own_changes(client, current, plan, params):
+    if plan['names']:
+        set_own_names(client, plan['names'])
+    if plan['new_email']:
+        change_own_email(client, current['account_id'], plan['new_email'], params['password'])
+    if plan['password']:
+        change_own_password(client, current, params['password'], params.get('old_password'))
+
+
+def _update_own(client, current, params, check_mode):
+    """The key's own account: names, email, password."""
     plan = plan_own_account_changes(current, params)
     after = predict(current, plan['names'])
     if plan['new_email']:
         after['email'] = plan['new_email'].lower()
     changed = bool(plan['names'] or plan['new_email'] or plan['password'])
     if changed and not check_mode:
-        if plan['names']:
-            set_own_names(client, plan['names'])
-        if plan['new_email']:
-            change_own_email(client, current['account_id'], plan['new_email'], params['password'])
-        if plan['password']:
-            change_own_password(client, current, params['password'], params.get('old_password'))
+        _apply_own_changes(client, current, plan, params)
     return Outcome(after, changed, before=current, after=after, password_changed=plan['password'])
+
+
+def ensure_account(client, params, check_mode):
+    """cocalc_account: find, then create / update the own account / delete (no write in check mode)."""
+    validate_params(params)
+    current, is_own = find_account(client, params['email'], params.get('new_email'))
+    if params['state'] == 'absent':
+        return _delete(client, current, check_mode)
+    if current is None:
+        return _create(client, params, check_mode)
+    if not is_own:
+        return _other_account(current, params)
+    return _update_own(client, current, params, check_mode)

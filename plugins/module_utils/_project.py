@@ -16,12 +16,29 @@ plan and apply for hundreds of them without reading again::
     apply_changes(client, current['project_id'], changes, me) # one query set (or nothing)
     project_id = create_project(client, dict(title='Algebra - ada'), unsupported=unsupported)
 
+The one project finder (every module, the course, the inventory and the plugins use it; nothing
+else reads projects or picks one)::
+
+    rows, unsupported = read_projects(client, fields, project_id=None, title=None)  # the one reader
+    find_project(rows, project_id=...)          # by id (deleted ones too)
+    find_project(rows, name=..., me=me)         # by name: the owner's, without case, live before deleted
+    find_project(rows, title=...)               # by unique title among the live projects
+    row, unsupported = lookup_project(client, project_id=..., title=..., fields=...)
+                                                # read + exactly one by id or unique title, or ProjectError
+    index = index_by_marker(rows, me, 'course.')  # course marker key -> candidate rows (name or marker line)
+    pick_project(index[key], key)               # by course marker, adopting unfinished creations
+    unfinished_extras(index[key], row)          # the unfinished leftovers to soft-delete
+    keep_of(rows)                               # among rows of one project: the finished one, else the oldest
+
+Several candidates never make a choice: ProjectError lists their ids. An unfinished creation is a
+project still carrying its creation token (is_unfinished); owners_of(users) / marker_of(description)
+read the other keys.
+
 create_project() / create_findable() make a project findable even when the create answer is lost (a
 creation token line in the description of the create call); settle_creation() applies the rule for runs
 at the same time (the oldest wins; the loser soft-deletes only what it created).
 ensure_project() and list_projects() compose them for the cocalc_project and
-cocalc_project_info modules. read_projects() is also how _collaborators and _course read
-projects (with their own fields): the one place that probes for fields a server refuses.
+cocalc_project_info modules.
 Facts they rely on (recorded from real hubs): projects are looked up through projects_all
 only (the table "projects" hides projects not edited for 21 days); the ``status`` field holds
 the project's secret token and is never requested; an action_request runs only when its
@@ -37,6 +54,7 @@ import uuid
 from urllib.parse import quote, unquote
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _wait
+from ansible_collections.cocalc.cocalc.plugins.module_utils._accounts import account_id_of_key
 from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (
     CocalcApiError,
     CocalcError,
@@ -72,6 +90,10 @@ POLL_INTERVAL = 1.0
 # (or the adoption by the next run) replaces the description without it.
 TOKEN_TEMPLATE = '<!-- cocalc.cocalc creating %s -->'
 _TOKEN_RE = re.compile(r'\n*<!-- cocalc\.cocalc creating (\w+)(?: (\S+))? -->')
+# The course marker: the key of a course's student project (course_id.student_key), in its name and, on
+# servers without project names, as this line of its description. _course writes it; the finder reads it.
+MARKER_TEMPLATE = '<!-- cocalc.cocalc course key: %s -->'
+MARKER_RE = re.compile(r'<!-- cocalc\.cocalc course key: (\S+) -->')
 # Read to settle a creation: which rows are the same project, and which of them is the oldest.
 SETTLE_FIELDS = ('name', 'title', 'description', 'users', 'deleted', 'created')
 
@@ -120,13 +142,6 @@ def check_name(value, option='name'):
 
 
 # ---- read ----
-
-def account_id_of_key(client):
-    """The account ID of the API key, or None for a key that belongs to no account."""
-    with attempting('read the account of the API key'):
-        me = client.whoami()
-    return (me or {}).get('account_id')
-
 
 def read_projects(client, fields=PROJECT_FIELDS, project_id=None, title=None, unsupported=(), what='read projects'):
     """Raw projects_all rows visible to the key with fields (and project_id), in ONE call; one
@@ -195,6 +210,24 @@ def _owner_of(row):
     return None
 
 
+def _named(rows, name, me):
+    """Rows with this name (without case) that me owns (any owner if me is None); live ones first."""
+    named = [row for row in rows if isinstance(row.get('name'), str) and row['name'].lower() == name.lower()
+             and (me is None or _owner_of(row) == me)]
+    return [row for row in named if not row.get('deleted')] or named
+
+
+def _matches(rows, project_id, name, title, me):
+    """(candidate rows, what they were found by) for the first of project_id, name, title given."""
+    if project_id is not None:
+        return [row for row in rows if row.get('project_id') == project_id], 'project_id %s' % project_id
+    if name is not None:
+        return _named(rows, name, me), 'name %r' % name
+    if title is not None:
+        return [row for row in rows if row.get('title') == title and not row.get('deleted')], 'title %r' % title
+    raise ProjectError('one of project_id, name or title is required to find a project')
+
+
 def find_project(rows, project_id=None, name=None, title=None, me=None):
     """The one row that project_id, else name, else title names; None if there is none.
 
@@ -203,23 +236,97 @@ def find_project(rows, project_id=None, name=None, title=None, me=None):
     None); a live match wins over a deleted one. title: among the non-deleted rows.
     Several candidates raise ProjectError listing their ids: never pick one.
     """
-    if project_id is not None:
-        matches = [row for row in rows if row.get('project_id') == project_id]
-        what = 'project_id %s' % project_id
-    elif name is not None:
-        named = [row for row in rows if isinstance(row.get('name'), str) and row['name'].lower() == name.lower()
-                 and (me is None or _owner_of(row) == me)]
-        matches = [row for row in named if not row.get('deleted')] or named
-        what = 'name %r' % name
-    elif title is not None:
-        matches = [row for row in rows if row.get('title') == title and not row.get('deleted')]
-        what = 'title %r' % title
-    else:
-        raise ProjectError('one of project_id, name or title is required to find a project')
+    matches, what = _matches(rows, project_id, name, title, me)
     if len(matches) > 1:
         ids = sorted(row.get('project_id') for row in matches)
         raise ProjectError('%d projects match %s: %s; set project_id to choose one' % (len(ids), what, ', '.join(ids)))
     return matches[0] if matches else None
+
+
+def lookup_project(client, project_id=None, title=None, fields=PROJECT_FIELDS, what=None, title_option='title'):
+    """(row, unsupported) of exactly one project: by project_id, else by unique title (one read,
+    filtered on the server). Nothing found raises ProjectError naming project_id or title_option;
+    several live projects with the title raise ProjectError listing them (find_project). A
+    project_id the key cannot read raises the server's CocalcApiError (see is_no_access())."""
+    if what is None:
+        what = 'read project %s' % project_id if project_id is not None else 'look up the project titled %r' % title
+    rows, unsupported = read_projects(client, fields, project_id=project_id, title=title, what=what)
+    found = find_project(rows, project_id=project_id, title=title)
+    if found is None and project_id is not None:
+        raise ProjectError('project_id %s: no such project visible to the API key' % project_id)
+    if found is None:
+        raise ProjectError('%s %r: no project with this title is visible to the API key' % (title_option, title))
+    return found, unsupported
+
+
+def owners_of(users):
+    """The account ids of the owners in a users map, sorted."""
+    return sorted(account_id for account_id, entry in (users or {}).items()
+                  if isinstance(entry, dict) and entry.get('group') == 'owner')
+
+
+def marker_of(description):
+    """The course marker key in a description, or None."""
+    match = MARKER_RE.search(description or '')
+    return match.group(1) if match else None
+
+
+def index_by_marker(rows, me, prefix):
+    """{marker key (lower case): [rows]} of the projects ``me`` owns whose name, or whose description
+    marker, starts with prefix (lower case, e.g. 'course.'): a project found both ways is listed once
+    per key, so a course moved to a server with names is still found."""
+    index = {}
+    for row in rows:
+        if me not in owners_of(row.get('users')):
+            continue
+        keys = set()
+        name = row.get('name')
+        if isinstance(name, str) and name.lower().startswith(prefix):
+            keys.add(name.lower())
+        marker = marker_of(row.get('description'))
+        if marker and marker.lower().startswith(prefix):
+            keys.add(marker.lower())
+        for key in keys:
+            index.setdefault(key, []).append(row)
+    return index
+
+
+def is_unfinished(row):
+    """True for a project whose creation was never finished: it still carries its creation token."""
+    return creation_of(row.get('description'))[0] is not None
+
+
+def keep_of(pool):
+    """The project to keep among rows that are all the same project: the finished one, else the oldest
+    unfinished (creation_order: the rule for runs at the same time). Returns (row or None, finished
+    rows); the caller fails when there are several finished ones (never pick one)."""
+    finished = [row for row in pool if not is_unfinished(row)]
+    if finished:
+        return finished[0], finished
+    return (min(pool, key=creation_order) if pool else None), finished
+
+
+def pick_project(candidates, key):
+    """The project of a course marker key among its candidates (index_by_marker): a name match beats a
+    description marker, a live project a deleted one, a finished project an unfinished one, and among
+    unfinished ones the oldest. Several finished ones left: ProjectError listing them (never pick one)."""
+    named = [row for row in candidates if (row.get('name') or '').lower() == key]
+    pool = named or candidates
+    pool = [row for row in pool if not row.get('deleted')] or pool
+    if len(pool) <= 1:
+        return pool[0] if pool else None
+    keep, finished = keep_of(pool)
+    if len(finished) > 1:
+        raise ProjectError('%d projects carry the marker %s: %s; delete or rename all but one'
+                           % (len(finished), key, ', '.join(sorted(row['project_id'] for row in finished))))
+    return keep
+
+
+def unfinished_extras(candidates, chosen):
+    """The live projects of a key, other than chosen, whose creation was never finished: leftovers of a
+    lost create answer or of runs at the same time. They are ours and were never used as the project."""
+    return [row for row in candidates if row is not chosen and not row.get('deleted')
+            and is_unfinished(row) and not row.get('name')]
 
 
 # ---- plan (pure) ----
@@ -301,18 +408,35 @@ def create_project(client, fields, start=False, unsupported=(), key=''):
     return creation.project_id, creation.left
 
 
-def create_findable(client, fields, start=False, unsupported=(), key=''):
-    """create_project() as a Creation (project_id None instead of an error when a lost answer made nothing)."""
-    token = new_creation_token()
+def _create_body(fields, token, key, start, unsupported):
+    """The create_project body: title, the description with the creation token line, start, image."""
     final_description = fields.get('description') or ''
-    marked = (final_description + '\n\n' if final_description else '') + token_line(token, key)
-    body = dict(description=marked)
+    body = dict(description=(final_description + '\n\n' if final_description else '') + token_line(token, key))
     if fields.get('title') is not None:
         body['title'] = fields['title']
     if start:
         body['start'] = True
     if fields.get('compute_image') is not None and 'compute_image' not in unsupported:
         body['image'] = fields['compute_image']
+    return body
+
+
+def _found_after_loss(client, err, fields, token):
+    """The id of the project a create call with a lost answer made (by its token), or None; err
+    then says that nothing was made. Errors that cannot have created anything are raised."""
+    if not err.may_have_run:
+        raise err
+    project_id = find_by_token(client, fields.get('title') or '', token)
+    if project_id is None:
+        err.attempted = err.attempted or 'create project %r' % (fields.get('title') or '')
+        err.message += ' (no project carries the creation token of this call, so the hub made none; a re-run creates it)'
+    return project_id
+
+
+def create_findable(client, fields, start=False, unsupported=(), key=''):
+    """create_project() as a Creation (project_id None instead of an error when a lost answer made nothing)."""
+    token = new_creation_token()
+    body = _create_body(fields, token, key, start, unsupported)
     lost = None
     with attempting('create project %r' % (fields.get('title') or '')):
         try:
@@ -320,13 +444,8 @@ def create_findable(client, fields, start=False, unsupported=(), key=''):
             answer = client.call_without_rejected('create_project', body, optional=('image',))
             project_id = answer.get('project_id')
         except CocalcApiError as err:
-            if not err.may_have_run:
-                raise
-            lost, project_id = err, find_by_token(client, fields.get('title') or '', token)
-            if project_id is None:
-                err.attempted = err.attempted or 'create project %r' % (fields.get('title') or '')
-                err.message += ' (no project carries the creation token of this call, so the hub made none; a re-run creates it)'
-    left = dict(description=final_description)
+            lost, project_id = err, _found_after_loss(client, err, fields, token)
+    left = dict(description=fields.get('description') or '')
     if fields.get('compute_image') is not None and 'image' not in body:
         left['compute_image'] = fields['compute_image']
     return Creation(project_id, left, token, lost)
@@ -424,36 +543,48 @@ def _lookup_key(params):
     raise ProjectError('one of project_id, name or title is required to find a project')
 
 
-def ensure_project(client, params, check_mode):
-    """cocalc_project: find the project, then create / update / delete / start / stop it."""
-    state = params['state']
-    key = _lookup_key(params)
+def _check_params(params):
+    """Checks of ensure_project that need no server."""
     if params.get('name') is not None:
         check_name(params['name'])
     if params['wait_timeout'] < 0:
         raise CocalcInputError('wait_timeout must be 0 or more seconds, got %r' % params['wait_timeout'])
+
+
+def _find_for_ensure(client, params, key, me, check_mode):
+    """(row or None, ids of unfinished duplicates removed, unsupported fields) of the project key selects."""
+    rows, unsupported = _read_for_lookup(client, params)
+    _check_supported(params, unsupported)
+    if 'project_id' not in key:
+        row, adopted = _find_or_adopt(client, rows, me, key, check_mode)
+        return row, adopted, unsupported
+    row = find_project(rows, me=me, **key)
+    if row is None:
+        raise ProjectError('project_id %s was not found' % key['project_id'])
+    return row, [], unsupported
+
+
+def _delete_project(client, current, adopted, me, check_mode):
+    """state=absent: soft-delete (nothing to do for no project or a deleted one)."""
+    if current is None or current['deleted']:
+        return Outcome(current, bool(adopted))
+    after = predict(current, dict(deleted=True))
+    if not check_mode:
+        apply_changes(client, current['project_id'], dict(deleted=True), me)
+    return Outcome(after, True, before=current, after=after)
+
+
+def ensure_project(client, params, check_mode):
+    """cocalc_project: find the project, then create / update / delete / start / stop it."""
+    key = _lookup_key(params)
+    _check_params(params)
     me = account_id_of_key(client)
     if params.get('hidden') is not None and me is None:
         raise ProjectError('hidden is a per-account setting, but the API key belongs to no account (a project key)')
-    rows, unsupported = _read_for_lookup(client, params)
-    _check_supported(params, unsupported)
-    adopted = []
-    if 'project_id' in key:
-        row = find_project(rows, me=me, **key)
-    else:
-        row, adopted = _find_or_adopt(client, rows, me, key, state, check_mode)
-    if row is None and 'project_id' in key:
-        raise ProjectError('project_id %s was not found' % key['project_id'])
+    row, adopted, unsupported = _find_for_ensure(client, params, key, me, check_mode)
     current = project_view(row, me) if row is not None else None
-
-    if state == 'absent':
-        if current is None or current['deleted']:
-            return Outcome(current, bool(adopted))
-        after = predict(current, dict(deleted=True))
-        if not check_mode:
-            apply_changes(client, current['project_id'], dict(deleted=True), me)
-        return Outcome(after, True, before=current, after=after)
-
+    if params['state'] == 'absent':
+        return _delete_project(client, current, adopted, me, check_mode)
     desired = _desired(params, row)
     if current is None:
         return _create(client, params, desired, me, unsupported, check_mode)
@@ -483,55 +614,91 @@ def _same_creation(row, key):
     return row.get('title') == key['title']
 
 
-def _find_or_adopt(client, rows, me, key, state, check_mode):
+def _same_live_rows(rows, me, key):
+    """The live projects ``me`` owns (all, without an account) that are the project key selects."""
+    return [row for row in rows if not row.get('deleted') and (me is None or _owner_of(row) == me)
+            and _same_creation(row, key)]
+
+
+def _pending_creations(rows, me, key):
+    """Unnamed projects of ours that an unfinished creation by name meant to be key's project."""
+    if 'title' in key:
+        return []
+    return [row for row in rows if not row.get('deleted') and _owner_of(row) == me and not row.get('name')
+            and _same_creation(row, key)]
+
+
+def _date_rows(client, unfinished, key):
+    """Add 'created' to the unfinished rows (one read), for the rule "the oldest wins"."""
+    with attempting('read the creation times of unfinished projects'):
+        dated, _unused = read_projects(client, SETTLE_FIELDS, title=key.get('title'))
+    created = dict((row['project_id'], row.get('created')) for row in dated)
+    for row in unfinished:
+        row['created'] = created.get(row['project_id'])
+
+
+def _find_quietly(rows, me, key):
+    """(find_project's row, False), or (None, True) when several projects match."""
+    try:
+        return find_project(rows, me=me, **key), False
+    except ProjectError:
+        return None, True
+
+
+def _choose_creation(client, rows, me, key, ambiguous):
+    """(the row to keep, the unfinished rows) among the live projects that are key's project."""
+    live = _same_live_rows(rows, me, key)
+    unfinished = [row for row in live if is_unfinished(row)]
+    finished = [row for row in live if row not in unfinished]
+    if len(finished) > 1 or (ambiguous and not unfinished):
+        find_project(rows, me=me, **key)  # raises the "N projects match" error: not of our making
+    if len(unfinished) > 1 or finished:
+        _date_rows(client, unfinished, key)
+    return (finished[0] if finished else min(unfinished, key=creation_order)), unfinished
+
+
+def _find_or_adopt(client, rows, me, key, check_mode):
     """find_project by name or title, plus the rule for unfinished creations (rows carrying a creation
     token: a lost create answer, or runs at the same time): a finished match wins, else the oldest;
     the other unfinished ones are soft-deleted (they are ours and were never used as the project).
     Returns (row or None, [ids removed])."""
-    try:
-        row = find_project(rows, me=me, **key)
-    except ProjectError:
-        row = None
-        ambiguous = True
-    else:
-        ambiguous = False
-        pending = [] if 'title' in key else [
-            r for r in rows if not r.get('deleted') and _owner_of(r) == me and not r.get('name')
-            and _same_creation(r, key)]
-        if not pending:
-            return row, []
-    live = [r for r in rows if not r.get('deleted') and (me is None or _owner_of(r) == me) and _same_creation(r, key)]
-    unfinished = [r for r in live if creation_of(r.get('description'))[0]]
-    finished = [r for r in live if r not in unfinished]
-    if len(finished) > 1 or (ambiguous and not unfinished):
-        find_project(rows, me=me, **key)  # raises the "N projects match" error: not of our making
-    if len(unfinished) > 1 or finished:
-        with attempting('read the creation times of unfinished projects'):
-            dated, _unused = read_projects(client, SETTLE_FIELDS, title=key.get('title'))
-        created = dict((r['project_id'], r.get('created')) for r in dated)
-        for r in unfinished:
-            r['created'] = created.get(r['project_id'])
-    keep = finished[0] if finished else min(unfinished, key=creation_order)
-    removed = [r['project_id'] for r in unfinished if r is not keep]
+    row, ambiguous = _find_quietly(rows, me, key)
+    if not ambiguous and not _pending_creations(rows, me, key):
+        return row, []
+    keep, unfinished = _choose_creation(client, rows, me, key, ambiguous)
+    removed = [row['project_id'] for row in unfinished if row is not keep]
     if not check_mode:
         for project_id in removed:
             apply_changes(client, project_id, dict(deleted=True), me)
     return keep, removed
 
 
-def _update(client, params, row, desired, me, unsupported, check_mode):
-    """Bring an existing project to desired and to params['state'] (fields first, then the action)."""
-    current = project_view(row, me)
-    state = params['state']
+def _check_update_allowed(params, row, current, changes, me):
+    """The per-account and owner-only fields: fail before any write when the key's account may not."""
     if params.get('hidden') is not None and me not in current['users']:
         raise ProjectError('hidden: the account of the API key is not a member of project %s, and hiding is per member'
                            % current['project_id'])
-    changes = plan_changes(current, desired)
     if 'name' in changes and (me is None or _owner_of(row) != me):
         # Checked here: the 2024 hub lets a collaborator set the name (a defect of that release).
         raise ProjectError('name: only the owner of project %s may change its name, and the account of the API key is %s'
                            % (current['project_id'], 'a collaborator, not the owner' if me in current['users'] else 'not its owner'))
-    action, target = plan_action(current['state'], state)
+
+
+def _run_action(client, params, row, action, target, me, unsupported):
+    """Request action (if any) and wait for target; the project's view after."""
+    project_id = row['project_id']
+    if action is not None:
+        stored = row.get('action_request') if isinstance(row.get('action_request'), dict) else {}
+        request_action(client, project_id, action, stored.get('time'), params['wait_timeout'])
+    return project_view(wait_for_state(client, project_id, target, params['wait_timeout'], unsupported), me)
+
+
+def _update(client, params, row, desired, me, unsupported, check_mode):
+    """Bring an existing project to desired and to params['state'] (fields first, then the action)."""
+    current = project_view(row, me)
+    changes = plan_changes(current, desired)
+    _check_update_allowed(params, row, current, changes, me)
+    action, target = plan_action(current['state'], params['state'])
     after = predict(current, changes)
     if target is not None:
         after['state'] = 'running' if target is RUNNING else 'opened'
@@ -541,17 +708,13 @@ def _update(client, params, row, desired, me, unsupported, check_mode):
     apply_changes(client, current['project_id'], changes, me)
     if target is None:
         return Outcome(after, changed, before=current, after=after)
-    updated = predict(current, changes)
-    what = 'Updated project %s (%s), but then: ' % (current['project_id'], ', '.join(sorted(changes)))
     try:
-        if action is not None:
-            stored = row.get('action_request') if isinstance(row.get('action_request'), dict) else {}
-            request_action(client, current['project_id'], action, stored.get('time'), params['wait_timeout'])
-        after = project_view(wait_for_state(client, current['project_id'], target, params['wait_timeout'], unsupported), me)
+        after = _run_action(client, params, row, action, target, me, unsupported)
     except (CocalcApiError, ProjectError) as err:
         if not changes:
             raise
-        return _partly_done(updated, current, err, what)
+        return _partly_done(predict(current, changes), current, err,
+                            'Updated project %s (%s), but then: ' % (current['project_id'], ', '.join(sorted(changes))))
     return Outcome(after, changed, before=current, after=after)
 
 
@@ -599,6 +762,15 @@ def _create(client, params, desired, me, unsupported, check_mode):
     return Outcome(after, True, before=None, after=after)
 
 
+def _listed(view, params):
+    """True when a project's view passes cocalc_project_info's filters (name, include_*)."""
+    if params.get('name') is not None and (view['name'] or '').lower() != params['name'].lower():
+        return False
+    if view['deleted'] and not params['include_deleted']:
+        return False
+    return not (view['hidden'] and not params['include_hidden'])
+
+
 def list_projects(client, params, check_mode):
     """cocalc_project_info: the projects visible to the key, filtered; read-only."""
     if params.get('name') is not None:
@@ -612,15 +784,6 @@ def list_projects(client, params, check_mode):
         raise
     if params.get('name') is not None and 'name' in unsupported:
         raise ProjectError('name is not supported by this server: its projects have no name field (older CoCalc)')
-    projects = []
-    for row in rows:
-        view = project_view(row, me)
-        if params.get('name') is not None and (view['name'] or '').lower() != params['name'].lower():
-            continue
-        if view['deleted'] and not params['include_deleted']:
-            continue
-        if view['hidden'] and not params['include_hidden']:
-            continue
-        projects.append(view)
+    projects = [view for view in (project_view(row, me) for row in rows) if _listed(view, params)]
     projects.sort(key=lambda view: (view['title'], view['project_id']))
     return Outcome(projects, False)

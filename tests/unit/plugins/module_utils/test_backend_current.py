@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 import requests
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils import _api, _files, _module
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _accounts, _api, _files, _module
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcCheckModeError
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import CommandTimeout, exec_in_project
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import API_KEY, API_URL, ApiCall, FakeCocalc
@@ -347,7 +347,7 @@ def test_invitation_without_account(monkeypatch):
 def test_user_search_emails(monkeypatch):
     row = {'account_id': AID, 'first_name': 'B', 'last_name': 'C', 'email_address': 'b@example.com'}
     calls = [hub('system.userSearch', [{'query': 'b@example.com,x@example.com', 'limit': 2}]).reply([row])]
-    assert run(monkeypatch, calls, lambda c: c.user_search_emails(['b@example.com', 'X@example.com'])) == {'b@example.com': row}
+    assert run(monkeypatch, calls, lambda c: _accounts.accounts_by_email(c, ['b@example.com', 'X@example.com'])) == {'b@example.com': row}
 
 
 def test_get_usernames(monkeypatch):
