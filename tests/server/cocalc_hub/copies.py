@@ -11,7 +11,6 @@
 import contextlib
 import fnmatch
 import os
-import secrets
 import shutil
 import stat
 import threading
@@ -19,19 +18,13 @@ import time
 
 from . import confine, files, projects
 from .errors import HandlerError
-from .util import is_uuid, js_string, truthy
+from .util import is_uuid, js_string, replace_entry, truthy
 
 NOTE = 'Query copy_path_status with the copy_path_id to learn if the copy operation was successful.'
 
 
 class CopyFailed(Exception):
     pass
-
-
-def _texts(era):
-    if era == 'guide':
-        return ('user must have read access to source project %s', 'user must have write access to target project %s')
-    return ('ACCESS BLOCKED -- No read access to source project -- %s', 'ACCESS BLOCKED -- No write access to target project -- %s')
 
 
 def _join(hub, project_id, path):
@@ -75,7 +68,7 @@ def copy(hub, caller, mesg, public):
     for name, value in (('src_project_id', src_id), ('target_project_id', dst_id)):
         if not is_uuid(value):
             raise HandlerError("%s='%s' not valid" % (name, js_string(value)))
-    read_text, write_text = _texts(hub.era)
+    read_text, write_text = hub.profile.copy_denied_texts
     if not public and projects.has_access(hub, caller, src_id) is None:
         raise HandlerError(read_text % src_id)
     if projects.has_access(hub, caller, dst_id) is None:
@@ -100,7 +93,7 @@ def copy(hub, caller, mesg, public):
         raise HandlerError("ENOENT: no such file or directory, stat '%s'" % (src_home + '/' + src_path))
 
     excludes = []
-    if hub.era == 'guide' and truthy(mesg.get('exclude_history')):
+    if hub.profile.copy_exclude_history and truthy(mesg.get('exclude_history')):
         excludes.append('*.sage-history')
     if not public and isinstance(mesg.get('exclude'), list):
         excludes.extend(js_string(pattern) for pattern in mesg['exclude'])
@@ -113,7 +106,7 @@ def copy(hub, caller, mesg, public):
                 overwrite_newer=truthy(mesg.get('overwrite_newer')),
                 delete_missing=truthy(mesg.get('delete_missing')), backup=truthy(mesg.get('backup')))
 
-    if hub.era == '2024' and not public:
+    if hub.profile.copy_in_background and not public:
         if truthy(mesg.get('wait_until_done')):
             _run(job)
         else:
@@ -275,17 +268,10 @@ class _Copy:
         self._replace_with(dst_dir, dst_name, lambda temporary: _copy_file(src_dir, name, dst_dir, temporary))
 
     def _replace_with(self, directory, name, make):
-        temporary = '.%s.%s.tmp' % (name, secrets.token_hex(6))
-        try:
+        def make_and_give(temporary):
             make(temporary)
             self._give(directory, temporary)
-            os.replace(temporary, name, src_dir_fd=directory, dst_dir_fd=directory)
-        except BaseException:
-            try:
-                os.unlink(temporary, dir_fd=directory)
-            except OSError:
-                pass
-            raise
+        replace_entry(directory, name, make_and_give)
 
     def _remove(self, directory, name):
         current = _lstat(directory, name)

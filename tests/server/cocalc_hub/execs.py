@@ -125,8 +125,8 @@ def _spawn(hub, project_id, mesg, argv, sandboxed, cwd, env, timeout, max_output
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_group(process)
-            # Guide-era texts end with the (lost) stdout and stderr: ", , ".
-            suffix = ', , ' if hub.era == 'guide' else ''
+            # Texts that end with the output end with the (lost) stdout and stderr: ", , ".
+            suffix = ', , ' if hub.profile.exec_errors_show_output else ''
             raise HandlerError(prefix + "killed command '%s'%s" % (' '.join(argv), suffix)) from None
     finally:
         with hub.lock:
@@ -143,11 +143,11 @@ def _spawn(hub, project_id, mesg, argv, sandboxed, cwd, env, timeout, max_output
                 exit_code = 0
     if exit_code and err_on_exit:
         detail = "command '%s' exited with nonzero code %d -- stderr='%s'" % (description, exit_code, stderr[:1024])
-        if hub.era == 'guide':
+        if hub.profile.exec_errors_show_output:
             detail += ', %s, %s' % (stdout, stderr)
         raise HandlerError(prefix + detail)
     response = {'event': 'project_exec_output', 'id': mesg['id'], 'stdout': stdout, 'stderr': stderr, 'exit_code': exit_code}
-    if hub.era != 'guide':
+    if hub.profile.exec_reports_type:
         response['type'] = 'blocking'
     return response
 

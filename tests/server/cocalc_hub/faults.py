@@ -13,7 +13,7 @@ import os
 import random
 import threading
 
-from .util import has_null_leaf, truthy
+from .util import has_null_leaf, replace_entry, truthy
 
 FILE_NAME = 'faults.json'
 # mode -> does the server process the request before failing it
@@ -106,11 +106,17 @@ def load_spec_text(text):
 
 def write(data_dir, spec):
     """Replace DIR/faults.json atomically (a running server never reads half a file)."""
-    path = os.path.join(data_dir, FILE_NAME)
-    temporary = path + '.%d.tmp' % os.getpid()
-    with open(temporary, 'w', encoding='utf-8') as handle:
-        json.dump(spec, handle, indent=2)
-    os.replace(temporary, path)
+    directory = os.open(data_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+    def make(temporary):
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666, dir_fd=directory)
+        with os.fdopen(handle, 'w', encoding='utf-8') as output:
+            json.dump(spec, output, indent=2)
+
+    try:
+        replace_entry(directory, FILE_NAME, make)
+    finally:
+        os.close(directory)
 
 
 def clear(data_dir):

@@ -59,22 +59,6 @@ PUBLIC_PATH_SET_FIELDS = ['id', 'project_id', 'path', 'name', 'description', 'im
                           'cross_origin_isolation', 'redirect', 'jupyter_api']
 PUBLIC_PATH_DEFAULTS = {'compute_image': 'default'}
 
-# The guide-era hub (2017-2019) had fewer fields; newer ones get the "not allowed" errors there.
-GUIDE_FIELDS = {
-    ('projects', 'get'): ['project_id', 'title', 'description', 'users', 'invite', 'invite_requests', 'deleted', 'host',
-                          'settings', 'status', 'state', 'last_edited', 'last_active', 'action_request', 'course',
-                          'compute_image', 'created'],
-    ('projects', 'set'): ['project_id', 'title', 'description', 'deleted', 'invite_requests', 'users', 'action_request',
-                          'compute_image'],
-    ('accounts', 'get'): ['account_id', 'email_address', 'email_address_verified', 'editor_settings', 'other_settings',
-                          'first_name', 'last_name', 'terminal', 'autosave', 'evaluate_key', 'font_size', 'passports',
-                          'groups', 'last_active', 'ssh_keys', 'created', 'unlisted', 'profile'],
-    ('accounts', 'set'): ['account_id', 'first_name', 'last_name', 'editor_settings', 'other_settings', 'terminal',
-                          'autosave', 'evaluate_key', 'font_size', 'profile', 'ssh_keys', 'unlisted'],
-    ('public_paths', 'get'): ['id', 'project_id', 'path', 'description', 'disabled', 'unlisted', 'created', 'last_edited',
-                              'last_saved', 'counter'],
-    ('public_paths', 'set'): ['id', 'project_id', 'path', 'description', 'disabled', 'unlisted', 'last_edited', 'created'],
-}
 COLLABORATOR_FIELDS = ['account_id', 'first_name', 'last_name', 'name', 'last_active', 'profile']
 UPGRADE_KEYS = {'cores', 'memory', 'memory_request', 'mintime', 'network', 'cpu_shares', 'disk_quota', 'member_host',
                 'always_running', 'ephemeral_state', 'ephemeral_disk'}
@@ -191,8 +175,8 @@ def _get_query(hub, caller, table, spec, multi, options):
 
 def _fields(hub, table, kind):
     base = 'projects' if table == 'projects_all' else table
-    if hub.era == 'guide' and (base, kind) in GUIDE_FIELDS:
-        return GUIDE_FIELDS[(base, kind)]
+    if (base, kind) in hub.profile.query_fields:
+        return hub.profile.query_fields[(base, kind)]
     fields = {('projects', 'get'): PROJECT_GET_FIELDS, ('projects', 'set'): PROJECT_SET_FIELDS,
               ('accounts', 'get'): ACCOUNT_GET_FIELDS, ('accounts', 'set'): ACCOUNT_SET_FIELDS,
               ('public_paths', 'get'): PUBLIC_PATH_GET_FIELDS, ('public_paths', 'set'): PUBLIC_PATH_SET_FIELDS,
@@ -459,7 +443,7 @@ def _checked_users(caller, old_users, new_users):
 def _check_project_name(hub, conn, caller, project, name):
     # The 2024 hub's owner check never fires (it compares node-pg's count "0" with === 0), so any
     # member may rename (runs-2024 README fact 4); the guide's era kept names to the owner.
-    if hub.era != '2024' and projects.owner_of(project) != caller.account_id:
+    if hub.profile.only_owner_renames and projects.owner_of(project) != caller.account_id:
         raise HandlerError('Only the owner of the project can currently change the project name.')
     if not isinstance(name, str):
         raise HandlerError('Error: name must be a string')

@@ -1021,13 +1021,10 @@ class V2Handler(ApiHandler):
         self.send_header('Set-Cookie', 'connect.sid=s%%3A%s; Path=/; HttpOnly; SameSite=Lax' % random_token(32))
         for name, value in (cookies or {}).items():
             self.send_header('Set-Cookie', '%s=%s; Path=/; Max-Age=2592000; HttpOnly; SameSite=Lax' % (name, value))
-        for name, value in (extra or {}).items():
-            self.send_header(name, value)
-        if self.close_connection:
-            self.send_header('Connection', 'close')
-        self.end_headers()
-        if self.command != 'HEAD':
-            self.wfile.write(body)
+        self._finish(body, extra)
+
+    def _send_plain(self, status, body, content_type):
+        self.send(status, body, content_type)
 
     @staticmethod
     def json_bytes(value):
@@ -1083,30 +1080,12 @@ class V2Handler(ApiHandler):
 
     def _deliver(self, name, value, cookies, fault):
         """The answer, or what an injected fault makes of it (see the README's Faults)."""
-        mode = fault['mode'] if fault else None
-        if mode in (None, 'delay'):
+        if fault is None or fault['mode'] == 'delay':
             self._count(name, 200, fault)
             self.send(200, self.json_bytes(value), 'application/json; charset=utf-8', cookies)
-        elif mode == 'status_after':
-            self._count(name, fault['status'], fault)
-            self._send_fault_page(fault['status'])
-        elif mode == 'html200':
-            self._count(name, 200, fault)
-            self.send(200, b'<html><head><title>CoCalc</title></head><body>Loading...</body></html>\n',
-                      'text/html; charset=utf-8')
-        elif mode == 'reset_after':
-            self._count(name, 'reset', fault)
-            self._reset()
-        else:   # truncated
-            self._count(name, 200, fault)
-            body = self.json_bytes(value)
-            self.close_connection = True
-            self.send_response(200)
-            self.send_header('Content-Type', 'application/json; charset=utf-8')
-            self.send_header('Content-Length', str(len(body)))
-            self.send_header('Connection', 'close')
-            self.end_headers()
-            self.wfile.write(body[:len(body) // 2])
+        else:
+            self._deliver_fault(fault, 200, self.json_bytes(value), 'application/json; charset=utf-8',
+                                lambda sent: self._count(name, sent, fault))
 
     def _params(self, raw):
         if self.command != 'POST':
