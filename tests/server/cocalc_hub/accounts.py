@@ -115,6 +115,25 @@ def _unwrap(term):
 
 def search(hub, caller, query, limit, admin):
     """user_search: email terms hit exactly (not limited); other terms match names word by word."""
+    emails, words_list, ids = _split_terms(hub, query)
+    results, seen = [], set()
+    for address in emails:
+        account = hub.store.account_by_email(address)
+        if account is not None and not account['deleted'] and account['account_id'] not in seen:
+            seen.add(account['account_id'])
+            results.append(_row(hub, account, with_email=True))
+    name_hits = _name_hits(hub, words_list, ids, admin, seen) if words_list or ids else []
+    if hub.profile.user_search_by_activity:
+        name_hits.sort(key=lambda item: (item.get('last_active') is None, -(iso_to_ms(item.get('last_active')) or 0),
+                                         -(iso_to_ms(item.get('created')) or 0)))
+    else:
+        name_hits.sort(key=lambda item: ('%s %s' % (item.get('first_name') or '', item.get('last_name') or '')).lower())
+    results.extend(_row(hub, account, with_email=admin) for account in name_hits[:limit])
+    return results
+
+
+def _split_terms(hub, query):
+    """(email addresses, [words of a name term], account ids) of a search query."""
     emails, words_list, ids = [], [], []
     for term in _terms(query):
         if '@' in term:
@@ -125,28 +144,20 @@ def search(hub, caller, query, limit, admin):
             ids.append(term)
         else:
             words_list.append(term.split())
-    results, seen = [], set()
-    for address in emails:
-        account = hub.store.account_by_email(address)
-        if account is not None and not account['deleted'] and account['account_id'] not in seen:
-            seen.add(account['account_id'])
-            results.append(_row(hub, account, with_email=True))
-    name_hits = []
-    if words_list or ids:
-        for account in hub.store.all_accounts():
-            if account['deleted'] or account['account_id'] in seen:
+    return emails, words_list, ids
+
+
+def _name_hits(hub, words_list, ids, admin, seen):
+    """Accounts (not deleted, not in seen) named by an id or matching a name term; unlisted ones only for admins."""
+    hits = []
+    for account in hub.store.all_accounts():
+        if account['deleted'] or account['account_id'] in seen:
+            continue
+        if account['account_id'] in ids or any(_name_match(hub, account, words, admin) for words in words_list):
+            if account.get('unlisted') and not admin and account['account_id'] not in ids:
                 continue
-            if account['account_id'] in ids or any(_name_match(hub, account, words, admin) for words in words_list):
-                if account.get('unlisted') and not admin and account['account_id'] not in ids:
-                    continue
-                name_hits.append(account)
-    if hub.profile.user_search_by_activity:
-        name_hits.sort(key=lambda item: (item.get('last_active') is None, -(iso_to_ms(item.get('last_active')) or 0),
-                                         -(iso_to_ms(item.get('created')) or 0)))
-    else:
-        name_hits.sort(key=lambda item: ('%s %s' % (item.get('first_name') or '', item.get('last_name') or '')).lower())
-    results.extend(_row(hub, account, with_email=admin) for account in name_hits[:limit])
-    return results
+            hits.append(account)
+    return hits
 
 
 def _name_match(hub, account, words, admin):

@@ -45,23 +45,14 @@ def _rule(index, rule):
     if mode not in MODES:
         raise SpecError('%s.mode must be one of %s (got %r)' % (where, ', '.join(MODES), mode))
     rate = rule.get('rate', 1.0)
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+    if not _number_within(rate, 0, 1):
         raise SpecError('%s.rate must be a number from 0 to 1 (got %r)' % (where, rate))
-    status = rule.get('status', DEFAULT_STATUS.get(mode))
-    if mode in DEFAULT_STATUS:
-        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
-            raise SpecError('%s.status must be an HTTP error status from 400 to 599 (got %r)' % (where, status))
-    elif 'status' in rule:
-        raise SpecError('%s.status only applies to the modes status_before and status_after' % where)
+    status = _status(where, rule, mode)
     query = rule.get('query')
     if query is not None and (query not in ('get', 'set') or endpoint not in QUERY_ENDPOINTS + ('*',)):
         raise SpecError('%s.query must be "get" or "set", with endpoint "query" (2026: "user-query", "hub:db.userQuery") '
                         'or "*"' % where)
-    delay = rule.get('delay', DEFAULT_DELAY)
-    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 600:
-        raise SpecError('%s.delay must be a number of seconds from 0 to 600 (got %r)' % (where, delay))
-    if 'delay' in rule and mode != 'delay':
-        raise SpecError('%s.delay only applies to the mode delay' % where)
+    delay = _delay(where, rule, mode)
     normal = {'endpoint': endpoint, 'mode': mode, 'rate': float(rate)}
     if mode in DEFAULT_STATUS:
         normal['status'] = status
@@ -70,6 +61,29 @@ def _rule(index, rule):
     if query:
         normal['query'] = query
     return normal
+
+
+def _number_within(value, low, high):
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and low <= value <= high
+
+
+def _status(where, rule, mode):
+    status = rule.get('status', DEFAULT_STATUS.get(mode))
+    if mode in DEFAULT_STATUS:
+        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
+            raise SpecError('%s.status must be an HTTP error status from 400 to 599 (got %r)' % (where, status))
+    elif 'status' in rule:
+        raise SpecError('%s.status only applies to the modes status_before and status_after' % where)
+    return status
+
+
+def _delay(where, rule, mode):
+    delay = rule.get('delay', DEFAULT_DELAY)
+    if not _number_within(delay, 0, 600):
+        raise SpecError('%s.delay must be a number of seconds from 0 to 600 (got %r)' % (where, delay))
+    if 'delay' in rule and mode != 'delay':
+        raise SpecError('%s.delay only applies to the mode delay' % where)
+    return delay
 
 
 def parse_spec(value):

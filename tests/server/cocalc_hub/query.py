@@ -131,13 +131,7 @@ def _user_query(hub, caller, query, options, changes, kinds):
     if not isinstance(spec, dict):
         raise fatal("invalid user_query of '%s' -- query must be an object" % table)
     spec = _substitute(copy.deepcopy(spec), caller)
-    is_set = not has_null_leaf(spec)
-    if options is not None:
-        if not isinstance(options, list):
-            raise fatal('options (=%s) must be an array' % js_json(options))
-        for option in options:
-            if isinstance(option, dict) and 'set' in option:
-                is_set = truthy(option['set'])
+    is_set = _is_set(spec, options)
     kinds.append('set' if is_set else 'get')
     if is_set:
         if caller.account_id is None:
@@ -147,6 +141,18 @@ def _user_query(hub, caller, query, options, changes, kinds):
     if changes is not None and not multi:
         raise fatal('changefeeds only implemented for multi-document queries')
     return _get_query(hub, caller, table, spec, multi, options or [])
+
+
+def _is_set(spec, options):
+    """The engine's rule: a set unless a null is anywhere in the spec; an option {set: ...} decides otherwise."""
+    is_set = not has_null_leaf(spec)
+    if options is not None:
+        if not isinstance(options, list):
+            raise fatal('options (=%s) must be an array' % js_json(options))
+        for option in options:
+            if isinstance(option, dict) and 'set' in option:
+                is_set = truthy(option['set'])
+    return is_set
 
 
 # ---- get ----------------------------------------------------------------------------------
@@ -224,44 +230,62 @@ def _parse_limit(value):
 
 
 def _candidate_rows(hub, caller, table, spec):
-    store = hub.store
-    if table in ('projects', 'projects_all'):
-        project_id = spec.get('project_id')
-        if isinstance(project_id, str):
-            if not is_uuid(project_id):
-                raise HandlerError('invalid project_id -- %s' % project_id)
-            project = store.get_project(project_id)
-            if project is None or not (projects.is_member(project, caller.account_id) or caller.is_admin):
-                raise fatal('you do not have read access to this project')
-            rows = [project]
-        else:
-            rows = store.projects_of(caller.account_id)
-        if table == 'projects':
-            rows = [row for row in rows if projects.edited_within(row, hub.projects_window_days)]
-        return rows, PROJECT_DEFAULTS
-    if table == 'accounts':
-        account = store.get_account(caller.account_id)
-        return ([account] if account else []), ACCOUNT_DEFAULTS
-    if table == 'public_paths':
-        project_id = spec.get('project_id')
-        if project_id is None:
-            raise fatal('must specify project_id')
-        return store.public_paths_of(js_string(project_id)), PUBLIC_PATH_DEFAULTS
-    if table == 'collaborators':
-        rows = []
-        for account_id in store.co_members(caller.account_id):
-            account = store.get_account(account_id)
-            if account is not None:
-                rows.append({field: account.get(field) for field in COLLABORATOR_FIELDS})
-        return rows, {}
-    # project_log: nothing is logged here, but the access rule is the hub's.
+    """(rows the caller may read from the table, the table's defaults)."""
+    return _CANDIDATES.get(table, _project_log_rows)(hub, caller, table, spec)
+
+
+def _readable_project(hub, caller, project_id):
+    project = hub.store.get_project(project_id) if is_uuid(project_id) else None
+    if project is None or not (projects.is_member(project, caller.account_id) or caller.is_admin):
+        raise fatal('you do not have read access to this project')
+    return project
+
+
+def _project_rows(hub, caller, table, spec):
+    project_id = spec.get('project_id')
+    if isinstance(project_id, str):
+        if not is_uuid(project_id):
+            raise HandlerError('invalid project_id -- %s' % project_id)
+        rows = [_readable_project(hub, caller, project_id)]
+    else:
+        rows = hub.store.projects_of(caller.account_id)
+    if table == 'projects':
+        rows = [row for row in rows if projects.edited_within(row, hub.projects_window_days)]
+    return rows, PROJECT_DEFAULTS
+
+
+def _account_rows(hub, caller, table, spec):
+    account = hub.store.get_account(caller.account_id)
+    return ([account] if account else []), ACCOUNT_DEFAULTS
+
+
+def _public_path_rows(hub, caller, table, spec):
+    project_id = spec.get('project_id')
+    if project_id is None:
+        raise fatal('must specify project_id')
+    return hub.store.public_paths_of(js_string(project_id)), PUBLIC_PATH_DEFAULTS
+
+
+def _collaborator_rows(hub, caller, table, spec):
+    rows = []
+    for account_id in hub.store.co_members(caller.account_id):
+        account = hub.store.get_account(account_id)
+        if account is not None:
+            rows.append({field: account.get(field) for field in COLLABORATOR_FIELDS})
+    return rows, {}
+
+
+def _project_log_rows(hub, caller, table, spec):
+    # Nothing is logged here, but the access rule is the hub's.
     project_id = spec.get('project_id')
     if not isinstance(project_id, str):
         raise fatal('must specify project_id')
-    project = store.get_project(project_id) if is_uuid(project_id) else None
-    if project is None or not (projects.is_member(project, caller.account_id) or caller.is_admin):
-        raise fatal('you do not have read access to this project')
+    _readable_project(hub, caller, project_id)
     return [], {}
+
+
+_CANDIDATES = {'projects': _project_rows, 'projects_all': _project_rows, 'accounts': _account_rows,
+               'public_paths': _public_path_rows, 'collaborators': _collaborator_rows}
 
 
 def _value(row, field, defaults):

@@ -106,19 +106,7 @@ def _qs_merge(target, source):
     if not isinstance(target, (dict, list)):
         return [target] + (source if isinstance(source, list) else [source])
     if isinstance(target, list) and isinstance(source, list):
-        result = list(target)
-        for index, item in enumerate(source):
-            if item is _HOLE:
-                continue
-            if index < len(result) and result[index] is not _HOLE:
-                if isinstance(result[index], (dict, list)) and isinstance(item, (dict, list)):
-                    result[index] = _qs_merge(result[index], item)
-                else:
-                    result.append(item)
-            else:
-                result.extend([_HOLE] * (index + 1 - len(result)))
-                result[index] = item
-        return result
+        return _qs_merge_lists(target, source)
     if isinstance(target, list):
         target = {str(index): item for index, item in enumerate(target) if item is not _HOLE}
     if isinstance(source, list):
@@ -126,6 +114,22 @@ def _qs_merge(target, source):
     for key, item in source.items():
         target[key] = _qs_merge(target[key], item) if key in target else item
     return target
+
+
+def _qs_merge_lists(target, source):
+    result = list(target)
+    for index, item in enumerate(source):
+        if item is _HOLE:
+            continue
+        if index < len(result) and result[index] is not _HOLE:
+            if isinstance(result[index], (dict, list)) and isinstance(item, (dict, list)):
+                result[index] = _qs_merge(result[index], item)
+            else:
+                result.append(item)
+        else:
+            result.extend([_HOLE] * (index + 1 - len(result)))
+            result[index] = item
+    return result
 
 
 def _qs_compact(value):

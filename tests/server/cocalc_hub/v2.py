@@ -336,13 +336,7 @@ def _precheck_2026(hub, caller, spec):
     if not isinstance(value, dict) or query.has_null_leaf(value):
         return
     if table in ('projects', 'projects_all') and isinstance(value.get('users'), dict):
-        for account_id, entry in value['users'].items():
-            if not is_uuid(account_id):
-                raise V2Error("FATAL: error setting 'users' -- Error: invalid account_id '%s'" % account_id)
-            if isinstance(entry, dict):
-                for key in entry:
-                    if key not in ('group', 'hide', 'upgrades', 'ssh_keys'):
-                        raise V2Error("FATAL: error setting 'users' -- Error: unknown field '%s'" % key)
+        _precheck_users(value['users'])
     if table in ('projects', 'projects_all') and isinstance(value.get('name'), str):
         if len(value['name']) > 100:
             raise V2Error('Error: name must have at most 100 characters')
@@ -350,6 +344,16 @@ def _precheck_2026(hub, caller, spec):
         name = value['name']
         if name.startswith('-') or not all(char.isalnum() and char.isascii() or char in '.-' for char in name):
             raise V2Error('Error: name must contain only a-z,A-Z,0-9, . or -, and not start with hyphen or have spaces.')
+
+
+def _precheck_users(users):
+    for account_id, entry in users.items():
+        if not is_uuid(account_id):
+            raise V2Error("FATAL: error setting 'users' -- Error: invalid account_id '%s'" % account_id)
+        if isinstance(entry, dict):
+            for key in entry:
+                if key not in ('group', 'hide', 'upgrades', 'ssh_keys'):
+                    raise V2Error("FATAL: error setting 'users' -- Error: unknown field '%s'" % key)
 
 
 def _strip_2026(result):
@@ -1035,29 +1039,10 @@ class V2Handler(ApiHandler):
         raw = self._read_body()
         if raw is None:
             self.close_connection = True
-        if path != '/' and path.endswith('/'):
-            target = path.rstrip('/') or '/'
-            self.send(308, target, 'text/plain; charset=utf-8', extra={'Location': target, 'Refresh': '0;url=%s' % target})
+        request = self._routed(path, raw)
+        if request is None:
             return
-        if path == '/healthcheck' and self.command == 'GET':
-            seconds = int(time.monotonic() - STARTED_AT)
-            self.send(200, HEALTHCHECK % ('%dm%ds' % divmod(seconds, 60)), 'text/plain; charset=utf-8')
-            return
-        bridge = path.rsplit('/', 1)[1] if path in ('/api/conat/hub', '/api/conat/project') else None
-        endpoint = path[len('/api/v2/'):] if path.startswith('/api/v2/') else None
-        if bridge is None and endpoint not in ROUTES:
-            self.send(404, NOT_FOUND_PAGE, 'text/html; charset=utf-8')
-            return
-        if raw is None or len(raw) > BODY_LIMIT:
-            self._count(endpoint or path, 413)
-            self.send(413, 'Body exceeded 1mb limit')
-            return
-        try:
-            params = self._params(raw)
-        except ValueError:
-            self._count(endpoint or path, 400)
-            self.send(400, 'Invalid JSON')
-            return
+        bridge, endpoint, params = request
         from . import conat   # pylint: disable=import-outside-toplevel
         name = conat.stats_name(bridge, params) if bridge else endpoint
         fault = self.hub.faults.choose(name, lambda: faults.query_kind(conat.query_body(name, params)))
@@ -1075,6 +1060,34 @@ class V2Handler(ApiHandler):
             kind = 'v2 project' if endpoint in PROJECT_ROUTES else 'v2 hub'
         self.hub.pause(latency(self.hub, kind))
         self._deliver(name, value, cookies, fault)
+
+    def _routed(self, path, raw):
+        """(bridge, endpoint, params) of a request for a route or a bridge; None when it was answered here
+        (a redirect, the healthcheck, Next's 404 page, a body too large or not JSON)."""
+        if path != '/' and path.endswith('/'):
+            target = path.rstrip('/') or '/'
+            self.send(308, target, 'text/plain; charset=utf-8', extra={'Location': target, 'Refresh': '0;url=%s' % target})
+            return None
+        if path == '/healthcheck' and self.command == 'GET':
+            seconds = int(time.monotonic() - STARTED_AT)
+            self.send(200, HEALTHCHECK % ('%dm%ds' % divmod(seconds, 60)), 'text/plain; charset=utf-8')
+            return None
+        bridge = path.rsplit('/', 1)[1] if path in ('/api/conat/hub', '/api/conat/project') else None
+        endpoint = path[len('/api/v2/'):] if path.startswith('/api/v2/') else None
+        if bridge is None and endpoint not in ROUTES:
+            self.send(404, NOT_FOUND_PAGE, 'text/html; charset=utf-8')
+            return None
+        if raw is None or len(raw) > BODY_LIMIT:
+            self._count(endpoint or path, 413)
+            self.send(413, 'Body exceeded 1mb limit')
+            return None
+        try:
+            params = self._params(raw)
+        except ValueError:
+            self._count(endpoint or path, 400)
+            self.send(400, 'Invalid JSON')
+            return None
+        return bridge, endpoint, params
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = handle_any
 
