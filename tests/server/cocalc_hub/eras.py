@@ -76,7 +76,7 @@ class Profile:
 
     def handler_class(self):
         """The era's HTTP request handler class (imported on use: v2 imports the v1 transport)."""
-        module, _, cls = (self.http_handler or 'transport:ApiHandler').partition(':')
+        module, cls = (self.http_handler or 'transport:ApiHandler').split(':')
         return getattr(importlib.import_module('.' + module, __package__), cls)
 
 

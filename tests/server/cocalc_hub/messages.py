@@ -100,7 +100,7 @@ _NOT_HTTP_COMMON = {
     'remember_me_failed', 'get_all_activity', 'save_blob', 'remove_blob_ttls', 'storage', 'local_hub',
 }
 NOT_HTTP_2024 = _NOT_HTTP_COMMON | {'delete_account', 'metrics', 'start_metrics', 'unlink_passport',
-                                   'copy_path_between_projects_response', 'copy_path_status_response'}
+                                    'copy_path_between_projects_response', 'copy_path_status_response'}
 # Browser messages of 2017 that the API did not serve yet.
 NOT_HTTP_GUIDE = _NOT_HTTP_COMMON | {'touch_project', 'disconnect_from_project', 'get_available_upgrades'}
 

@@ -184,7 +184,7 @@ def test_a_toy_era_gets_the_facts_it_changes(tmp_path):
         assert session.call('alice', 'get_support_tickets')[1]['error'] == 'Support ticket backend is not available.'
         assert session.ok('alice', 'query', query={'accounts': {'first_name': None}})['query']['accounts']['first_name'] == 'Alice'
         assert 'last_name' in session.call('alice', 'query', query={'accounts': {'last_name': None}})[1]['error']
-        for _ in range(2):
+        for _time in range(2):
             session.ok('alice', 'invite_collaborator', project_id=project, account_id=session.ids['bob'], email='join us')
         # Interval 0: every invitation is mailed (2024's one a day would keep the second).
         assert [mail['to'] for mail in session.hub.store.outbox()] == ['bob@example.com'] * 2
