@@ -34,6 +34,7 @@ BOB = 'aee36854-1d3e-4fb5-b1fd-44f2114fca7a'
 P1 = 'ff93fae1-974d-43e7-ad67-e6ee6f769d18'
 P2 = '9672a713-94c4-4b65-8b7b-8185b0f2ece2'
 P3 = 'b75a4d05-12ef-4c97-a667-d59461a2da20'
+ASYNC_JOB = '392f6c84-9dde-4e25-b5e5-dacf4d432a42'   # the job L212 starts (sleep 2)
 ALICE_PASSWORD = 'alice-password-123'
 
 CONFINED = ('the real single-user hub follows this path out of the project home; the local server confines every '
@@ -284,8 +285,13 @@ def hook_last_name_back(replay):
 
 
 def hook_wait_async_job(replay):
-    """L214 reads the async job (sleep 2) 'after completion'."""
+    """L214 reads the async job (sleep 2) 'after completion': wait as long as the real hub's 2 s, and on a
+    busy machine until the job says it completed (asking with async_get, which changes nothing)."""
     time.sleep(2.5)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and replay.v2('exec', {'project_id': replay.world.local(P1),
+                                                             'async_get': replay.world.local(ASYNC_JOB)})['status'] == 'running':
+        time.sleep(0.5)
 
 
 def hook_start_p1(replay):
