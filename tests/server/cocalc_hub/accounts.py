@@ -1,7 +1,6 @@
 """Accounts: creation, API key lookup, pending actions for invited addresses, user search."""
 
 import datetime
-import json
 import time
 
 from .util import (base62_decode, hash_password, is_uuid, is_valid_email, iso_to_ms, key_hash, new_legacy_api_key,
@@ -60,20 +59,19 @@ def _mark_active(hub, account):
             hub.store.save_account(conn, fresh)
 
 
-def add_creation_action(conn, email, project_id, days=14):
+def add_creation_action(hub, email, project_id, days=14):
+    """Once this address signs up, the account joins the project as collaborator (for `days`)."""
     expire = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=days)).isoformat()
-    conn.execute('INSERT INTO account_creation_actions (email_address, action, expire) VALUES (?, ?, ?)',
-                 (email, json.dumps({'action': 'add_to_project', 'project_id': project_id, 'group': 'collaborator'}), expire))
+    with hub.store.transaction() as conn:
+        hub.store.add_creation_action(conn, email, {'action': 'add_to_project', 'project_id': project_id,
+                                                    'group': 'collaborator'}, expire)
 
 
 def run_creation_actions(hub, account_id, email):
     """Projects that invited this address before it had an account now get the account as collaborator."""
     now = datetime.datetime.now(datetime.timezone.utc)
     with hub.store.transaction() as conn:
-        rows = conn.execute('SELECT seq, action, expire FROM account_creation_actions WHERE email_address = ?',
-                            (email,)).fetchall()
-        for seq, action, expire in rows:
-            action = json.loads(action)
+        for seq, action, expire in hub.store.creation_actions(conn, email):
             moment = parse_iso(expire)
             if action.get('action') == 'add_to_project' and (moment is None or moment > now):
                 project = hub.store.get_project(action['project_id'], conn)
@@ -84,7 +82,7 @@ def run_creation_actions(hub, account_id, email):
                     users[account_id] = entry
                     project['users'] = users
                     hub.store.save_project(conn, project)
-            conn.execute('DELETE FROM account_creation_actions WHERE seq = ?', (seq,))
+            hub.store.delete_creation_action(conn, seq)
 
 
 def cached_names(hub, account_id):
@@ -117,32 +115,15 @@ def _unwrap(term):
 
 def search(hub, caller, query, limit, admin):
     """user_search: email terms hit exactly (not limited); other terms match names word by word."""
-    emails, words_list, ids = [], [], []
-    for term in _terms(query):
-        if '@' in term:
-            address = _unwrap(term)
-            if is_valid_email(address) and address not in emails:
-                emails.append(address)
-        elif hub.era != 'guide' and is_uuid(term):
-            ids.append(term)
-        else:
-            words_list.append(term.split())
+    emails, words_list, ids = _split_terms(hub, query)
     results, seen = [], set()
     for address in emails:
         account = hub.store.account_by_email(address)
         if account is not None and not account['deleted'] and account['account_id'] not in seen:
             seen.add(account['account_id'])
             results.append(_row(hub, account, with_email=True))
-    name_hits = []
-    if words_list or ids:
-        for account in hub.store.all_accounts():
-            if account['deleted'] or account['account_id'] in seen:
-                continue
-            if account['account_id'] in ids or any(_name_match(hub, account, words, admin) for words in words_list):
-                if account.get('unlisted') and not admin and account['account_id'] not in ids:
-                    continue
-                name_hits.append(account)
-    if hub.era != 'guide':
+    name_hits = _name_hits(hub, words_list, ids, admin, seen) if words_list or ids else []
+    if hub.profile.user_search_by_activity:
         name_hits.sort(key=lambda item: (item.get('last_active') is None, -(iso_to_ms(item.get('last_active')) or 0),
                                          -(iso_to_ms(item.get('created')) or 0)))
     else:
@@ -151,9 +132,37 @@ def search(hub, caller, query, limit, admin):
     return results
 
 
+def _split_terms(hub, query):
+    """(email addresses, [words of a name term], account ids) of a search query."""
+    emails, words_list, ids = [], [], []
+    for term in _terms(query):
+        if '@' in term:
+            address = _unwrap(term)
+            if is_valid_email(address) and address not in emails:
+                emails.append(address)
+        elif hub.profile.user_search_by_id and is_uuid(term):
+            ids.append(term)
+        else:
+            words_list.append(term.split())
+    return emails, words_list, ids
+
+
+def _name_hits(hub, words_list, ids, admin, seen):
+    """Accounts (not deleted, not in seen) named by an id or matching a name term; unlisted ones only for admins."""
+    hits = []
+    for account in hub.store.all_accounts():
+        if account['deleted'] or account['account_id'] in seen:
+            continue
+        if account['account_id'] in ids or any(_name_match(hub, account, words, admin) for words in words_list):
+            if account.get('unlisted') and not admin and account['account_id'] not in ids:
+                continue
+            hits.append(account)
+    return hits
+
+
 def _name_match(hub, account, words, admin):
     fields = [(account.get('first_name') or '').lower(), (account.get('last_name') or '').lower()]
-    if hub.era != 'guide':
+    if hub.profile.user_search_substrings:
         fields.append((account.get('name') or '').lower())
         if admin:
             fields.append((account.get('email_address') or '').lower())
@@ -162,7 +171,7 @@ def _name_match(hub, account, words, admin):
 
 
 def _row(hub, account, with_email):
-    if hub.era == 'guide':
+    if not hub.profile.user_search_times_in_ms:
         row = {'account_id': account['account_id'], 'first_name': account.get('first_name'),
                'last_name': account.get('last_name'), 'last_active': account.get('last_active'),
                'created': account.get('created')}

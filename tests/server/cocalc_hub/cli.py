@@ -9,7 +9,7 @@ import threading
 
 from . import accounts, confine, faults, projects
 from .hub import Hub, parse_latency
-from .eras import ERAS, PROFILES
+from .eras import DEFAULT_ERA, ERAS, PROFILES
 from .store import Store
 from .util import is_valid_email
 
@@ -60,7 +60,7 @@ def _bootstrap(hub):
             return json.load(handle)
     profile = hub.profile
     account_id, api_key = accounts.create_record(hub.store, BOOTSTRAP_EMAIL, 'Admin', 'Local', admin=True,
-                                                 with_key=profile.api == 'v1')
+                                                 with_key=profile.legacy_keys)
     if api_key is None:
         api_key = profile.new_api_key(hub.store, account_id, 'bootstrap')
     info = {'account_id': account_id, 'api_key': api_key, 'email': BOOTSTRAP_EMAIL}
@@ -77,7 +77,7 @@ def serve(argv):
     parser.add_argument('--data-dir', required=True, help='state directory (created when missing)')
     parser.add_argument('--host', default='127.0.0.1', help='address to bind (default 127.0.0.1)')
     parser.add_argument('--port', type=int, default=0, help='port (default 0: any free port)')
-    parser.add_argument('--era', choices=ERAS, default='2024', help='hub behaviour to emulate (default 2024)')
+    parser.add_argument('--era', choices=ERAS, default=DEFAULT_ERA, help='hub behaviour to emulate (default %s)' % DEFAULT_ERA)
     parser.add_argument('--latency', default='none', help="'none' (default), 'real-hub' or 'HUB_MS,PROJECT_MS'")
     parser.add_argument('--start-seconds', type=_seconds('--start-seconds'), default=None,
                         help='how long a project start takes alone (default 3, 4 with --latency real-hub; 0: at once)')
@@ -157,9 +157,9 @@ def account(argv):
     try:
         if store.account_by_email(email) is not None:
             _fail('--email %s: an account with this address exists' % email)
-        profile = PROFILES[args.era or store.get_meta('era', '2024')]
+        profile = PROFILES[args.era or store.get_meta('era', DEFAULT_ERA)]
         account_id, api_key = accounts.create_record(store, email, args.first_name, args.last_name, args.password,
-                                                     admin=args.admin, with_key=profile.api == 'v1')
+                                                     admin=args.admin, with_key=profile.legacy_keys)
         if api_key is None:
             api_key = profile.new_api_key(store, account_id)
     finally:

@@ -55,13 +55,7 @@ def project_ids(hub, project_id):
     cached = hub.project_uids.get(project_id)
     if cached is not None:
         return cached, cached
-    with hub.store.transaction() as conn:
-        row = conn.execute('SELECT uid FROM project_uids WHERE project_id = ?', (project_id,)).fetchone()
-        if row is None:
-            uid = conn.execute('SELECT COALESCE(MAX(uid) + 1, ?) FROM project_uids', (UID_BASE,)).fetchone()[0]
-            conn.execute('INSERT INTO project_uids (project_id, uid) VALUES (?, ?)', (project_id, uid))
-        else:
-            uid = row[0]
+    uid = hub.store.project_uid(project_id, UID_BASE)
     hub.project_uids[project_id] = uid
     return uid, uid
 

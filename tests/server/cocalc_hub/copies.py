@@ -11,7 +11,6 @@
 import contextlib
 import fnmatch
 import os
-import secrets
 import shutil
 import stat
 import threading
@@ -19,19 +18,13 @@ import time
 
 from . import confine, files, projects
 from .errors import HandlerError
-from .util import is_uuid, js_string, truthy
+from .util import is_uuid, js_string, replace_entry, truthy
 
 NOTE = 'Query copy_path_status with the copy_path_id to learn if the copy operation was successful.'
 
 
 class CopyFailed(Exception):
     pass
-
-
-def _texts(era):
-    if era == 'guide':
-        return ('user must have read access to source project %s', 'user must have write access to target project %s')
-    return ('ACCESS BLOCKED -- No read access to source project -- %s', 'ACCESS BLOCKED -- No write access to target project -- %s')
 
 
 def _join(hub, project_id, path):
@@ -72,14 +65,7 @@ def is_public(hub, project_id, path):
 
 def copy(hub, caller, mesg, public):
     src_id, dst_id = mesg['src_project_id'], mesg['target_project_id']
-    for name, value in (('src_project_id', src_id), ('target_project_id', dst_id)):
-        if not is_uuid(value):
-            raise HandlerError("%s='%s' not valid" % (name, js_string(value)))
-    read_text, write_text = _texts(hub.era)
-    if not public and projects.has_access(hub, caller, src_id) is None:
-        raise HandlerError(read_text % src_id)
-    if projects.has_access(hub, caller, dst_id) is None:
-        raise HandlerError(write_text % dst_id)
+    _check_access(hub, caller, src_id, dst_id, public)
     src_path = js_string(mesg['src_path'])
     dst_path = js_string(mesg['target_path']) if mesg.get('target_path') is not None else src_path
     if public and not is_public(hub, src_id, src_path):
@@ -89,31 +75,12 @@ def copy(hub, caller, mesg, public):
     projects.ready_for_call(hub, dst_id, start_stopped=False)
     projects.touch(hub, src_id, caller.account_id)
     projects.touch(hub, dst_id, caller.account_id)
-
-    src, src_home = _join(hub, src_id, src_path)
-    dst, dst_home = _join(hub, dst_id, dst_path)
-    if not (files.inside(src_home, src) and _inside_real(src_home, src)):
-        raise HandlerError('source path must be contained in project home dir')
-    if not (files.inside(dst_home, dst) and _inside_real(dst_home, dst)):
-        raise HandlerError('target path must be contained in target project home dir')
-    if not os.path.lexists(src):
-        raise HandlerError("ENOENT: no such file or directory, stat '%s'" % (src_home + '/' + src_path))
-
-    excludes = []
-    if hub.era == 'guide' and truthy(mesg.get('exclude_history')):
-        excludes.append('*.sage-history')
-    if not public and isinstance(mesg.get('exclude'), list):
-        excludes.extend(js_string(pattern) for pattern in mesg['exclude'])
-    timeout = mesg.get('timeout')
-    try:
-        timeout = float(timeout) if truthy(timeout) else None
-    except (TypeError, ValueError):
-        timeout = None
-    job = _Copy(hub, (src_id, _parts(hub, src_id, src)), (dst_id, _parts(hub, dst_id, dst)), excludes, timeout,
-                overwrite_newer=truthy(mesg.get('overwrite_newer')),
+    src, dst = _checked_paths(hub, src_id, src_path, dst_id, dst_path)
+    job = _Copy(hub, (src_id, _parts(hub, src_id, src)), (dst_id, _parts(hub, dst_id, dst)), _excludes(hub, mesg, public),
+                _timeout(mesg.get('timeout')), overwrite_newer=truthy(mesg.get('overwrite_newer')),
                 delete_missing=truthy(mesg.get('delete_missing')), backup=truthy(mesg.get('backup')))
 
-    if hub.era == '2024' and not public:
+    if hub.profile.copy_in_background and not public:
         if truthy(mesg.get('wait_until_done')):
             _run(job)
         else:
@@ -122,6 +89,47 @@ def copy(hub, caller, mesg, public):
         return {'event': 'copy_path_between_projects_response', 'id': mesg['id'], 'copy_path_id': '', 'note': NOTE}
     _run(job)
     return {'event': 'success', 'id': mesg['id']}
+
+
+def _check_access(hub, caller, src_id, dst_id, public):
+    for name, value in (('src_project_id', src_id), ('target_project_id', dst_id)):
+        if not is_uuid(value):
+            raise HandlerError("%s='%s' not valid" % (name, js_string(value)))
+    read_text, write_text = hub.profile.copy_denied_texts
+    if not public and projects.has_access(hub, caller, src_id) is None:
+        raise HandlerError(read_text % src_id)
+    if projects.has_access(hub, caller, dst_id) is None:
+        raise HandlerError(write_text % dst_id)
+
+
+def _checked_paths(hub, src_id, src_path, dst_id, dst_path):
+    """(source, target) below their homes; an error when either leaves its home or the source is missing."""
+    src, src_home = _join(hub, src_id, src_path)
+    dst, dst_home = _join(hub, dst_id, dst_path)
+    if not (files.inside(src_home, src) and _inside_real(src_home, src)):
+        raise HandlerError('source path must be contained in project home dir')
+    if not (files.inside(dst_home, dst) and _inside_real(dst_home, dst)):
+        raise HandlerError('target path must be contained in target project home dir')
+    if not os.path.lexists(src):
+        raise HandlerError("ENOENT: no such file or directory, stat '%s'" % (src_home + '/' + src_path))
+    return src, dst
+
+
+def _excludes(hub, mesg, public):
+    excludes = []
+    if hub.profile.copy_exclude_history and truthy(mesg.get('exclude_history')):
+        excludes.append('*.sage-history')
+    if not public and isinstance(mesg.get('exclude'), list):
+        excludes.extend(js_string(pattern) for pattern in mesg['exclude'])
+    return excludes
+
+
+def _timeout(value):
+    """The copy's wall-clock limit in seconds, or None (no limit, also for a value that is not a number)."""
+    try:
+        return float(value) if truthy(value) else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _run(job):
@@ -275,17 +283,10 @@ class _Copy:
         self._replace_with(dst_dir, dst_name, lambda temporary: _copy_file(src_dir, name, dst_dir, temporary))
 
     def _replace_with(self, directory, name, make):
-        temporary = '.%s.%s.tmp' % (name, secrets.token_hex(6))
-        try:
+        def make_and_give(temporary):
             make(temporary)
             self._give(directory, temporary)
-            os.replace(temporary, name, src_dir_fd=directory, dst_dir_fd=directory)
-        except BaseException:
-            try:
-                os.unlink(temporary, dir_fd=directory)
-            except OSError:
-                pass
-            raise
+        replace_entry(directory, name, make_and_give)
 
     def _remove(self, directory, name):
         current = _lstat(directory, name)

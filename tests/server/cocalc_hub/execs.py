@@ -40,11 +40,7 @@ def run(hub, project_id, mesg):
     timeout = mesg['timeout']
     prefix = "Error executing command '%s' with args '%s' -- " % (command, js_string(raw_args))
 
-    if command == 'ipython-notebook' or (isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout == 0):
-        raise NoAnswer()   # the real hub drops these requests
-    if command == 'smc-jupyter':
-        raise HandlerError('do not run smc-jupyter directly')
-
+    _refuse_unrunnable(command, timeout)
     cwd_path = js_string(mesg['path'])
     try:
         cwd = files.resolve(hub, project_id, cwd_path)[1]
@@ -55,19 +51,8 @@ def run(hub, project_id, mesg):
     max_output = None if max_output is None else int(_number(max_output, 0))
     bash = truthy(mesg['bash']) or (not args and any(char.isspace() for char in command))
 
-    script_dir = None
-    if bash:
-        shown = ' '.join(shell_escape(word) for word in [command] + args) if args else command
-        script_dir = tempfile.mkdtemp(prefix='cocalc-')
-        script = os.path.join(script_dir, 'a.sh')
-        with open(script, 'w', encoding='utf-8') as handle:
-            handle.write('ulimit -t %d\n%s\n' % (max(1, math.ceil(timeout)), shown))
-        os.chmod(script, 0o644)   # read by the project's uid when confined (its directory stays private)
-        argv = ['bash', script]
-        description = shown
-    else:
-        argv = [command] + args
-        description = "'%s' (args=%s)" % (command, ' '.join(args))
+    argv, script, description = _command_line(command, args, bash, timeout)
+    script_dir = os.path.dirname(script) if script else None
     env = _environment(hub, project_id, cwd)
     if isinstance(mesg.get('env'), dict):   # era 2026's exec takes extra variables (v1 validation refuses `env`)
         env.update({js_string(name): js_string(value) for name, value in mesg['env'].items()})
@@ -75,7 +60,7 @@ def run(hub, project_id, mesg):
     # [read end, write end] of the sandbox's status pipe; an end is set to None once closed (closing an
     # fd number twice could close another thread's file).
     status_pipe = list(os.pipe()) if confine.project_ids(hub, project_id) is not None else [None, None]
-    sandboxed = confine.sandbox_argv(hub, project_id, argv, cwd, script=script if bash else None, status_fd=status_pipe[1])
+    sandboxed = confine.sandbox_argv(hub, project_id, argv, cwd, script=script, status_fd=status_pipe[1])
     try:
         return _spawn(hub, project_id, mesg, argv, sandboxed, cwd, env, timeout, max_output, prefix, description, status_pipe)
     finally:
@@ -84,6 +69,26 @@ def run(hub, project_id, mesg):
                 os.close(fd)
         if script_dir:
             shutil.rmtree(script_dir, ignore_errors=True)
+
+
+def _refuse_unrunnable(command, timeout):
+    if command == 'ipython-notebook' or (isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout == 0):
+        raise NoAnswer()   # the real hub drops these requests
+    if command == 'smc-jupyter':
+        raise HandlerError('do not run smc-jupyter directly')
+
+
+def _command_line(command, args, bash, timeout):
+    """(argv, script or None, description for error texts): bash mode runs a script (in a new private
+    directory, under the CPU time limit) holding the shell-escaped words, as the hub does."""
+    if not bash:
+        return [command] + args, None, "'%s' (args=%s)" % (command, ' '.join(args))
+    shown = ' '.join(shell_escape(word) for word in [command] + args) if args else command
+    script = os.path.join(tempfile.mkdtemp(prefix='cocalc-'), 'a.sh')
+    with open(script, 'w', encoding='utf-8') as handle:
+        handle.write('ulimit -t %d\n%s\n' % (max(1, math.ceil(timeout)), shown))
+    os.chmod(script, 0o644)   # read by the project's uid when confined (its directory stays private)
+    return ['bash', script], script, shown
 
 
 def _environment(hub, project_id, cwd):
@@ -125,8 +130,8 @@ def _spawn(hub, project_id, mesg, argv, sandboxed, cwd, env, timeout, max_output
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_group(process)
-            # Guide-era texts end with the (lost) stdout and stderr: ", , ".
-            suffix = ', , ' if hub.era == 'guide' else ''
+            # Texts that end with the output end with the (lost) stdout and stderr: ", , ".
+            suffix = ', , ' if hub.profile.exec_errors_show_output else ''
             raise HandlerError(prefix + "killed command '%s'%s" % (' '.join(argv), suffix)) from None
     finally:
         with hub.lock:
@@ -143,11 +148,11 @@ def _spawn(hub, project_id, mesg, argv, sandboxed, cwd, env, timeout, max_output
                 exit_code = 0
     if exit_code and err_on_exit:
         detail = "command '%s' exited with nonzero code %d -- stderr='%s'" % (description, exit_code, stderr[:1024])
-        if hub.era == 'guide':
+        if hub.profile.exec_errors_show_output:
             detail += ', %s, %s' % (stdout, stderr)
         raise HandlerError(prefix + detail)
     response = {'event': 'project_exec_output', 'id': mesg['id'], 'stdout': stdout, 'stderr': stderr, 'exit_code': exit_code}
-    if hub.era != 'guide':
+    if hub.profile.exec_reports_type:
         response['type'] = 'blocking'
     return response
 

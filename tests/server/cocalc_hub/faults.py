@@ -13,7 +13,7 @@ import os
 import random
 import threading
 
-from .util import has_null_leaf, truthy
+from .util import has_null_leaf, replace_entry, truthy
 
 FILE_NAME = 'faults.json'
 # mode -> does the server process the request before failing it
@@ -45,23 +45,14 @@ def _rule(index, rule):
     if mode not in MODES:
         raise SpecError('%s.mode must be one of %s (got %r)' % (where, ', '.join(MODES), mode))
     rate = rule.get('rate', 1.0)
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+    if not _number_within(rate, 0, 1):
         raise SpecError('%s.rate must be a number from 0 to 1 (got %r)' % (where, rate))
-    status = rule.get('status', DEFAULT_STATUS.get(mode))
-    if mode in DEFAULT_STATUS:
-        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
-            raise SpecError('%s.status must be an HTTP error status from 400 to 599 (got %r)' % (where, status))
-    elif 'status' in rule:
-        raise SpecError('%s.status only applies to the modes status_before and status_after' % where)
+    status = _status(where, rule, mode)
     query = rule.get('query')
     if query is not None and (query not in ('get', 'set') or endpoint not in QUERY_ENDPOINTS + ('*',)):
         raise SpecError('%s.query must be "get" or "set", with endpoint "query" (2026: "user-query", "hub:db.userQuery") '
                         'or "*"' % where)
-    delay = rule.get('delay', DEFAULT_DELAY)
-    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 600:
-        raise SpecError('%s.delay must be a number of seconds from 0 to 600 (got %r)' % (where, delay))
-    if 'delay' in rule and mode != 'delay':
-        raise SpecError('%s.delay only applies to the mode delay' % where)
+    delay = _delay(where, rule, mode)
     normal = {'endpoint': endpoint, 'mode': mode, 'rate': float(rate)}
     if mode in DEFAULT_STATUS:
         normal['status'] = status
@@ -70,6 +61,29 @@ def _rule(index, rule):
     if query:
         normal['query'] = query
     return normal
+
+
+def _number_within(value, low, high):
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and low <= value <= high
+
+
+def _status(where, rule, mode):
+    status = rule.get('status', DEFAULT_STATUS.get(mode))
+    if mode in DEFAULT_STATUS:
+        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
+            raise SpecError('%s.status must be an HTTP error status from 400 to 599 (got %r)' % (where, status))
+    elif 'status' in rule:
+        raise SpecError('%s.status only applies to the modes status_before and status_after' % where)
+    return status
+
+
+def _delay(where, rule, mode):
+    delay = rule.get('delay', DEFAULT_DELAY)
+    if not _number_within(delay, 0, 600):
+        raise SpecError('%s.delay must be a number of seconds from 0 to 600 (got %r)' % (where, delay))
+    if 'delay' in rule and mode != 'delay':
+        raise SpecError('%s.delay only applies to the mode delay' % where)
+    return delay
 
 
 def parse_spec(value):
@@ -106,11 +120,17 @@ def load_spec_text(text):
 
 def write(data_dir, spec):
     """Replace DIR/faults.json atomically (a running server never reads half a file)."""
-    path = os.path.join(data_dir, FILE_NAME)
-    temporary = path + '.%d.tmp' % os.getpid()
-    with open(temporary, 'w', encoding='utf-8') as handle:
-        json.dump(spec, handle, indent=2)
-    os.replace(temporary, path)
+    directory = os.open(data_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+    def make(temporary):
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666, dir_fd=directory)
+        with os.fdopen(handle, 'w', encoding='utf-8') as output:
+            json.dump(spec, output, indent=2)
+
+    try:
+        replace_entry(directory, FILE_NAME, make)
+    finally:
+        os.close(directory)
 
 
 def clear(data_dir):

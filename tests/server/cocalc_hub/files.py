@@ -10,13 +10,12 @@ and nothing outside is read or written. Writes go to a temporary file that is re
 import bz2  # noqa: F401  pylint: disable=unused-import
 import io
 import os
-import secrets
 import stat
 import tarfile
 
 from . import confine, projects
 from .errors import HandlerError
-from .util import js_string, to_utf8
+from .util import js_string, replace_entry, to_utf8
 
 MAX_READ_BYTES = 10 * 1000 * 1000   # the project's default COCALC_PROJECT_MAX_FILE_SIZE_MB
 
@@ -134,20 +133,15 @@ def _write_into(directory, name, data, shown):
         if current is not None and stat.S_ISDIR(current.st_mode):
             raise HandlerError({'errno': -21, 'code': 'EISDIR', 'syscall': 'open', 'path': shown})
         mode = stat.S_IMODE(current.st_mode) if current is not None and stat.S_ISREG(current.st_mode) else 0o644
-        temporary = '.%s.%s.tmp' % (name, secrets.token_hex(6))
-        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
-                         dir_fd=directory)
-        try:
+
+        def make(temporary):
+            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                             dir_fd=directory)
             with os.fdopen(handle, 'wb') as output:
                 output.write(data)
                 os.fchmod(output.fileno(), mode)
-            os.replace(temporary, name, src_dir_fd=directory, dst_dir_fd=directory)
-        except BaseException:
-            try:
-                os.unlink(temporary, dir_fd=directory)
-            except OSError:
-                pass
-            raise
+
+        replace_entry(directory, name, make)
     except OSError as error:
         raise HandlerError(_os_error(error, 'open', shown)) from None
 

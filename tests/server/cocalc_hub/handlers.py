@@ -15,7 +15,6 @@ from .util import (check_password, hash_password, is_uuid, is_valid_email, js_js
                    now_iso, parse_iso, random_token, truthy)
 
 PASSWORD_RULE = 'Password must be between 6 and 64 characters in length.'
-INVITE_INTERVAL_DAYS = {'2024': 1, 'guide': 7, '2026': 1}
 
 
 def reply(request, event, **fields):
@@ -48,8 +47,7 @@ def ping(hub, caller, mesg):
 
 def log_client_error(hub, caller, mesg):
     with hub.store.transaction() as conn:
-        conn.execute('INSERT INTO client_error_log (id, account_id, error, time) VALUES (?, ?, ?, ?)',
-                     (new_uuid(), caller.account_id, js_string(mesg['error']), now_iso()))
+        hub.store.log_client_error(conn, new_uuid(), caller.account_id, js_string(mesg['error']), now_iso())
     return reply(mesg, 'success')
 
 
@@ -58,7 +56,7 @@ def metrics(hub, caller, mesg):
 
 
 def support_ticket(hub, caller, mesg):
-    if hub.era == '2024':
+    if hub.profile.support_tickets_deprecated:
         raise HandlerError('deprecated')
     if mesg['event'] == 'get_support_tickets':
         _need_account(caller, 'You must be signed in to use support related functions.')
@@ -70,14 +68,14 @@ def create_account(hub, caller, mesg):
     email = mesg.get('email_address')
     password = mesg.get('password')
     reason = {}
-    if hub.era == 'guide':
+    if hub.profile.sign_up_asks_names_and_terms:
         if not truthy(mesg.get('agreed_to_terms')):
             reason['agreed_to_terms'] = 'Agree to the Salvus Terms of Service.'
         if not js_string(mesg.get('first_name')).strip():
             reason['first_name'] = 'Enter your first name.'
         if not js_string(mesg.get('last_name')).strip():
             reason['last_name'] = 'Enter your last name.'
-    elif not email and not password:
+    if hub.profile.anonymous_sign_up_refused and not email and not password:
         return reply(mesg, 'account_creation_failed', reason={'other': 'Anonymous sign up is disabled.'})
     email = js_string(email).strip().lower() if email is not None else ''
     if not is_valid_email(email):
@@ -92,7 +90,7 @@ def create_account(hub, caller, mesg):
         return reply(mesg, 'account_creation_failed', reason=reason)
     account_id, api_key = accounts.create_record(hub.store, email, js_string(mesg.get('first_name') or ''),
                                                  js_string(mesg.get('last_name') or ''), password,
-                                                 with_key=hub.era == '2024' and truthy(mesg.get('get_api_key')))
+                                                 with_key=hub.profile.sign_up_gives_api_key and truthy(mesg.get('get_api_key')))
     accounts.run_creation_actions(hub, account_id, email)
     response = reply(mesg, 'account_created', account_id=account_id)
     if api_key:
@@ -161,8 +159,7 @@ def forgot_password(hub, caller, mesg):
     code = new_uuid()
     expire = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)).isoformat()
     with hub.store.transaction() as conn:
-        conn.execute('INSERT INTO password_resets (code_hash, account_id, expire) VALUES (?, ?, ?)',
-                     (key_hash(code), account['account_id'], expire))
+        hub.store.add_password_reset(conn, key_hash(code), account['account_id'], expire)
         body = ('Somebody just requested to change the password of your CoCalc account.\n'
                 'If you requested this password change, please click this link:\n\n%s/app#forgot-%s\n' % (hub.url, code))
         hub.store.send_mail(conn, email, 'CoCalc Password Reset', body, 'password_reset')
@@ -172,13 +169,13 @@ def forgot_password(hub, caller, mesg):
 def reset_forgot_password(hub, caller, mesg):
     digest = key_hash(js_string(mesg['reset_code']))
     with hub.store.transaction() as conn:
-        row = conn.execute('SELECT account_id, expire, used FROM password_resets WHERE code_hash = ?', (digest,)).fetchone()
+        row = hub.store.password_reset(conn, digest)
         expire = parse_iso(row[1]) if row else None
         if row is None or row[2] or expire is None or expire < datetime.datetime.now(datetime.timezone.utc):
             return reply(mesg, 'reset_forgot_password_response', error='Password reset request is no longer valid.')
         if not _password_ok(mesg['new_password']):
             return reply(mesg, 'reset_forgot_password_response', error=PASSWORD_RULE)
-        conn.execute('UPDATE password_resets SET used = 1 WHERE code_hash = ?', (digest,))
+        hub.store.use_password_reset(conn, digest)
         account = hub.store.get_account(row[0], conn)
         account['password_hash'] = hash_password(mesg['new_password'])
         hub.store.save_account(conn, account)
@@ -214,8 +211,7 @@ def user_auth(hub, caller, mesg):
     token = random_token(24)
     expire = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=12)).isoformat()
     with hub.store.transaction() as conn:
-        conn.execute('INSERT INTO auth_tokens (token_hash, account_id, expire) VALUES (?, ?, ?)',
-                     (key_hash(token), target, expire))
+        hub.store.add_auth_token(conn, key_hash(token), target, expire)
     return reply(mesg, 'user_auth_token', auth_token=token)
 
 
@@ -229,8 +225,8 @@ def get_usernames(hub, caller, mesg):
 
 
 def user_search(hub, caller, mesg):
-    admin = hub.era == '2024' and truthy(mesg.get('admin'))
-    if hub.era == '2024':
+    admin = hub.profile.user_search_admin and truthy(mesg.get('admin'))
+    if hub.profile.user_search_needs_account:
         _need_account(caller, 'You must be signed in to search for users.')
     if admin and not caller.is_admin:
         raise HandlerError('must be logged in and a member of the admin group')
@@ -298,7 +294,7 @@ def _send_invite(hub, project_id, address, subject, body, kind):
     last = parse_iso(hub.store.last_mail_time(address, kind, project_id))
     now = datetime.datetime.now(datetime.timezone.utc)
     with hub.store.transaction() as conn:
-        if last is None or now - last > datetime.timedelta(days=INVITE_INTERVAL_DAYS[hub.era]):
+        if last is None or now - last > datetime.timedelta(days=hub.profile.invite_interval_days):
             hub.store.send_mail(conn, address, subject, body, kind, project_id)
         project = hub.store.get_project(project_id, conn)
         invite = project.get('invite') if isinstance(project.get('invite'), dict) else {}
@@ -370,8 +366,7 @@ def invite_noncloud_collaborators(hub, caller, mesg):
         if account is not None:
             _add_member(hub, project['project_id'], account['account_id'])
             continue
-        with hub.store.transaction() as conn:
-            accounts.add_creation_action(conn, address, project['project_id'])
+        accounts.add_creation_action(hub, address, project['project_id'])
         body = ("%s<br/><br/>\n<b>To accept the invitation, please sign up at\n<a href='%s'>%s</a>\n"
                 "using exactly the email address '%s'.\nThen go to <a href='%s'>the project '%s'</a>.</b><br/>"
                 % (js_string(mesg['email']), base, base, address, js_string(mesg['link2proj']), js_string(mesg['title'])))

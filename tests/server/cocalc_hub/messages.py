@@ -46,47 +46,47 @@ _SHARED = {
                                  'replyto_name', 'email', 'subject'),
 }
 
-SPECS = {
-    '2024': dict(_SHARED, **{
-        'create_account': _spec('first_name', 'last_name', 'email_address', 'password', 'agreed_to_terms', 'token',
-                                'get_api_key', 'usage_intent'),
-        'create_project': _spec(('title', ''), ('description', ''), 'image', ('start', False), 'license', 'noPool'),
-        'user_search': _spec(('query', REQUIRED), ('limit', 20), ('admin', False), ('active', '')),
-        'copy_path_between_projects': _spec(*_COPY_COMMON, ('wait_until_done', False), 'scheduled', 'exclude'),
-        'copy_public_path_between_projects': _spec(*_COPY_COMMON, 'exclude'),
-        # Not in the guide, recorded on the 2024 hub.
-        'add_collaborator': _spec('project_id', ('account_id', REQUIRED), 'token_id'),
-        'touch_project': _spec(('project_id', REQUIRED)),
-        'disconnect_from_project': _spec(('project_id', REQUIRED)),
-        'copy_path_status': _spec('copy_path_id', 'src_project_id', 'target_project_id', 'src_path', 'limit',
-                                  'offset', 'pending', 'failed'),
-        'copy_path_delete': _spec('copy_path_id'),
-        'get_available_upgrades': _spec(),
-        'add_license_to_project': _spec(('project_id', REQUIRED), ('license_id', REQUIRED)),
-        'remove_license_from_project': _spec(('project_id', REQUIRED), ('license_id', REQUIRED)),
-        'chatgpt': _spec('text', 'system', 'history', 'project_id', 'path', 'model', 'tag', 'stream'),
-        'jupyter_kernels': _spec('project_id', 'path'),
-        'jupyter_execute': _spec('input', 'kernel', 'history', 'hash', 'tag', 'project_id', 'path'),
-    }),
-    'guide': dict(_SHARED, **{
-        'create_account': _spec(('first_name', REQUIRED), ('last_name', REQUIRED), ('email_address', REQUIRED),
-                                ('password', REQUIRED), ('agreed_to_terms', REQUIRED), 'utm', 'referrer', 'token'),
-        'create_project': _spec(('title', ''), ('description', ''), 'image', ('start', False)),
-        'user_search': _spec(('query', REQUIRED), ('limit', 20)),
-        'copy_path_between_projects': _spec(*_COPY_COMMON, ('exclude_history', False)),
-        'copy_public_path_between_projects': _spec(*_COPY_COMMON, ('exclude_history', False)),
-        'change_password': _spec(('email_address', REQUIRED), ('old_password', ''), ('new_password', REQUIRED)),
-        'delete_account': _spec(('account_id', REQUIRED)),
-        'forgot_password': _spec(('email_address', REQUIRED)),
-        'reset_forgot_password': _spec(('reset_code', REQUIRED), ('new_password', REQUIRED)),
-        'unlink_passport': _spec(('strategy', REQUIRED), ('id', REQUIRED), with_id=False),
-        'metrics': _spec(('metrics', REQUIRED), with_id=False),
-        'start_metrics': _spec(('interval_s', REQUIRED), with_id=False),
-        'public_get_directory_listing': _spec(('project_id', REQUIRED), ('path', REQUIRED), ('hidden', False),
-                                              ('time', False), ('start', 0), ('limit', -1)),
-        'public_get_text_file': _spec(('project_id', REQUIRED), ('path', REQUIRED)),
-    }),
-}
+# The options of every endpoint, per era (eras.Profile.endpoints): the 2024 hub's.
+SPECS_2024 = dict(_SHARED, **{
+    'create_account': _spec('first_name', 'last_name', 'email_address', 'password', 'agreed_to_terms', 'token',
+                            'get_api_key', 'usage_intent'),
+    'create_project': _spec(('title', ''), ('description', ''), 'image', ('start', False), 'license', 'noPool'),
+    'user_search': _spec(('query', REQUIRED), ('limit', 20), ('admin', False), ('active', '')),
+    'copy_path_between_projects': _spec(*_COPY_COMMON, ('wait_until_done', False), 'scheduled', 'exclude'),
+    'copy_public_path_between_projects': _spec(*_COPY_COMMON, 'exclude'),
+    # Not in the guide, recorded on the 2024 hub.
+    'add_collaborator': _spec('project_id', ('account_id', REQUIRED), 'token_id'),
+    'touch_project': _spec(('project_id', REQUIRED)),
+    'disconnect_from_project': _spec(('project_id', REQUIRED)),
+    'copy_path_status': _spec('copy_path_id', 'src_project_id', 'target_project_id', 'src_path', 'limit',
+                              'offset', 'pending', 'failed'),
+    'copy_path_delete': _spec('copy_path_id'),
+    'get_available_upgrades': _spec(),
+    'add_license_to_project': _spec(('project_id', REQUIRED), ('license_id', REQUIRED)),
+    'remove_license_from_project': _spec(('project_id', REQUIRED), ('license_id', REQUIRED)),
+    'chatgpt': _spec('text', 'system', 'history', 'project_id', 'path', 'model', 'tag', 'stream'),
+    'jupyter_kernels': _spec('project_id', 'path'),
+    'jupyter_execute': _spec('input', 'kernel', 'history', 'hash', 'tag', 'project_id', 'path'),
+})
+# The hub the API guide describes.
+SPECS_GUIDE = dict(_SHARED, **{
+    'create_account': _spec(('first_name', REQUIRED), ('last_name', REQUIRED), ('email_address', REQUIRED),
+                            ('password', REQUIRED), ('agreed_to_terms', REQUIRED), 'utm', 'referrer', 'token'),
+    'create_project': _spec(('title', ''), ('description', ''), 'image', ('start', False)),
+    'user_search': _spec(('query', REQUIRED), ('limit', 20)),
+    'copy_path_between_projects': _spec(*_COPY_COMMON, ('exclude_history', False)),
+    'copy_public_path_between_projects': _spec(*_COPY_COMMON, ('exclude_history', False)),
+    'change_password': _spec(('email_address', REQUIRED), ('old_password', ''), ('new_password', REQUIRED)),
+    'delete_account': _spec(('account_id', REQUIRED)),
+    'forgot_password': _spec(('email_address', REQUIRED)),
+    'reset_forgot_password': _spec(('reset_code', REQUIRED), ('new_password', REQUIRED)),
+    'unlink_passport': _spec(('strategy', REQUIRED), ('id', REQUIRED), with_id=False),
+    'metrics': _spec(('metrics', REQUIRED), with_id=False),
+    'start_metrics': _spec(('interval_s', REQUIRED), with_id=False),
+    'public_get_directory_listing': _spec(('project_id', REQUIRED), ('path', REQUIRED), ('hidden', False),
+                                          ('time', False), ('start', 0), ('limit', -1)),
+    'public_get_text_file': _spec(('project_id', REQUIRED), ('path', REQUIRED)),
+})
 
 # Messages that exist (util/message.js) but were never, or are no longer, in api_messages:
 # 400 "endpoint '<e>' is not part of the HTTP API". Response events are messages too.
@@ -99,15 +99,14 @@ _NOT_HTTP_COMMON = {
     'reset_forgot_password_response', 'public_directory_listing', 'public_text_file_contents', 'cookies',
     'remember_me_failed', 'get_all_activity', 'save_blob', 'remove_blob_ttls', 'storage', 'local_hub',
 }
-NOT_HTTP = {
-    '2024': _NOT_HTTP_COMMON | {'delete_account', 'metrics', 'start_metrics', 'unlink_passport',
-                                'copy_path_between_projects_response', 'copy_path_status_response'},
-    # Browser messages of 2017 that the API did not serve yet.
-    'guide': _NOT_HTTP_COMMON | {'touch_project', 'disconnect_from_project', 'get_available_upgrades'},
-}
+NOT_HTTP_2024 = _NOT_HTTP_COMMON | {'delete_account', 'metrics', 'start_metrics', 'unlink_passport',
+                                    'copy_path_between_projects_response', 'copy_path_status_response'}
+# Browser messages of 2017 that the API did not serve yet.
+NOT_HTTP_GUIDE = _NOT_HTTP_COMMON | {'touch_project', 'disconnect_from_project', 'get_available_upgrades'}
 
 # In api_messages but without a mesg_ handler: 400 "unknown message event type '<e>'".
-UNHANDLED = {'2024': set(), 'guide': {'start_metrics'}}
+UNHANDLED_2024 = frozenset()
+UNHANDLED_GUIDE = frozenset({'start_metrics'})
 
 # Object.prototype members pass the hub's two lookups and then produce a message without an event.
 JS_PROTOTYPE_NAMES = {'toString', 'toLocaleString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf',
@@ -115,13 +114,13 @@ JS_PROTOTYPE_NAMES = {'toString', 'toLocaleString', 'valueOf', 'hasOwnProperty',
                       '__lookupGetter__', '__lookupSetter__', '__proto__'}
 
 
-def gate(era, event):
-    """Steps 2 and 3 of the hub's checks; returns an error text or None."""
+def gate(profile, event):
+    """Steps 2 and 3 of the hub's checks in the era of `profile`; returns an error text or None."""
     if event in JS_PROTOTYPE_NAMES:
         return None
-    if event in SPECS[era]:
+    if event in profile.endpoints:
         return None
-    if event in NOT_HTTP[era]:
+    if event in profile.not_http:
         return "endpoint '%s' is not part of the HTTP API" % event
     return "unknown endpoint '%s'" % event
 
@@ -134,11 +133,11 @@ def _spec_json(event, spec):
     return js_json(shown)
 
 
-def validate(era, event, body):
+def validate(profile, event, body):
     """misc.defaults as the hub applies it: required first (spec order), then unknown keys (body order)."""
     if event in JS_PROTOTYPE_NAMES:
         return {}
-    spec = SPECS[era][event]
+    spec = profile.endpoints[event]
     if 'event' in body:
         raise ParameterError("Error: ValueError: must not define 'event' when calling message creation function "
                              "(opts=%s, obj=%s)" % (js_json(body), _spec_json(event, spec)))

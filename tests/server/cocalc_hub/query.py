@@ -59,22 +59,6 @@ PUBLIC_PATH_SET_FIELDS = ['id', 'project_id', 'path', 'name', 'description', 'im
                           'cross_origin_isolation', 'redirect', 'jupyter_api']
 PUBLIC_PATH_DEFAULTS = {'compute_image': 'default'}
 
-# The guide-era hub (2017-2019) had fewer fields; newer ones get the "not allowed" errors there.
-GUIDE_FIELDS = {
-    ('projects', 'get'): ['project_id', 'title', 'description', 'users', 'invite', 'invite_requests', 'deleted', 'host',
-                          'settings', 'status', 'state', 'last_edited', 'last_active', 'action_request', 'course',
-                          'compute_image', 'created'],
-    ('projects', 'set'): ['project_id', 'title', 'description', 'deleted', 'invite_requests', 'users', 'action_request',
-                          'compute_image'],
-    ('accounts', 'get'): ['account_id', 'email_address', 'email_address_verified', 'editor_settings', 'other_settings',
-                          'first_name', 'last_name', 'terminal', 'autosave', 'evaluate_key', 'font_size', 'passports',
-                          'groups', 'last_active', 'ssh_keys', 'created', 'unlisted', 'profile'],
-    ('accounts', 'set'): ['account_id', 'first_name', 'last_name', 'editor_settings', 'other_settings', 'terminal',
-                          'autosave', 'evaluate_key', 'font_size', 'profile', 'ssh_keys', 'unlisted'],
-    ('public_paths', 'get'): ['id', 'project_id', 'path', 'description', 'disabled', 'unlisted', 'created', 'last_edited',
-                              'last_saved', 'counter'],
-    ('public_paths', 'set'): ['id', 'project_id', 'path', 'description', 'disabled', 'unlisted', 'last_edited', 'created'],
-}
 COLLABORATOR_FIELDS = ['account_id', 'first_name', 'last_name', 'name', 'last_active', 'profile']
 UPGRADE_KEYS = {'cores', 'memory', 'memory_request', 'mintime', 'network', 'cpu_shares', 'disk_quota', 'member_host',
                 'always_running', 'ephemeral_state', 'ephemeral_disk'}
@@ -147,13 +131,7 @@ def _user_query(hub, caller, query, options, changes, kinds):
     if not isinstance(spec, dict):
         raise fatal("invalid user_query of '%s' -- query must be an object" % table)
     spec = _substitute(copy.deepcopy(spec), caller)
-    is_set = not has_null_leaf(spec)
-    if options is not None:
-        if not isinstance(options, list):
-            raise fatal('options (=%s) must be an array' % js_json(options))
-        for option in options:
-            if isinstance(option, dict) and 'set' in option:
-                is_set = truthy(option['set'])
+    is_set = _is_set(spec, options)
     kinds.append('set' if is_set else 'get')
     if is_set:
         if caller.account_id is None:
@@ -163,6 +141,18 @@ def _user_query(hub, caller, query, options, changes, kinds):
     if changes is not None and not multi:
         raise fatal('changefeeds only implemented for multi-document queries')
     return _get_query(hub, caller, table, spec, multi, options or [])
+
+
+def _is_set(spec, options):
+    """The engine's rule: a set unless a null is anywhere in the spec; an option {set: ...} decides otherwise."""
+    is_set = not has_null_leaf(spec)
+    if options is not None:
+        if not isinstance(options, list):
+            raise fatal('options (=%s) must be an array' % js_json(options))
+        for option in options:
+            if isinstance(option, dict) and 'set' in option:
+                is_set = truthy(option['set'])
+    return is_set
 
 
 # ---- get ----------------------------------------------------------------------------------
@@ -191,8 +181,8 @@ def _get_query(hub, caller, table, spec, multi, options):
 
 def _fields(hub, table, kind):
     base = 'projects' if table == 'projects_all' else table
-    if hub.era == 'guide' and (base, kind) in GUIDE_FIELDS:
-        return GUIDE_FIELDS[(base, kind)]
+    if (base, kind) in hub.profile.query_fields:
+        return hub.profile.query_fields[(base, kind)]
     fields = {('projects', 'get'): PROJECT_GET_FIELDS, ('projects', 'set'): PROJECT_SET_FIELDS,
               ('accounts', 'get'): ACCOUNT_GET_FIELDS, ('accounts', 'set'): ACCOUNT_SET_FIELDS,
               ('public_paths', 'get'): PUBLIC_PATH_GET_FIELDS, ('public_paths', 'set'): PUBLIC_PATH_SET_FIELDS,
@@ -240,44 +230,62 @@ def _parse_limit(value):
 
 
 def _candidate_rows(hub, caller, table, spec):
-    store = hub.store
-    if table in ('projects', 'projects_all'):
-        project_id = spec.get('project_id')
-        if isinstance(project_id, str):
-            if not is_uuid(project_id):
-                raise HandlerError('invalid project_id -- %s' % project_id)
-            project = store.get_project(project_id)
-            if project is None or not (projects.is_member(project, caller.account_id) or caller.is_admin):
-                raise fatal('you do not have read access to this project')
-            rows = [project]
-        else:
-            rows = store.projects_of(caller.account_id)
-        if table == 'projects':
-            rows = [row for row in rows if projects.edited_within(row, hub.projects_window_days)]
-        return rows, PROJECT_DEFAULTS
-    if table == 'accounts':
-        account = store.get_account(caller.account_id)
-        return ([account] if account else []), ACCOUNT_DEFAULTS
-    if table == 'public_paths':
-        project_id = spec.get('project_id')
-        if project_id is None:
-            raise fatal('must specify project_id')
-        return store.public_paths_of(js_string(project_id)), PUBLIC_PATH_DEFAULTS
-    if table == 'collaborators':
-        rows = []
-        for account_id in store.co_members(caller.account_id):
-            account = store.get_account(account_id)
-            if account is not None:
-                rows.append({field: account.get(field) for field in COLLABORATOR_FIELDS})
-        return rows, {}
-    # project_log: nothing is logged here, but the access rule is the hub's.
+    """(rows the caller may read from the table, the table's defaults)."""
+    return _CANDIDATES.get(table, _project_log_rows)(hub, caller, table, spec)
+
+
+def _readable_project(hub, caller, project_id):
+    project = hub.store.get_project(project_id) if is_uuid(project_id) else None
+    if project is None or not (projects.is_member(project, caller.account_id) or caller.is_admin):
+        raise fatal('you do not have read access to this project')
+    return project
+
+
+def _project_rows(hub, caller, table, spec):
+    project_id = spec.get('project_id')
+    if isinstance(project_id, str):
+        if not is_uuid(project_id):
+            raise HandlerError('invalid project_id -- %s' % project_id)
+        rows = [_readable_project(hub, caller, project_id)]
+    else:
+        rows = hub.store.projects_of(caller.account_id)
+    if table == 'projects':
+        rows = [row for row in rows if projects.edited_within(row, hub.projects_window_days)]
+    return rows, PROJECT_DEFAULTS
+
+
+def _account_rows(hub, caller, table, spec):
+    account = hub.store.get_account(caller.account_id)
+    return ([account] if account else []), ACCOUNT_DEFAULTS
+
+
+def _public_path_rows(hub, caller, table, spec):
+    project_id = spec.get('project_id')
+    if project_id is None:
+        raise fatal('must specify project_id')
+    return hub.store.public_paths_of(js_string(project_id)), PUBLIC_PATH_DEFAULTS
+
+
+def _collaborator_rows(hub, caller, table, spec):
+    rows = []
+    for account_id in hub.store.co_members(caller.account_id):
+        account = hub.store.get_account(account_id)
+        if account is not None:
+            rows.append({field: account.get(field) for field in COLLABORATOR_FIELDS})
+    return rows, {}
+
+
+def _project_log_rows(hub, caller, table, spec):
+    # Nothing is logged here, but the access rule is the hub's.
     project_id = spec.get('project_id')
     if not isinstance(project_id, str):
         raise fatal('must specify project_id')
-    project = store.get_project(project_id) if is_uuid(project_id) else None
-    if project is None or not (projects.is_member(project, caller.account_id) or caller.is_admin):
-        raise fatal('you do not have read access to this project')
+    _readable_project(hub, caller, project_id)
     return [], {}
+
+
+_CANDIDATES = {'projects': _project_rows, 'projects_all': _project_rows, 'accounts': _account_rows,
+               'public_paths': _public_path_rows, 'collaborators': _collaborator_rows}
 
 
 def _value(row, field, defaults):
@@ -459,7 +467,7 @@ def _checked_users(caller, old_users, new_users):
 def _check_project_name(hub, conn, caller, project, name):
     # The 2024 hub's owner check never fires (it compares node-pg's count "0" with === 0), so any
     # member may rename (runs-2024 README fact 4); the guide's era kept names to the owner.
-    if hub.era != '2024' and projects.owner_of(project) != caller.account_id:
+    if hub.profile.only_owner_renames and projects.owner_of(project) != caller.account_id:
         raise HandlerError('Only the owner of the project can currently change the project name.')
     if not isinstance(name, str):
         raise HandlerError('Error: name must be a string')

@@ -270,6 +270,58 @@ class Store:
                           (to, kind, project_id))
         return rows[0][0] if rows else None
 
+    @staticmethod
+    def log_client_error(conn, error_id, account_id, error, time):
+        conn.execute('INSERT INTO client_error_log (id, account_id, error, time) VALUES (?, ?, ?, ?)',
+                     (error_id, account_id, error, time))
+
+    @staticmethod
+    def add_auth_token(conn, digest, account_id, expire):
+        conn.execute('INSERT INTO auth_tokens (token_hash, account_id, expire) VALUES (?, ?, ?)', (digest, account_id, expire))
+
+    # ---- password resets (the code is kept as a hash) ------------------------------------------
+    @staticmethod
+    def add_password_reset(conn, digest, account_id, expire):
+        conn.execute('INSERT INTO password_resets (code_hash, account_id, expire) VALUES (?, ?, ?)',
+                     (digest, account_id, expire))
+
+    @staticmethod
+    def password_reset(conn, digest):
+        """(account_id, expire, used) of the reset with this code hash, or None."""
+        return conn.execute('SELECT account_id, expire, used FROM password_resets WHERE code_hash = ?', (digest,)).fetchone()
+
+    @staticmethod
+    def use_password_reset(conn, digest):
+        conn.execute('UPDATE password_resets SET used = 1 WHERE code_hash = ?', (digest,))
+
+    # ---- actions waiting for an invited address to sign up -------------------------------------
+    @staticmethod
+    def add_creation_action(conn, email, action, expire):
+        conn.execute('INSERT INTO account_creation_actions (email_address, action, expire) VALUES (?, ?, ?)',
+                     (email, json.dumps(action), expire))
+
+    @staticmethod
+    def creation_actions(conn, email):
+        """[(seq, action dict, expire)] waiting for this address, in the order they were added."""
+        rows = conn.execute('SELECT seq, action, expire FROM account_creation_actions WHERE email_address = ?',
+                            (email,)).fetchall()
+        return [(seq, json.loads(action), expire) for seq, action, expire in rows]
+
+    @staticmethod
+    def delete_creation_action(conn, seq):
+        conn.execute('DELETE FROM account_creation_actions WHERE seq = ?', (seq,))
+
+    # ---- project uids (confinement) ------------------------------------------------------------
+    def project_uid(self, project_id, first_uid):
+        """The uid of the project, allocated (the next free one from first_uid up) on first use."""
+        with self.transaction() as conn:
+            row = conn.execute('SELECT uid FROM project_uids WHERE project_id = ?', (project_id,)).fetchone()
+            if row is not None:
+                return row[0]
+            uid = conn.execute('SELECT COALESCE(MAX(uid) + 1, ?) FROM project_uids', (first_uid,)).fetchone()[0]
+            conn.execute('INSERT INTO project_uids (project_id, uid) VALUES (?, ?)', (project_id, uid))
+            return uid
+
     def count_request(self, endpoint, status, query_get=False, fault=None):
         """Count one routed POST; `query_get` when it was a `query` call its engine classified a get;
         `fault` the mode of the injected fault that hit it, if any."""

@@ -37,6 +37,8 @@ QS_ARRAY_LIMIT = 20
 QS_DEPTH = 5
 QS_PARAMETER_LIMIT = 1000
 _HOLE = object()
+# What a proxy's maintenance page in front of the hub answers instead of the JSON (fault `html200`).
+LOADING_PAGE = b'<html><head><title>CoCalc</title></head><body>Loading...</body></html>\n'
 
 
 class HtmlError(Exception):
@@ -104,19 +106,7 @@ def _qs_merge(target, source):
     if not isinstance(target, (dict, list)):
         return [target] + (source if isinstance(source, list) else [source])
     if isinstance(target, list) and isinstance(source, list):
-        result = list(target)
-        for index, item in enumerate(source):
-            if item is _HOLE:
-                continue
-            if index < len(result) and result[index] is not _HOLE:
-                if isinstance(result[index], (dict, list)) and isinstance(item, (dict, list)):
-                    result[index] = _qs_merge(result[index], item)
-                else:
-                    result.append(item)
-            else:
-                result.extend([_HOLE] * (index + 1 - len(result)))
-                result[index] = item
-        return result
+        return _qs_merge_lists(target, source)
     if isinstance(target, list):
         target = {str(index): item for index, item in enumerate(target) if item is not _HOLE}
     if isinstance(source, list):
@@ -124,6 +114,22 @@ def _qs_merge(target, source):
     for key, item in source.items():
         target[key] = _qs_merge(target[key], item) if key in target else item
     return target
+
+
+def _qs_merge_lists(target, source):
+    result = list(target)
+    for index, item in enumerate(source):
+        if item is _HOLE:
+            continue
+        if index < len(result) and result[index] is not _HOLE:
+            if isinstance(result[index], (dict, list)) and isinstance(item, (dict, list)):
+                result[index] = _qs_merge(result[index], item)
+            else:
+                result.append(item)
+        else:
+            result.extend([_HOLE] * (index + 1 - len(result)))
+            result[index] = item
+    return result
 
 
 def _qs_compact(value):
@@ -197,28 +203,28 @@ def call(hub, event, body, authorization, notes=None):
     key, error = api_key_from(authorization)
     if error:
         return 400, {'error': error}
-    error = messages.gate(hub.era, event)
+    error = messages.gate(hub.profile, event)
     if error:
         return 400, {'error': error}
     try:
-        mesg = messages.validate(hub.era, event, body)
+        mesg = messages.validate(hub.profile, event, body)
     except messages.ParameterError as problem:
         return 400, {'error': "invalid parameters '%s'" % problem}
     if event == 'query' and truthy(mesg.get('multi_response')):
         # A typo in the hub's dispatcher (since 2017): an uncaught error before 2021, a 400 after.
-        if hub.era == 'guide':
+        if hub.profile.multi_response_crashes:
             return 500, HtmlError(500, 'Internal Server Error')
         return 400, {'error': 'ReferenceError: otps is not defined'}
     try:
         caller = Caller(authenticate(hub, key))
     except AuthError as problem:
         # Before 2019-05-14 an unknown or blank key ran the call anonymously.
-        if hub.era != 'guide' or str(problem) == BANNED:
+        if not hub.profile.blank_key_is_anonymous or str(problem) == BANNED:
             return 400, {'error': str(problem)}
         caller = Caller(None)
     if event in messages.JS_PROTOTYPE_NAMES:
         return 400, {'error': "unknown message event type 'undefined'"}
-    if event in messages.UNHANDLED[hub.era] or event not in HANDLERS:
+    if event in hub.profile.unhandled or event not in HANDLERS:
         return 400, {'error': "unknown message event type '%s'" % event}
     if mesg.get('id') is None and event not in ('metrics', 'start_metrics'):
         mesg['id'] = new_uuid()
@@ -278,6 +284,11 @@ class ApiHandler(BaseHTTPRequestHandler):
         self.send_header('Content-Length', str(len(body)))
         digest = base64.b64encode(hashlib.sha1(body).digest()).decode('ascii')[:27]
         self.send_header('ETag', 'W/"%x-%s"' % (len(body), digest))
+        self._finish(body, extra)
+
+    def _finish(self, body, extra=None):
+        """The tail of every answer (both eras' handlers): extra headers, `Connection: close` when the
+        connection ends after it, the end of the headers, and the body (none to a HEAD)."""
         for name, value in (extra or {}).items():
             self.send_header(name, value)
         if self.close_connection:
@@ -285,6 +296,37 @@ class ApiHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != 'HEAD':
             self.wfile.write(body)
+
+    def _send_plain(self, status, body, content_type):
+        """An answer of this handler's own kind (the v2 handler adds its cookie)."""
+        self._send(status, body, content_type)
+
+    def _send_truncated(self, status, body, content_type):
+        """Headers announcing the whole body, then only its first half, then the connection closes."""
+        self.close_connection = True
+        self.send_response(status)
+        self.send_header('Content-Type', content_type)
+        self.send_header('Content-Length', str(len(body)))
+        self.send_header('Connection', 'close')
+        self.end_headers()
+        self.wfile.write(body[:len(body) // 2])
+
+    def _deliver_fault(self, fault, status, body, content_type, count):
+        """What an injected fault of a processed request (status_after, html200, reset_after, truncated)
+        sends instead of the answer (status, body, content_type); count(status) records what was sent."""
+        mode = fault['mode']
+        if mode == 'status_after':
+            count(fault['status'])
+            self._send_fault_page(fault['status'])
+        elif mode == 'html200':
+            count(200)
+            self._send_plain(200, LOADING_PAGE, 'text/html; charset=utf-8')
+        elif mode == 'reset_after':
+            count('reset')
+            self._reset()
+        else:   # truncated
+            count(status)
+            self._send_truncated(status, body, content_type)
 
     def _send_html(self, status, text):
         self._send(status, (HTML_PAGE % html.escape(text, quote=False)).encode('utf-8'), 'text/html; charset=utf-8')
@@ -326,29 +368,12 @@ class ApiHandler(BaseHTTPRequestHandler):
             counted = fault if fault and (fault['mode'] == 'delay' or payload is not None) else None
             self._count(event, status, notes, counted)
             self._send_answer(status, payload)
-        elif fault['mode'] == 'status_after':
-            self._count(event, fault['status'], notes, fault)
-            self._send_fault_page(fault['status'])
-        elif fault['mode'] == 'html200':
-            self._count(event, 200, notes, fault)
-            self._send(200, b'<html><head><title>CoCalc</title></head><body>Loading...</body></html>\n',
-                       'text/html; charset=utf-8')
-        elif fault['mode'] == 'reset_after':
-            self._count(event, 'reset', notes, fault)
-            self._reset()
-        else:   # truncated
-            self._count(event, status, notes, fault)
+        else:
             if isinstance(payload, HtmlError):
                 body, content_type = (HTML_PAGE % html.escape(payload.text, quote=False)).encode('utf-8'), 'text/html; charset=utf-8'
             else:
                 body, content_type = pretty_json(payload), 'application/json; charset=utf-8'
-            self.close_connection = True
-            self.send_response(status)
-            self.send_header('Content-Type', content_type)
-            self.send_header('Content-Length', str(len(body)))
-            self.send_header('Connection', 'close')
-            self.end_headers()
-            self.wfile.write(body[:len(body) // 2])
+            self._deliver_fault(fault, status, body, content_type, lambda sent: self._count(event, sent, notes, fault))
 
     def _count(self, event, status, notes, fault=None):
         # Counted before answering, so a client that reads `serve stats` right after its call sees it.
@@ -417,11 +442,7 @@ class ApiServer(ThreadingHTTPServer):
     request_queue_size = 128
 
     def __init__(self, address, hub, verbose=False):
-        handler = ApiHandler
-        if hub.profile.api == 'v2':
-            from .v2 import V2Handler   # pylint: disable=import-outside-toplevel
-            handler = V2Handler
-        super().__init__(address, handler)
+        super().__init__(address, hub.profile.handler_class())
         self.hub = hub
         self.verbose = verbose
         self.stopping = False

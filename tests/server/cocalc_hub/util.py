@@ -182,3 +182,19 @@ def shell_escape(word):
         word = re.sub(r"^(?:'')+", '', word)
         word = word.replace("\\'''", "\\'")
     return word
+
+
+def replace_entry(directory, name, make):
+    """Put a new entry at name in the directory atomically: make(temporary) creates it under a fresh
+    temporary name in the same directory, which is then renamed over name (whatever is there, a
+    symlink too, is replaced, never followed); on any failure the temporary entry is removed."""
+    temporary = '.%s.%s.tmp' % (name, secrets.token_hex(6))
+    try:
+        make(temporary)
+        os.replace(temporary, name, src_dir_fd=directory, dst_dir_fd=directory)
+    except BaseException:
+        try:
+            os.unlink(temporary, dir_fd=directory)
+        except OSError:
+            pass
+        raise

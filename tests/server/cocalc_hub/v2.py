@@ -336,13 +336,7 @@ def _precheck_2026(hub, caller, spec):
     if not isinstance(value, dict) or query.has_null_leaf(value):
         return
     if table in ('projects', 'projects_all') and isinstance(value.get('users'), dict):
-        for account_id, entry in value['users'].items():
-            if not is_uuid(account_id):
-                raise V2Error("FATAL: error setting 'users' -- Error: invalid account_id '%s'" % account_id)
-            if isinstance(entry, dict):
-                for key in entry:
-                    if key not in ('group', 'hide', 'upgrades', 'ssh_keys'):
-                        raise V2Error("FATAL: error setting 'users' -- Error: unknown field '%s'" % key)
+        _precheck_users(value['users'])
     if table in ('projects', 'projects_all') and isinstance(value.get('name'), str):
         if len(value['name']) > 100:
             raise V2Error('Error: name must have at most 100 characters')
@@ -350,6 +344,16 @@ def _precheck_2026(hub, caller, spec):
         name = value['name']
         if name.startswith('-') or not all(char.isalnum() and char.isascii() or char in '.-' for char in name):
             raise V2Error('Error: name must contain only a-z,A-Z,0-9, . or -, and not start with hyphen or have spaces.')
+
+
+def _precheck_users(users):
+    for account_id, entry in users.items():
+        if not is_uuid(account_id):
+            raise V2Error("FATAL: error setting 'users' -- Error: invalid account_id '%s'" % account_id)
+        if isinstance(entry, dict):
+            for key in entry:
+                if key not in ('group', 'hide', 'upgrades', 'ssh_keys'):
+                    raise V2Error("FATAL: error setting 'users' -- Error: unknown field '%s'" % key)
 
 
 def _strip_2026(result):
@@ -1021,13 +1025,10 @@ class V2Handler(ApiHandler):
         self.send_header('Set-Cookie', 'connect.sid=s%%3A%s; Path=/; HttpOnly; SameSite=Lax' % random_token(32))
         for name, value in (cookies or {}).items():
             self.send_header('Set-Cookie', '%s=%s; Path=/; Max-Age=2592000; HttpOnly; SameSite=Lax' % (name, value))
-        for name, value in (extra or {}).items():
-            self.send_header(name, value)
-        if self.close_connection:
-            self.send_header('Connection', 'close')
-        self.end_headers()
-        if self.command != 'HEAD':
-            self.wfile.write(body)
+        self._finish(body, extra)
+
+    def _send_plain(self, status, body, content_type):
+        self.send(status, body, content_type)
 
     @staticmethod
     def json_bytes(value):
@@ -1038,29 +1039,10 @@ class V2Handler(ApiHandler):
         raw = self._read_body()
         if raw is None:
             self.close_connection = True
-        if path != '/' and path.endswith('/'):
-            target = path.rstrip('/') or '/'
-            self.send(308, target, 'text/plain; charset=utf-8', extra={'Location': target, 'Refresh': '0;url=%s' % target})
+        request = self._routed(path, raw)
+        if request is None:
             return
-        if path == '/healthcheck' and self.command == 'GET':
-            seconds = int(time.monotonic() - STARTED_AT)
-            self.send(200, HEALTHCHECK % ('%dm%ds' % divmod(seconds, 60)), 'text/plain; charset=utf-8')
-            return
-        bridge = path.rsplit('/', 1)[1] if path in ('/api/conat/hub', '/api/conat/project') else None
-        endpoint = path[len('/api/v2/'):] if path.startswith('/api/v2/') else None
-        if bridge is None and endpoint not in ROUTES:
-            self.send(404, NOT_FOUND_PAGE, 'text/html; charset=utf-8')
-            return
-        if raw is None or len(raw) > BODY_LIMIT:
-            self._count(endpoint or path, 413)
-            self.send(413, 'Body exceeded 1mb limit')
-            return
-        try:
-            params = self._params(raw)
-        except ValueError:
-            self._count(endpoint or path, 400)
-            self.send(400, 'Invalid JSON')
-            return
+        bridge, endpoint, params = request
         from . import conat   # pylint: disable=import-outside-toplevel
         name = conat.stats_name(bridge, params) if bridge else endpoint
         fault = self.hub.faults.choose(name, lambda: faults.query_kind(conat.query_body(name, params)))
@@ -1079,34 +1061,44 @@ class V2Handler(ApiHandler):
         self.hub.pause(latency(self.hub, kind))
         self._deliver(name, value, cookies, fault)
 
+    def _routed(self, path, raw):
+        """(bridge, endpoint, params) of a request for a route or a bridge; None when it was answered here
+        (a redirect, the healthcheck, Next's 404 page, a body too large or not JSON)."""
+        if path != '/' and path.endswith('/'):
+            target = path.rstrip('/') or '/'
+            self.send(308, target, 'text/plain; charset=utf-8', extra={'Location': target, 'Refresh': '0;url=%s' % target})
+            return None
+        if path == '/healthcheck' and self.command == 'GET':
+            seconds = int(time.monotonic() - STARTED_AT)
+            self.send(200, HEALTHCHECK % ('%dm%ds' % divmod(seconds, 60)), 'text/plain; charset=utf-8')
+            return None
+        bridge = path.rsplit('/', 1)[1] if path in ('/api/conat/hub', '/api/conat/project') else None
+        endpoint = path[len('/api/v2/'):] if path.startswith('/api/v2/') else None
+        if bridge is None and endpoint not in ROUTES:
+            self.send(404, NOT_FOUND_PAGE, 'text/html; charset=utf-8')
+            return None
+        if raw is None or len(raw) > BODY_LIMIT:
+            self._count(endpoint or path, 413)
+            self.send(413, 'Body exceeded 1mb limit')
+            return None
+        try:
+            params = self._params(raw)
+        except ValueError:
+            self._count(endpoint or path, 400)
+            self.send(400, 'Invalid JSON')
+            return None
+        return bridge, endpoint, params
+
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = handle_any
 
     def _deliver(self, name, value, cookies, fault):
         """The answer, or what an injected fault makes of it (see the README's Faults)."""
-        mode = fault['mode'] if fault else None
-        if mode in (None, 'delay'):
+        if fault is None or fault['mode'] == 'delay':
             self._count(name, 200, fault)
             self.send(200, self.json_bytes(value), 'application/json; charset=utf-8', cookies)
-        elif mode == 'status_after':
-            self._count(name, fault['status'], fault)
-            self._send_fault_page(fault['status'])
-        elif mode == 'html200':
-            self._count(name, 200, fault)
-            self.send(200, b'<html><head><title>CoCalc</title></head><body>Loading...</body></html>\n',
-                      'text/html; charset=utf-8')
-        elif mode == 'reset_after':
-            self._count(name, 'reset', fault)
-            self._reset()
-        else:   # truncated
-            self._count(name, 200, fault)
-            body = self.json_bytes(value)
-            self.close_connection = True
-            self.send_response(200)
-            self.send_header('Content-Type', 'application/json; charset=utf-8')
-            self.send_header('Content-Length', str(len(body)))
-            self.send_header('Connection', 'close')
-            self.end_headers()
-            self.wfile.write(body[:len(body) // 2])
+        else:
+            self._deliver_fault(fault, 200, self.json_bytes(value), 'application/json; charset=utf-8',
+                                lambda sent: self._count(name, sent, fault))
 
     def _params(self, raw):
         if self.command != 'POST':

@@ -22,18 +22,16 @@ the counts of replayed / matched / skipped cases are printed at the end of the t
 """
 
 import base64
-import collections
-import difflib
 import hashlib
 import json
 import re
-import time
 import urllib.parse
 from pathlib import Path
 
 import pytest
 
-from cocalc_testlib import INSTANT_STARTS, Api, ServerProcess
+from cocalc_replay import SHA1_RE, Case, NotReplayable, Normalizer, ReplayRunner, Reply, replay_session
+from cocalc_testlib import Api
 
 RECORDINGS = Path(__file__).resolve().parent / 'recordings'
 
@@ -76,23 +74,11 @@ EXCLUDED_ROWS = {
                                     'the replay can only make it with create_project, which sets state'),
 }
 
-ISO_RE = re.compile(r'\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z')
-UUID_RE = re.compile(r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}')
-SHA1_RE = re.compile(r'\b[0-9a-f]{40}\b')
-LEGACY_KEY_RE = re.compile(r'\bsk_[A-Za-z0-9]{16,}\b')
-SCRIPT_RE = re.compile(r"(?:/[^\s'/]+)*/cocalc-[^/\s']+/a\.sh")
-# get_usernames iterates a form string character by character and names the first one: that one is part of an id.
-FIRST_CHAR_RE = re.compile(r'invalid uuid (\S) in account_ids -- "(%s)"' % UUID_RE.pattern)
 ELIDED_RE = re.compile(r'<ELIDED \d+ chars, sha256 [0-9a-f]+\.\.\., see \'elided\'>')
-SECRET_FIELDS = {'api_key': '<api_key>', 'auth_token': '<auth_token>', 'secret_token': '<secret_token>'}
-NUMERIC_ID_FIELDS = {'project.pid', 'hub-server.port', 'browser-server.port'}
 PROJECT_LIST_TABLES = ('projects', 'projects_all')
 
 
 # -- loading ------------------------------------------------------------------------------------------------
-Case = collections.namedtuple('Case', 'name record')
-
-
 def _load(name):
     with open(RECORDINGS / name, encoding='utf-8') as handle:
         return [json.loads(line) for line in handle if line.strip()]
@@ -133,10 +119,6 @@ def auto_skip(record):
     return None
 
 
-class NotReplayable(Exception):
-    """A case this replay cannot send (a key no earlier case made, an elided body that cannot be rebuilt)."""
-
-
 # -- elided bodies ---------------------------------------------------------------------------------------------
 def rebuild_elided(info):
     """Rebuild an elided string from its head (a repeated pattern), checked against the recorded sha256."""
@@ -148,110 +130,7 @@ def rebuild_elided(info):
     return content
 
 
-# -- the world: recorded ids and their local twins ---------------------------------------------------------------
-class World:
-    def __init__(self, server):
-        self.server = server
-        self.recorded_to_symbol = {}
-        self.local_to_symbol = {}
-        self.symbol_to_local = {}
-        self.keys = {}
-
-    def bind(self, recorded, local, symbol=None):
-        symbol = symbol or '<%s:%s>' % ('id', recorded[:8])
-        self.recorded_to_symbol[recorded] = symbol
-        self.local_to_symbol[local] = symbol
-        self.symbol_to_local[symbol] = local
-
-    def bind_project(self, recorded, local):
-        self.bind(recorded, local, '<project:%s>' % recorded[:8])
-
-    def local(self, recorded):
-        return self.symbol_to_local[self.recorded_to_symbol[recorded]]
-
-    def api(self, placeholder):
-        return Api(self.server.url, self.keys[placeholder])
-
-    # requests: recorded ids -> local ids
-    def map_text(self, text):
-        for recorded in sorted(self.recorded_to_symbol, key=len, reverse=True):
-            if recorded in text:
-                text = text.replace(recorded, self.local(recorded))
-        return text
-
-    def map_request(self, value):
-        if isinstance(value, dict):
-            return {self.map_text(key): self.map_request(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [self.map_request(item) for item in value]
-        if isinstance(value, str):
-            return self.map_text(value)
-        return value
-
-    def auth_header(self, auth):
-        if auth == 'none':
-            return None
-        for placeholder, key in self.keys.items():
-            auth = auth.replace(placeholder, key)
-        if re.search(r'<[A-Z_]+>', auth):
-            raise NotReplayable('the key %s was not made by an earlier case' % re.search(r'<[A-Z_]+>', auth).group(0))
-        basic = re.fullmatch(r'Basic base64\((.*)\)', auth)
-        if basic:
-            return 'Basic ' + base64.b64encode(basic.group(1).encode()).decode()
-        bearer = re.fullmatch(r'Bearer (.*)', auth)
-        if bearer:
-            return 'Bearer ' + bearer.group(1)
-        raise ValueError('unknown auth description %r' % auth)
-
-
-# -- normalizer --------------------------------------------------------------------------------------------------
-class Normalizer:
-    """Replace what legitimately differs between two servers by placeholders; keep everything else."""
-
-    def __init__(self, symbols, home_prefix=None):
-        self.symbols = sorted(symbols.items(), key=lambda item: len(item[0]), reverse=True)
-        self.home_prefix = home_prefix
-
-    def text(self, value):
-        if self.home_prefix:
-            value = value.replace(self.home_prefix, '/projects')
-        value = FIRST_CHAR_RE.sub(lambda found: 'invalid uuid %s in account_ids -- "%s"' % (
-            '<first character of the id>' if found.group(1) == found.group(2)[0] else found.group(1), found.group(2)), value)
-        for raw, symbol in self.symbols:
-            if raw in value:
-                value = value.replace(raw, symbol)
-        value = ISO_RE.sub('<time>', value)
-        if 'a.sh' in value:
-            value = SCRIPT_RE.sub('<script>', value)
-        value = UUID_RE.sub('<uuid>', value)
-        value = SHA1_RE.sub('<sha1>', value)
-        return LEGACY_KEY_RE.sub('<api_key>', value)
-
-    def __call__(self, value, key=None):
-        if key in SECRET_FIELDS and isinstance(value, str):
-            return SECRET_FIELDS[key]
-        if key in NUMERIC_ID_FIELDS and isinstance(value, int):
-            return '<number>'
-        if isinstance(value, dict):
-            value = self._public_path_id(value)
-            return {self.text(name): self(item, name) for name, item in value.items()}
-        if isinstance(value, list):
-            return [self(item) for item in value]
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, int) and not isinstance(value, bool) and 10 ** 12 <= value < 10 ** 14:
-            return '<epoch-ms>'
-        return value
-
-    @staticmethod
-    def _public_path_id(row):
-        """A public path id that follows the rule sha1(project_id + path) becomes a placeholder saying so."""
-        if all(isinstance(row.get(name), str) for name in ('id', 'project_id', 'path')):
-            if row['id'] == hashlib.sha1((row['project_id'] + row['path']).encode()).hexdigest():
-                return dict(row, id='<sha1(project_id+path)>')
-        return row
-
-
+# -- comparison rules of this era -------------------------------------------------------------------------------
 def known_project_rows(result, known, excluded):
     """Keep only rows of projects both sides know (and drop explicitly excluded ones)."""
     if not isinstance(result, dict) or not isinstance(result.get('query'), dict):
@@ -273,10 +152,6 @@ def unordered_lists(result, request):
         rows = sorted(result['query']['projects_all'], key=lambda row: json.dumps(row, sort_keys=True))
         result = dict(result, query=dict(result['query'], projects_all=rows))
     return result
-
-
-def collapse(text):
-    return ' '.join(text.split())
 
 
 # -- hooks: steps the recording session made but did not keep ----------------------------------------------------
@@ -393,43 +268,16 @@ HOOKS = {
 
 
 # -- the replay -------------------------------------------------------------------------------------------------------
-Result = collections.namedtuple('Result', 'outcome report')   # outcome: match | mismatch | skip
+class Replay(ReplayRunner):
+    """The 2024 era's parts of the shared runner (cocalc_replay.ReplayRunner)."""
 
+    CASES = CASES
+    HOOKS = HOOKS
+    SKIPS = SKIPS
+    SEND_ANYWAY = SEND_ANYWAY
 
-class Replay:
-    def __init__(self, server):
-        self.server = server
-        self.world = World(server)
-        self.results = {}
-        self.position = 0
-
-    def result(self, case):
-        while case.name not in self.results:
-            current = CASES[self.position]
-            self.position += 1
-            self.results[current.name] = self._run(current)
-        return self.results[case.name]
-
-    def _run(self, case):
-        record = case.record
-        try:
-            if case.name in HOOKS:
-                HOOKS[case.name](self)
-        except Exception as problem:  # pylint: disable=broad-exception-caught
-            return Result('mismatch', 'the setup step %s before %s failed: %r' % (HOOKS[case.name].__name__, case.name, problem))
-        reason = SKIPS.get(case.name) or auto_skip(record)
-        if reason and case.name not in SEND_ANYWAY:
-            return Result('skip', reason)
-        try:
-            reply = self._send(record)
-        except NotReplayable as problem:
-            return Result('skip', str(problem))
-        except Exception as problem:  # pylint: disable=broad-exception-caught
-            return Result('mismatch', 'the replay failed: %r' % problem)
-        if reason:
-            return Result('skip', reason)
-        self._learn(record, reply)
-        return self._compare(case, record, reply)
+    def skip_reason(self, case):
+        return SKIPS.get(case.name) or auto_skip(case.record)
 
     def _body(self, record):
         request = record['request']
@@ -452,13 +300,28 @@ class Replay:
                 raise NotReplayable('the rebuilt body has %d bytes, the recorded one %d' % (len(data), info['whole_body_bytes']))
         return data
 
-    def _send(self, record):
-        api = Api(self.server.url, None)
-        header = self.world.auth_header(record['auth'])
-        return api.raw(None, data=self._body(record), content_type=record['content_type'], auth=None, header=header,
-                       method=record['method'], path=record['url_path'], timeout=60)
+    def _auth(self, auth):
+        """'none', 'Basic base64(<KEY>:)' or 'Bearer <KEY>' as an Authorization header (None: no header)."""
+        if auth == 'none':
+            return None
+        auth = self.world.with_keys(auth)
+        basic = re.fullmatch(r'Basic base64\((.*)\)', auth)
+        if basic:
+            return 'Basic ' + base64.b64encode(basic.group(1).encode()).decode()
+        bearer = re.fullmatch(r'Bearer (.*)', auth)
+        if bearer:
+            return 'Bearer ' + bearer.group(1)
+        raise ValueError('unknown auth description %r' % auth)
 
-    def _learn(self, record, reply):
+    def send(self, case):
+        record = case.record
+        api = Api(self.server.url, None)
+        header = self._auth(record['auth'])
+        reply = api.raw(None, data=self._body(record), content_type=record['content_type'], auth=None, header=header,
+                        method=record['method'], path=record['url_path'], timeout=60)
+        return Reply(reply.status, reply.content_type, reply.text, reply.json)
+
+    def learn(self, record, reply):
         """New recorded ids (projects, accounts, keys, public paths) get the ids of the local server."""
         self._learn_public_path_ids(record['response'])
         expected, actual = record['response'], reply.json
@@ -485,71 +348,44 @@ class Replay:
             for item in value.values():
                 self._learn_public_path_ids(item)
 
-    def _expected_json(self, record):
+    @staticmethod
+    def _expected_json(record):
         expected = record['response']
         for item in record.get('elided', []):
             if item['where'] == 'response.content':
                 expected = dict(expected, content=rebuild_elided(item))
         return expected
 
-    def _compare(self, case, record, reply):
-        expected_is_json = (record['response_content_type'] or '').startswith('application/json')
-        problems = []
-        if reply.status != record['http_status']:
-            problems.append('HTTP status: expected %s, got %s' % (record['http_status'], reply.status))
-        if (reply.json is not None) != expected_is_json:
-            problems.append('content type: expected %s, got %r' % (record['response_content_type'], reply.content_type))
-        if expected_is_json and reply.json is not None:
-            expected = Normalizer(self.world.recorded_to_symbol)(self._expected_json(record))
-            actual = Normalizer(self.world.local_to_symbol, str(self.server.projects_dir))(reply.json)
-            known = set(self.world.symbol_to_local)
-            excluded_ids = EXCLUDED_ROWS.get(case.name, (set(), None))[0]
-            excluded = {self.world.recorded_to_symbol.get(recorded, recorded) for recorded in excluded_ids}
-            expected = unordered_lists(known_project_rows(expected, known, excluded), record['request'])
-            actual = unordered_lists(known_project_rows(actual, known, excluded), record['request'])
-            if expected != actual:
-                problems.append('body differs (normalized; - expected, + got):\n' + '\n'.join(difflib.unified_diff(
-                    json.dumps(expected, indent=1, sort_keys=True, ensure_ascii=False).splitlines(),
-                    json.dumps(actual, indent=1, sort_keys=True, ensure_ascii=False).splitlines(), lineterm='', n=2)))
-        elif not expected_is_json and reply.json is None and collapse(record['response']) != collapse(reply.text):
-            problems.append('text body: expected %r, got %r' % (collapse(record['response'])[:300], collapse(reply.text)[:300]))
-        if not problems:
-            return Result('match', None)
+    def normalized(self, case, record, reply):
+        expected = Normalizer(self.world.recorded_to_symbol)(self._expected_json(record))
+        actual = Normalizer(self.world.local_to_symbol, str(self.server.projects_dir))(reply.json)
+        known = set(self.world.symbol_to_local)
+        excluded_ids = EXCLUDED_ROWS.get(case.name, (set(), None))[0]
+        excluded = {self.world.recorded_to_symbol.get(recorded, recorded) for recorded in excluded_ids}
+        expected = unordered_lists(known_project_rows(expected, known, excluded), record['request'])
+        actual = unordered_lists(known_project_rows(actual, known, excluded), record['request'])
+        return expected, actual
+
+    def describe(self, case, record):
         request = record['request'] if isinstance(record['request'], (dict, type(None))) else record['request'][:300]
-        head = '%s %s %s (as %s, auth %s): %s\nrequest: %s\nnote: %s' % (
+        return '%s %s %s (as %s, auth %s): %s\nrequest: %s\nnote: %s' % (
             case.name, record['method'], record['url_path'], record['as_account'], record['auth'], record['endpoint'],
             json.dumps(request, ensure_ascii=False)[:600], record['note'])
-        return Result('mismatch', head + '\n' + '\n'.join(problems))
 
-    def summary(self):
-        counts = collections.Counter(result.outcome for result in self.results.values())
-        reasons = collections.Counter(result.report for result in self.results.values() if result.outcome == 'skip')
-        lines = ['conformance replay of %d recorded cases (%d transcripts, %d flow steps): replayed %d, matched %d, mismatched %d, skipped %d'
-                 % (len(self.results), sum(1 for name in self.results if name.startswith('T')),
-                    sum(1 for name in self.results if name.startswith('F')), counts['match'] + counts['mismatch'],
-                    counts['match'], counts['mismatch'], counts['skip'])]
-        for reason, count in reasons.most_common():
-            names = sorted(name for name, result in self.results.items() if result.report == reason)
-            lines.append('  skipped %d (%s): %s' % (count, ', '.join(names), reason))
-        for name, (ids, reason) in EXCLUDED_ROWS.items():
-            lines.append('  %s compares without %d row(s): %s' % (name, len(ids), reason))
-        return '\n'.join(lines)
+    def summary_head(self, counts):
+        return ('conformance replay of %d recorded cases (%d transcripts, %d flow steps): replayed %d, matched %d, '
+                'mismatched %d, skipped %d' % (len(self.results), sum(1 for name in self.results if name.startswith('T')),
+                                               sum(1 for name in self.results if name.startswith('F')),
+                                               counts['match'] + counts['mismatch'], counts['match'], counts['mismatch'],
+                                               counts['skip']))
+
+    def summary_notes(self):
+        return ['  %s compares without %d row(s): %s' % (name, len(ids), reason) for name, (ids, reason) in EXCLUDED_ROWS.items()]
 
 
 @pytest.fixture(scope='module')
 def replay(tmp_path_factory, request):
-    # Instant starts: these recordings (tests/server/tests/recordings) are from an earlier session whose
-    # calls never met a starting project (every start there was a blocking action_request or an on-demand
-    # start by the call itself, which succeed either way), and the comparison ignores times; real start
-    # times would only make the replay slower. test_starts.py checks the start model against runs-2024.
-    server = ServerProcess(tmp_path_factory.mktemp('conformance') / 'data', '2024', extra_args=INSTANT_STARTS)
-    server.start()
-    started = time.monotonic()
-    replayer = Replay(server)
-    yield replayer
-    request.config.cocalc_conformance_summary = '%s\n  (%.1f s)' % (replayer.summary(), time.monotonic() - started)
-    rc = server.stop()
-    assert rc == 0, 'the conformance server exited with %r; log:\n%s' % (rc, server.log_tail())
+    yield from replay_session(tmp_path_factory, request, '2024', Replay)
 
 
 @pytest.mark.parametrize('case', CASES, ids=[case_id(case) for case in CASES])

@@ -16,8 +16,6 @@ skipped with a reason per category (SKIPS); the counts are printed at the end of
 """
 
 import base64
-import collections
-import difflib
 import json
 import re
 import time
@@ -25,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from cocalc_testlib import INSTANT_STARTS, Api, ServerProcess, serve_cli
-from test_conformance import Normalizer, World, collapse
+from cocalc_replay import Case, Normalizer, ReplayRunner, Reply, replay_session
+from cocalc_testlib import Api, serve_cli
 
 RECORDINGS = Path(__file__).resolve().parent / 'recordings'
 TIME_SCALE = 0.2
@@ -36,6 +34,7 @@ BOB = 'aee36854-1d3e-4fb5-b1fd-44f2114fca7a'
 P1 = 'ff93fae1-974d-43e7-ad67-e6ee6f769d18'
 P2 = '9672a713-94c4-4b65-8b7b-8185b0f2ece2'
 P3 = 'b75a4d05-12ef-4c97-a667-d59461a2da20'
+ASYNC_JOB = '392f6c84-9dde-4e25-b5e5-dacf4d432a42'   # the job L212 starts (sleep 2)
 ALICE_PASSWORD = 'alice-password-123'
 
 CONFINED = ('the real single-user hub follows this path out of the project home; the local server confines every '
@@ -76,7 +75,6 @@ def _load():
         return [json.loads(line) for line in handle if line.strip()]
 
 
-Case = collections.namedtuple('Case', 'name record')
 CASES = [Case('L%03d' % number, record) for number, record in enumerate(_load(), 1)]
 
 
@@ -111,14 +109,15 @@ def unordered(result):
     return result
 
 
-class Replay:
+class Replay(ReplayRunner):
+    """Era 2026's parts of the shared runner (cocalc_replay.ReplayRunner); CASES, HOOKS and SKIPS are set below."""
+
+    SEND_ANYWAY = SEND_ANYWAY
+
     def __init__(self, server):
-        self.server = server
-        self.world = World(server)
+        super().__init__(server)
         self.key_ids = {}       # recorded api key id -> local id
         self.cookie = None      # carol's remember_me
-        self.results = {}
-        self.position = 0
 
     # -- helpers for hooks ----------------------------------------------------------------------
     def v2(self, route, body, key='<KEY>', cookie=False):
@@ -138,32 +137,7 @@ class Replay:
         assert not (isinstance(value, dict) and 'error' in value), (name, value)
         return value
 
-    def result(self, case):
-        while case.name not in self.results:
-            current = CASES[self.position]
-            self.position += 1
-            self.results[current.name] = self._run(current)
-        return self.results[case.name]
-
-    def _run(self, case):
-        record = case.record
-        try:
-            if case.name in HOOKS:
-                HOOKS[case.name](self)
-        except Exception as problem:  # pylint: disable=broad-exception-caught
-            return ('mismatch', 'the setup step %s before %s failed: %r' % (HOOKS[case.name].__name__, case.name, problem))
-        reason = SKIPS.get(case.name)
-        if reason and case.name not in SEND_ANYWAY:
-            return ('skip', reason)
-        try:
-            reply = self._send(case)
-        except Exception as problem:  # pylint: disable=broad-exception-caught
-            return ('mismatch', 'the replay failed: %r' % problem)
-        if reason:
-            return ('skip', reason)
-        self._learn(record, reply)
-        return self._compare(case, record, reply)
-
+    # -- the runner's parts ---------------------------------------------------------------------
     def _map(self, value):
         value = self.world.map_request(value)
         if isinstance(value, dict) and isinstance(value.get('id'), int):
@@ -174,8 +148,7 @@ class Replay:
                          + value['args'][1:])
         return value
 
-    def _send(self, case):
-        record = case.record
+    def _data(self, record):
         request = record['request']
         if isinstance(request, dict):
             request = self._map(request)
@@ -188,11 +161,13 @@ class Replay:
                 found = re.fullmatch(r'<(\d+) chars>', args[0]['content'])
                 if found:
                     args[0] = dict(args[0], content='a' * (int(found.group(1)) - 1) + '\n')
-            data = json.dumps(request).encode()
-        elif isinstance(request, str):
-            data = self.world.map_text(request).encode()
-        else:
-            data = None
+            return json.dumps(request).encode()
+        if isinstance(request, str):
+            return self.world.map_text(request).encode()
+        return None
+
+    def send(self, case):
+        record = case.record
         header = self._auth(record['auth'])
         headers = {'Authorization': header} if header else {}
         if record['content_type']:
@@ -200,28 +175,26 @@ class Replay:
         if case.name in WITH_COOKIE and self.cookie:
             headers['Cookie'] = 'remember_me=%s' % self.cookie
         api = Api(self.server.url, None)
-        reply = api.session.request(record['method'], self.server.url + record['url_path'], data=data, headers=headers,
-                                    timeout=120, allow_redirects=False)
+        reply = api.session.request(record['method'], self.server.url + record['url_path'], data=self._data(record),
+                                    headers=headers, timeout=120, allow_redirects=False)
         if 'remember_me' in reply.cookies:
             self.cookie = reply.cookies['remember_me']
         content_type = reply.headers.get('Content-Type', '')
         parsed = reply.json() if content_type.startswith('application/json') else None
-        return reply.status_code, content_type, reply.text, parsed
+        return Reply(reply.status_code, content_type, reply.text, parsed)
 
     def _auth(self, auth):
         """'none', 'Basic <KEY>:' (the user part of Basic auth), 'Bearer <KEY>' or a literal header."""
         if auth == 'none':
             return None
-        for placeholder, key in self.world.keys.items():
-            auth = auth.replace(placeholder, key)
-        if re.search(r'<[A-Z_]+>', auth):
-            raise AssertionError('the key %s was not made by an earlier line or hook' % re.search(r'<[A-Z_]+>', auth).group(0))
+        # A key no earlier line or hook made is a failure of this replay, not a case to skip.
+        auth = self.world.with_keys(auth, missing=AssertionError)
         if auth.startswith('Basic '):
             return 'Basic ' + base64.b64encode(auth[len('Basic '):].encode()).decode()
         return auth
 
-    def _learn(self, record, reply):
-        expected, actual = record['response'], reply[3]
+    def learn(self, record, reply):
+        expected, actual = record['response'], reply.json
         path = record['url_path']
         request = record['request'] if isinstance(record['request'], dict) else {}
         if path == '/api/v2/projects/create' and isinstance(expected, dict) and 'project_id' in expected and actual:
@@ -234,6 +207,9 @@ class Replay:
         if isinstance(expected, dict) and expected.get('type') == 'async' and isinstance(actual, dict) and 'job_id' in actual \
                 and expected['job_id'] not in self.world.recorded_to_symbol:
             self.world.bind(expected['job_id'], actual['job_id'], '<job:%s>' % expected['job_id'][:8])
+        self._learn_keys(expected, actual)
+
+    def _learn_keys(self, expected, actual):
         rows_expected = expected.get('response') if isinstance(expected, dict) else expected
         rows_actual = actual.get('response') if isinstance(actual, dict) else actual
         if isinstance(rows_expected, list) and isinstance(rows_actual, list) and len(rows_expected) == len(rows_actual):
@@ -245,54 +221,22 @@ class Replay:
                         if old.get('name') != 'conat-created':
                             self.world.keys[name] = new['secret']
 
-    def _compare(self, case, record, reply):
-        status, content_type, text, parsed = reply
-        expected_is_json = (record['response_content_type'] or '').startswith('application/json')
-        problems = []
-        if status != record['http_status']:
-            problems.append('HTTP status: expected %s, got %s' % (record['http_status'], status))
-        if (parsed is not None or content_type.startswith('application/json')) != expected_is_json:
-            problems.append('content type: expected %s, got %r' % (record['response_content_type'], content_type))
-        if expected_is_json and content_type.startswith('application/json'):
-            expected = Normalizer2026(self.world.recorded_to_symbol)(record['response'])
-            actual = Normalizer2026(self.world.local_to_symbol, str(self.server.projects_dir))(parsed)
-            expected, actual = unordered(expected), unordered(actual)
-            if isinstance(record['response'], str) and '...<truncated by recorder, total ' in record['response'] \
-                    and isinstance(parsed, str):
-                head, total = re.fullmatch(r'(.*)\.\.\.<truncated by recorder, total (\d+) chars>', record['response'],
-                                           re.S).groups()
-                expected, actual = (head, int(total)), (parsed[:len(head)], len(parsed))
-            if case.name in UNSORTED_LISTS:
-                field = UNSORTED_LISTS[case.name]
-                expected, actual = (sorted(side, key=lambda row: row[field]) if isinstance(side, list) else side
-                                    for side in (expected, actual))
-            if expected != actual:
-                problems.append('body differs (normalized; - expected, + got):\n' + '\n'.join(difflib.unified_diff(
-                    json.dumps(expected, indent=1, sort_keys=True, ensure_ascii=False).splitlines(),
-                    json.dumps(actual, indent=1, sort_keys=True, ensure_ascii=False).splitlines(), lineterm='', n=2)))
-        elif not expected_is_json:
-            wanted = record['response'] or ''
-            if '...<truncated by recorder' in wanted:
-                head = wanted.split('...<truncated by recorder')[0]
-                if not text.startswith(head):
-                    problems.append('text body does not start with the recorded %r' % head[:200])
-            elif collapse(wanted) != collapse(text):
-                problems.append('text body: expected %r, got %r' % (collapse(wanted)[:300], collapse(text)[:300]))
-        if not problems:
-            return ('match', None)
-        return ('mismatch', '%s %s %s (auth %s)\nrequest: %s\nnote: %s\n%s' % (
-            case.name, record['method'], record['url_path'], record['auth'], json.dumps(record['request'])[:600],
-            record['note'], '\n'.join(problems)))
+    def normalized(self, case, record, reply):
+        expected = unordered(Normalizer2026(self.world.recorded_to_symbol)(record['response']))
+        actual = unordered(Normalizer2026(self.world.local_to_symbol, str(self.server.projects_dir))(reply.json))
+        if case.name in UNSORTED_LISTS:
+            field = UNSORTED_LISTS[case.name]
+            expected, actual = (sorted(side, key=lambda row: row[field]) if isinstance(side, list) else side
+                                for side in (expected, actual))
+        return expected, actual
 
-    def summary(self):
-        counts = collections.Counter(outcome for outcome, _report in self.results.values())
-        lines = ['conformance replay of era 2026: %d recorded lines, replayed %d, matched %d, mismatched %d, skipped %d'
-                 % (len(self.results), counts['match'] + counts['mismatch'], counts['match'], counts['mismatch'], counts['skip'])]
-        reasons = collections.Counter(report for outcome, report in self.results.values() if outcome == 'skip')
-        for reason, count in reasons.most_common():
-            names = sorted(name for name, (outcome, report) in self.results.items() if outcome == 'skip' and report == reason)
-            lines.append('  skipped %d (%s): %s' % (count, ', '.join(names), reason))
-        return '\n'.join(lines)
+    def describe(self, case, record):
+        return '%s %s %s (auth %s)\nrequest: %s\nnote: %s' % (
+            case.name, record['method'], record['url_path'], record['auth'], json.dumps(record['request'])[:600], record['note'])
+
+    def summary_head(self, counts):
+        return ('conformance replay of era 2026: %d recorded lines, replayed %d, matched %d, mismatched %d, skipped %d'
+                % (len(self.results), counts['match'] + counts['mismatch'], counts['match'], counts['mismatch'], counts['skip']))
 
 
 # -- hooks: the world before the first line, and steps the session made without recording them -------------
@@ -341,8 +285,13 @@ def hook_last_name_back(replay):
 
 
 def hook_wait_async_job(replay):
-    """L214 reads the async job (sleep 2) 'after completion'."""
+    """L214 reads the async job (sleep 2) 'after completion': wait as long as the real hub's 2 s, and on a
+    busy machine until the job says it completed (asking with async_get, which changes nothing)."""
     time.sleep(2.5)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and replay.v2('exec', {'project_id': replay.world.local(P1),
+                                                             'async_get': replay.world.local(ASYNC_JOB)})['status'] == 'running':
+        time.sleep(0.5)
 
 
 def hook_start_p1(replay):
@@ -422,21 +371,12 @@ HOOKS = {
 }
 
 
+Replay.CASES, Replay.HOOKS, Replay.SKIPS = CASES, HOOKS, SKIPS
+
+
 @pytest.fixture(scope='module')
 def replay(tmp_path_factory, request):
-    # Instant starts: every start in this session was an explicit, waited-for start or an on-demand start by
-    # the call itself, which answer the same whatever the start takes; test_era2026.py runs real start times.
-    server = ServerProcess(tmp_path_factory.mktemp('conformance-2026') / 'data', '2026', extra_args=INSTANT_STARTS,
-                           env={'COCALC_LOCAL_TIME_SCALE': str(TIME_SCALE)})
-    server.start()
-    started = time.monotonic()
-    replayer = Replay(server)
-    yield replayer
-    summary = '%s\n  (%.1f s)' % (replayer.summary(), time.monotonic() - started)
-    previous = getattr(request.config, 'cocalc_conformance_summary', None)
-    request.config.cocalc_conformance_summary = summary if not previous else previous + '\n' + summary
-    rc = server.stop()
-    assert rc == 0, 'the conformance server exited with %r; log:\n%s' % (rc, server.log_tail())
+    yield from replay_session(tmp_path_factory, request, '2026', Replay, env={'COCALC_LOCAL_TIME_SCALE': str(TIME_SCALE)})
 
 
 @pytest.mark.parametrize('case', CASES, ids=['%s-%s' % (case.name, case.record['url_path'].strip('/').replace('/', '.'))
