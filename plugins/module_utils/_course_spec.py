@@ -80,7 +80,8 @@ def argument_spec():
         materials_project_id=dict(type='str'),
         invite=dict(type='dict', options=dict(
             subject=dict(type='str'),
-            body=dict(type='str'),
+            # cocalc_collaborator's invite_message; body is the spelling of 0.1.
+            message=dict(type='str', aliases=['body']),
             reply_to=dict(type='str'),
         )),
         on_drop=dict(type='str', default='keep', choices=['keep', 'remove_student', 'delete']),
@@ -159,39 +160,53 @@ def _roster_column(header, field, columns, source):
     return None
 
 
-def parse_roster(text, columns=None, source='roster'):
-    """Students from CSV text: [{student_id, email, first_name, last_name, where}] (see the module docs)."""
-    columns = dict((key, value) for key, value in (columns or {}).items() if value)
-    reader = csv.reader(io.StringIO(text.lstrip('\ufeff')))
+def _roster_header(reader, source):
     try:
-        header = next(reader)
+        return next(reader)
     except StopIteration:
         raise CocalcInputError('roster: %s is empty; it needs a header line and one line per student' % source) from None
     except csv.Error as err:
         raise CocalcInputError('roster: %s is not valid CSV: %s' % (source, err)) from None
+
+
+def _roster_index(header, columns, source):
+    """{field: column position or None}; the student_id and email columns must be there."""
     index = dict((field, _roster_column(header, field, columns, source)) for field in ROSTER_COLUMNS)
     for field in ('student_id', 'email'):
         if index[field] is None:
             raise CocalcInputError('roster: %s has no %s column (looked for %s); name it with roster_columns.%s'
                                    % (source, field, ', '.join(repr(name) for name in ROSTER_COLUMNS[field]), field))
+    return index
+
+
+def _roster_student(row, index, where):
+    """The student of one roster line, or None for a line without student ID and email."""
+    def cell(field):
+        position = index[field]
+        return row[position].strip() if position is not None and position < len(row) else ''
+    student_id, email = cell('student_id'), cell('email')
+    if not student_id and not email:
+        return None
+    if not student_id or not email:
+        raise CocalcInputError('roster: %s has %s but no %s' % (where, 'an email' if email else 'a student ID',
+                                                                'student ID' if email else 'email'))
+    first, last = cell('first_name'), cell('last_name')
+    if not first and not last and index['name'] is not None:
+        first, last = _split_name(cell('name'))
+    return dict(student_id=student_id, email=email, first_name=first or None, last_name=last or None, where=where)
+
+
+def parse_roster(text, columns=None, source='roster'):
+    """Students from CSV text: [{student_id, email, first_name, last_name, where}] (see the module docs)."""
+    columns = dict((key, value) for key, value in (columns or {}).items() if value)
+    reader = csv.reader(io.StringIO(text.lstrip('\ufeff')))
+    index = _roster_index(_roster_header(reader, source), columns, source)
     students = []
     try:
         for row in reader:
-            where = '%s line %d' % (source, reader.line_num)
-
-            def cell(field, row=row):
-                position = index[field]
-                return row[position].strip() if position is not None and position < len(row) else ''
-            student_id, email = cell('student_id'), cell('email')
-            if not student_id and not email:
-                continue
-            if not student_id or not email:
-                raise CocalcInputError('roster: %s has %s but no %s' % (where, 'an email' if email else 'a student ID',
-                                                                        'student ID' if email else 'email'))
-            first, last = cell('first_name'), cell('last_name')
-            if not first and not last and index['name'] is not None:
-                first, last = _split_name(cell('name'))
-            students.append(dict(student_id=student_id, email=email, first_name=first or None, last_name=last or None, where=where))
+            student = _roster_student(row, index, '%s line %d' % (source, reader.line_num))
+            if student is not None:
+                students.append(student)
     except csv.Error as err:
         raise CocalcInputError('roster: %s is not valid CSV near line %d: %s' % (source, reader.line_num, err)) from None
     return students
@@ -223,6 +238,10 @@ class CourseSpec(object):
         self.title_template = params['student_project_title']
         self.materials_project_id = params.get('materials_project_id')
         self.invite = dict(params.get('invite') or {})
+        # body: the old spelling of message (an alias; Ansible may hand over both keys).
+        body = self.invite.pop('body', None)
+        if self.invite.get('message') is None:
+            self.invite['message'] = body
         self.students = []
         self.staff_ids = []
         self.staff_emails = []
@@ -231,8 +250,7 @@ class CourseSpec(object):
 
 
 def _check_title_template(template):
-    if not isinstance(template, str) or not template.strip():
-        raise CocalcInputError('student_project_title must be a non-empty string')
+    validated('non_empty', template, 'student_project_title')
     try:
         fields = [field for _text, field, _spec, _conv in string.Formatter().parse(template) if field is not None]
     except ValueError as err:
@@ -252,33 +270,38 @@ def render_title(spec, student):
     return title or student['student_id']
 
 
+def _check_student(student, where, option):
+    """One student's own fields, normalised in place (the kinds of _validate)."""
+    student['student_id'] = validated('non_empty', student.get('student_id'), '%s: student_id' % where).strip()
+    student['email'] = check_email(student.get('email'), '%s.email' % where if option == 'students' else '%s: the email' % where)
+    for name in ('first_name', 'last_name'):
+        if student.get(name) not in (None, ''):
+            validated('person_name', student[name], '%s.%s' % (where, name))
+
+
+def _check_unique(student, where, keys, emails):
+    """Each project marker and each email once per course (keys, emails: what was seen, and where)."""
+    key = student['key']
+    if key in keys:
+        raise CocalcInputError('%s: student_id %r gives the same project marker %r as %s (IDs are compared without case, '
+                               'characters other than letters, digits, ".", "_" and "-" count as "_")'
+                               % (where, student['student_id'], key, keys[key]))
+    keys[key] = where
+    address = student['email'].lower()
+    if address in emails:
+        raise CocalcInputError('%s: email %s is also the email of %s' % (where, student['email'], emails[address]))
+    emails[address] = where
+
+
 def _check_students(spec, students, option):
     keys, emails = {}, {}
     for index, student in enumerate(students):
         where = student.get('where') or '%s[%d]' % (option, index)
-        student_id = student.get('student_id')
-        if not isinstance(student_id, str) or not student_id.strip():
-            raise CocalcInputError('%s: student_id must be a non-empty string, got %r' % (where, student_id))
-        student['student_id'] = student_id.strip()
-        student['email'] = check_email(student.get('email'), '%s.email' % where if option == 'students' else '%s: the email' % where)
-        for name in ('first_name', 'last_name'):
-            if student.get(name) is not None and not isinstance(student[name], str):
-                raise CocalcInputError('%s.%s must be a string, got %r' % (where, name, student[name]))
-            if student.get(name):
-                validated('person_name', student[name], '%s.%s' % (where, name))
-        key = project_key(spec.course_id, student['student_id'])
-        if len(key) - len(spec.course_id) - 1 > MAX_STUDENT_KEY:
+        _check_student(student, where, option)
+        student['key'] = project_key(spec.course_id, student['student_id'])
+        if len(student['key']) - len(spec.course_id) - 1 > MAX_STUDENT_KEY:
             raise CocalcInputError('%s: student_id %r is longer than %d characters' % (where, student['student_id'], MAX_STUDENT_KEY))
-        if key in keys:
-            raise CocalcInputError('%s: student_id %r gives the same project marker %r as %s (IDs are compared without case, '
-                                   'characters other than letters, digits, ".", "_" and "-" count as "_")'
-                                   % (where, student['student_id'], key, keys[key]))
-        keys[key] = where
-        address = student['email'].lower()
-        if address in emails:
-            raise CocalcInputError('%s: email %s is also the email of %s' % (where, student['email'], emails[address]))
-        emails[address] = where
-        student['key'] = key
+        _check_unique(student, where, keys, emails)
         student['title'] = validated('title', render_title(spec, student), '%s: the project title' % where)
         spec.students.append(student)
 
@@ -306,55 +329,73 @@ def _check_handouts(spec, handouts, materials_project_id):
         spec.handouts.append(Handout(path, content=content, force=item.get('force', True) is not False, src=item.get('src')))
 
 
-def course_spec(params):
-    """Validate every option before any call; CocalcInputError names the option (or roster line)."""
+def _check_fields(params):
+    """The options of the course itself (params normalised in place)."""
     course_id = params.get('course_id')
     if not isinstance(course_id, str) or not _COURSE_ID_RE.match(course_id):
         raise CocalcInputError('course_id must be 1 to 40 letters, digits, "-" and "_", got %r' % (course_id,))
     parallel = params.get('parallel')
     if not isinstance(parallel, int) or isinstance(parallel, bool) or not 1 <= parallel <= MAX_PARALLEL:
         raise CocalcInputError('parallel must be between 1 and %d, got %r' % (MAX_PARALLEL, parallel))
-    if params.get('title') is not None:
-        validated('title', params['title'], 'title')
-    if params.get('description') is not None:
-        validated('description', params['description'], 'description')
+    for option in ('title', 'description'):
+        if params.get(option) is not None:
+            validated(option, params[option], option)
     _check_title_template(params.get('student_project_title'))
     if params.get('materials_project_id') is not None:
         params['materials_project_id'] = check_uuid(params['materials_project_id'], 'materials_project_id')
-    spec = CourseSpec(params)
-    if spec.state == 'present' and not spec.title:
-        raise CocalcInputError('title is required with state=present')
-    invite = spec.invite
+
+
+def _check_invite(invite):
+    """The invite email's options, normalised in place."""
     # The subject is an email header: a line break in it would start another header (Bcc: ...).
-    for option, kind in (('subject', 'email_subject'), ('body', 'email_body')):
+    for option, kind in (('subject', 'email_subject'), ('message', 'email_body')):
         if invite.get(option) is not None:
             validated(kind, invite[option], 'invite.%s' % option)
             check_non_empty(invite[option], 'invite.%s' % option)
     if invite.get('reply_to') is not None:
         invite['reply_to'] = check_email(invite['reply_to'], 'invite.reply_to')
-    for index, entry in enumerate(params.get('staff') or []):
+
+
+def _check_staff(spec, staff):
+    """Staff by email (spec.staff_emails) or by account ID (spec.staff_ids), each once."""
+    for index, entry in enumerate(staff or []):
         where = 'staff[%d]' % index
         if isinstance(entry, str) and '@' in entry:
             address = check_email(entry, where)
             if address.lower() not in [known.lower() for known in spec.staff_emails]:
                 spec.staff_emails.append(address)
-        else:
-            try:
-                account_id = check_uuid(entry, where)
-            except CocalcInputError:
-                raise CocalcInputError('%s must be an email address or an account ID (UUID), got %r' % (where, entry)) from None
-            if account_id not in spec.staff_ids:
-                spec.staff_ids.append(account_id)
+            continue
+        try:
+            account_id = check_uuid(entry, where)
+        except CocalcInputError:
+            raise CocalcInputError('%s must be an email address or an account ID (UUID), got %r' % (where, entry)) from None
+        if account_id not in spec.staff_ids:
+            spec.staff_ids.append(account_id)
+
+
+def _roster_students(spec, params):
+    """The students of the roster file or of the students option, checked into spec.students."""
+    if params.get('roster') is not None:
+        text = _read_text_file(params['roster'], 'roster')
+        students = parse_roster(text, params.get('roster_columns'), source=params['roster'])
+        _check_students(spec, students, 'roster')
+        return
+    students = params.get('students')
+    if students is None:
+        raise CocalcInputError('one of students or roster is required with state=present')
+    _check_students(spec, [dict(student) for student in students], 'students')
+
+
+def course_spec(params):
+    """Validate every option before any call; CocalcInputError names the option (or roster line)."""
+    _check_fields(params)
+    spec = CourseSpec(params)
+    if spec.state == 'present' and not spec.title:
+        raise CocalcInputError('title is required with state=present')
+    _check_invite(spec.invite)
+    _check_staff(spec, params.get('staff'))
     if spec.state == 'present':
-        if params.get('roster') is not None:
-            text = _read_text_file(params['roster'], 'roster')
-            students = parse_roster(text, params.get('roster_columns'), source=params['roster'])
-            _check_students(spec, students, 'roster')
-        else:
-            students = params.get('students')
-            if students is None:
-                raise CocalcInputError('one of students or roster is required with state=present')
-            _check_students(spec, [dict(student) for student in students], 'students')
+        _roster_students(spec, params)
         _check_handouts(spec, params.get('handouts'), spec.materials_project_id)
         spec.setup = setup_spec(params.get('setup'), spec.course_id)
     return spec

@@ -186,11 +186,14 @@ options:
       subject:
         description: Subject of the invitation. Servers that do not know this field get it only when it is set.
         type: str
-      body:
+      message:
         description:
           - Text of the invitation email; CoCalc adds the sign-up instructions and a link to the project.
           - Default is an invitation naming the project.
+          - The same as O(cocalc.cocalc.cocalc_collaborator#module:invite_message).
+          - O(invite.body) is its older name, kept as an alias.
         type: str
+        aliases: [body]
       reply_to:
         description: Reply-to address of the invitation.
         type: str
