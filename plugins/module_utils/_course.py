@@ -213,9 +213,8 @@ def _existing(spec, state):
     return found
 
 
-def _read_handouts(client, spec, state, pool):
-    texts = [handout for handout in spec.handouts if handout.content is not None]
-    copies = [handout for handout in spec.handouts if handout.copy_from is not None]
+def _read_targets(spec, state, texts, copies):
+    """([(project_id, path)] to read in batches, [project_id] to probe for copies) of the existing projects."""
     targets = []
     probe_ids = []
     for student, row in _existing(spec, state):
@@ -227,31 +226,52 @@ def _read_handouts(client, spec, state, pool):
             targets.append((row['project_id'], INVITE_RECORD_PATH))
         if copies:
             probe_ids.append(row['project_id'])
-    if targets:
-        def read(chunk):
-            with attempting('read the handouts of %d projects' % len(set(pid for pid, _path in chunk))):
-                return read_text_files(client, chunk)
-        for result in _map(pool, read, read_chunks(targets, spec.parallel)):
-            state.files.update(result)
-    if copies and spec.students:
-        sources = [handout.copy_from for handout in copies]
-        with attempting('read the checksums of the handouts in materials project %s' % spec.materials_project_id):
-            trees = probe_trees(client, spec.materials_project_id, sources, options=_handout_options(spec, copies, '.copy_from'))
-        state.sources = dict(zip(sources, trees))
-        for path, tree in state.sources.items():
-            if tree.kind not in ('file', 'directory'):
-                raise CocalcInputError("handouts: copy_from '%s' is not a file or directory in materials project %s"
-                                       % (path, spec.materials_project_id))
-        paths = [handout.path for handout in copies]
-        options = _handout_options(spec, copies, '.path')
+    return targets, probe_ids
 
-        def probe(project_id):
-            try:
-                with attempting('read the checksums of the handouts in project %s' % project_id):
-                    return project_id, dict(zip(paths, probe_trees(client, project_id, paths, options=options)))
-            except CocalcError as err:   # also a handout path that leaves this project's home
-                return project_id, err
-        state.trees.update(_map(pool, probe, probe_ids))
+
+def _read_files(client, spec, state, pool, targets):
+    def read(chunk):
+        with attempting('read the handouts of %d projects' % len(set(pid for pid, _path in chunk))):
+            return read_text_files(client, chunk)
+    for result in _map(pool, read, read_chunks(targets, spec.parallel)):
+        state.files.update(result)
+
+
+def _probe_sources(client, spec, state, copies):
+    """The checksums of the copy_from sources in the materials project; each must be a file or directory."""
+    sources = [handout.copy_from for handout in copies]
+    with attempting('read the checksums of the handouts in materials project %s' % spec.materials_project_id):
+        trees = probe_trees(client, spec.materials_project_id, sources, options=_handout_options(spec, copies, '.copy_from'))
+    state.sources = dict(zip(sources, trees))
+    for path, tree in state.sources.items():
+        if tree.kind not in ('file', 'directory'):
+            raise CocalcInputError("handouts: copy_from '%s' is not a file or directory in materials project %s"
+                                   % (path, spec.materials_project_id))
+
+
+def _probe_targets(client, spec, state, pool, copies, probe_ids):
+    """The checksums of the copied handouts in each existing project (one probe per project)."""
+    paths = [handout.path for handout in copies]
+    options = _handout_options(spec, copies, '.path')
+
+    def probe(project_id):
+        try:
+            with attempting('read the checksums of the handouts in project %s' % project_id):
+                return project_id, dict(zip(paths, probe_trees(client, project_id, paths, options=options)))
+        except CocalcError as err:   # also a handout path that leaves this project's home
+            return project_id, err
+    state.trees.update(_map(pool, probe, probe_ids))
+
+
+def _read_handouts(client, spec, state, pool):
+    texts = [handout for handout in spec.handouts if handout.content is not None]
+    copies = [handout for handout in spec.handouts if handout.copy_from is not None]
+    targets, probe_ids = _read_targets(spec, state, texts, copies)
+    if targets:
+        _read_files(client, spec, state, pool, targets)
+    if copies and spec.students:
+        _probe_sources(client, spec, state, copies)
+        _probe_targets(client, spec, state, pool, copies, probe_ids)
 
 
 def _handout_options(spec, handouts, suffix):
@@ -325,35 +345,41 @@ def _text_view(current):
     return 'sha256:' + hashlib.sha256(current.encode('utf-8')).hexdigest()
 
 
+def _plan_text(plan, state, handout, new):
+    """(before, after) views when the text handout must be written, else None."""
+    # "Missing" (None) only for a new project or where the hub said ENOENT for this very file:
+    # a file that was not read, or whose read failed, is never written over.
+    current = None if new else state.files.get((plan.project_id, handout.path), _NOT_READ)
+    if current is _NOT_READ:
+        raise CourseError("handout '%s' of project %s was not read, so it is left alone" % (handout.path, plan.project_id))
+    if isinstance(current, CocalcApiError):
+        raise current
+    if current is None or (handout.force and plan_text(current, handout.content).changed):
+        return _text_view(current), 'sha256:' + handout.sha256
+    return None
+
+
+def _plan_copied(plan, state, handout, new):
+    """(before, after) views when the copied handout must be copied, else None."""
+    trees = {} if new else state.trees.get(plan.project_id)
+    if isinstance(trees, CocalcError):
+        raise trees
+    target = (trees or {}).get(handout.path)
+    if target is not None and target.kind != 'missing':
+        copy_plan = plan_copy(state.sources[handout.copy_from], target, CopyOptions())
+        if not (handout.force and copy_plan is not None and copy_plan.changed):
+            return None
+    return (target.kind if target is not None else 'missing'), 'copy of %s' % handout.copy_from
+
+
 def _plan_handouts(plan, spec, state, new):
     before, after = plan.file_views
     for handout in spec.handouts:
-        if handout.content is not None:
-            # "Missing" (None) only for a new project or where the hub said ENOENT for this very file:
-            # a file that was not read, or whose read failed, is never written over.
-            current = None if new else state.files.get((plan.project_id, handout.path), _NOT_READ)
-            if current is _NOT_READ:
-                raise CourseError("handout '%s' of project %s was not read, so it is left alone" % (handout.path, plan.project_id))
-            if isinstance(current, CocalcApiError):
-                raise current
-            if current is None or (handout.force and plan_text(current, handout.content).changed):
-                plan.writes.append(handout)
-                before[handout.path] = _text_view(current)
-                after[handout.path] = 'sha256:' + handout.sha256
-            continue
-        trees = {} if new else state.trees.get(plan.project_id)
-        if isinstance(trees, CocalcError):
-            raise trees
-        target = (trees or {}).get(handout.path)
-        if target is None or target.kind == 'missing':
-            changed = True
-        else:
-            copy_plan = plan_copy(state.sources[handout.copy_from], target, CopyOptions())
-            changed = handout.force and copy_plan is not None and copy_plan.changed
-        if changed:
-            plan.copies.append(handout)
-            before[handout.path] = target.kind if target is not None else 'missing'
-            after[handout.path] = 'copy of %s' % handout.copy_from
+        text = handout.content is not None
+        views = (_plan_text if text else _plan_copied)(plan, state, handout, new)
+        if views is not None:
+            (plan.writes if text else plan.copies).append(handout)
+            before[handout.path], after[handout.path] = views
 
 
 def _invites_of(plan, state):
@@ -368,6 +394,37 @@ def _invites_of(plan, state):
     return parse_invite_record(text)
 
 
+def _wanted_description(spec, state, row, key):
+    """The description a student project must have, None to leave it as it is."""
+    if state.marker == 'description':
+        current = project_view(row, state.me)['description'] if row else ''
+        return with_marker(spec.description if spec.description is not None else current, key)
+    if spec.description is None and row is not None \
+            and strip_marker(row.get('description')) != (row.get('description') or '').rstrip():
+        # A project adopted from an unfinished creation: its description still holds the marker / token.
+        return strip_marker(row.get('description'))
+    return spec.description
+
+
+def _plan_fields(plan, spec, state, row):
+    """plan.create (a missing project) or plan.changes (an existing one); the project's users now."""
+    student = plan.student
+    wanted_description = _wanted_description(spec, state, row, plan.key)
+    if row is None:
+        plan.create = dict(title=student['title'])
+        if wanted_description:
+            plan.create['description'] = wanted_description
+        if state.marker == 'name':
+            plan.changes = dict(name=plan.key)
+        return {state.me: dict(group='owner')}
+    current = project_view(row, state.me)
+    desired = dict(title=student['title'], description=wanted_description, deleted=False)
+    if state.marker == 'name':
+        desired['name'] = plan.key
+    plan.changes = plan_changes(current, desired)
+    return current['users']
+
+
 def plan_student(spec, state, student, staff_ids):
     """The plan for one roster student (pure). CourseError/CocalcApiError for a student that cannot be planned."""
     candidates = state.index.get(student['key'], [])
@@ -376,28 +433,7 @@ def plan_student(spec, state, student, staff_ids):
     plan.discard = [extra['project_id'] for extra in unfinished_extras(candidates, row)]
     account = state.accounts.get(student['email'].lower())
     plan.account_id = account['account_id'] if account else None
-    wanted_description = spec.description
-    if state.marker == 'name' and wanted_description is None and row is not None \
-            and strip_marker(row.get('description')) != (row.get('description') or '').rstrip():
-        # A project adopted from an unfinished creation: its description still holds the marker / token.
-        wanted_description = strip_marker(row.get('description'))
-    if state.marker == 'description':
-        current_description = project_view(row, state.me)['description'] if row else ''
-        wanted_description = with_marker(spec.description if spec.description is not None else current_description, plan.key)
-    if row is None:
-        plan.create = dict(title=student['title'])
-        if wanted_description:
-            plan.create['description'] = wanted_description
-        if state.marker == 'name':
-            plan.changes = dict(name=plan.key)
-        users = {state.me: dict(group='owner')}
-    else:
-        current = project_view(row, state.me)
-        desired = dict(title=student['title'], description=wanted_description, deleted=False)
-        if state.marker == 'name':
-            desired['name'] = plan.key
-        plan.changes = plan_changes(current, desired)
-        users = current['users']
+    users = _plan_fields(plan, spec, state, row)
     wanted = ([plan.account_id] if plan.account_id else []) + [account_id for account_id in staff_ids if account_id != plan.account_id]
     plan.invites = _invites_of(plan, state)
     plan.membership = plan_membership(users, wanted, [] if plan.account_id else [student['email']], plan.invites,
@@ -563,45 +599,54 @@ def settle_creations(client, spec, state, plans):
         return
     index = index_projects(rows, state.me, spec.course_id)
     for plan in created:
-        live = [row for row in index.get(plan.key, []) if not row.get('deleted')]
-        if not any(row['project_id'] == plan.project_id for row in live):
-            continue
-        winner = min(live, key=creation_order)
-        if winner['project_id'] == plan.project_id:
-            continue
-        try:
-            apply_changes(client, plan.project_id, dict(deleted=True), state.me)
-            plan.actions.append(dict(action='delete_project', project_id=plan.project_id))
-        except CocalcApiError as err:
-            plan.error = str(err)
-            continue
-        plan.error = ('another run created the project of this student at the same time: kept the older one, %s, and '
-                      'removed (soft-deleted) the one this run created, %s; a re-run finishes it' % (winner['project_id'], plan.project_id))
+        _settle(client, state, plan, [row for row in index.get(plan.key, []) if not row.get('deleted')])
+
+
+def _settle(client, state, plan, live):
+    """Soft-delete the project this plan created unless it is the oldest of the live ones of its key."""
+    if not any(row['project_id'] == plan.project_id for row in live):
+        return
+    winner = min(live, key=creation_order)
+    if winner['project_id'] == plan.project_id:
+        return
+    try:
+        apply_changes(client, plan.project_id, dict(deleted=True), state.me)
+        plan.actions.append(dict(action='delete_project', project_id=plan.project_id))
+    except CocalcApiError as err:
+        plan.error = str(err)
+        return
+    plan.error = ('another run created the project of this student at the same time: kept the older one, %s, and '
+                  'removed (soft-deleted) the one this run created, %s; a re-run finishes it' % (winner['project_id'], plan.project_id))
 
 
 def _run_project_writes(client, spec, state, plan):
-    title = plan.student['title'] if plan.student else (plan.row or {}).get('title')
     if plan.create is not None:
         if plan.changes:
             _mark_new_project(client, state, plan)
     elif plan.changes:
         apply_changes(client, plan.project_id, plan.changes, state.me)
         plan.actions.append(dict(action='update_project', fields=sorted(plan.changes)))
-    membership = plan.membership
-    if membership is not None and membership.changed:
-        invitation = invitation_fields(client, dict(title=title, project_id=plan.project_id), _invite_params(spec)) \
-            if membership.invite else None
-        sent = apply_plan(client, plan.project_id, membership, invitation)
-        plan.actions.extend(dict(action='add_collaborator', account_id=account_id) for account_id in membership.add)
-        plan.actions.extend(dict(action='invite', email=email) for email in membership.invite)
-        plan.actions.extend(dict(action='remove_collaborator', account_id=account_id) for account_id in membership.remove)
-        if sent and not state.invites_readable:
-            record = dict(plan.invites)
-            record.update(sent)
-            write_invite_record(client, plan.project_id, record)
+    if plan.membership is not None and plan.membership.changed:
+        _run_membership(client, spec, state, plan)
     if plan.delete:
         apply_changes(client, plan.project_id, dict(deleted=True), state.me)
         plan.actions.append(dict(action='delete_project'))
+
+
+def _run_membership(client, spec, state, plan):
+    """Add, invite and remove people; where the server hides projects.invite, record the invitations in the project."""
+    membership = plan.membership
+    title = plan.student['title'] if plan.student else (plan.row or {}).get('title')
+    invitation = invitation_fields(client, dict(title=title, project_id=plan.project_id), _invite_params(spec)) \
+        if membership.invite else None
+    sent = apply_plan(client, plan.project_id, membership, invitation)
+    plan.actions.extend(dict(action='add_collaborator', account_id=account_id) for account_id in membership.add)
+    plan.actions.extend(dict(action='invite', email=email) for email in membership.invite)
+    plan.actions.extend(dict(action='remove_collaborator', account_id=account_id) for account_id in membership.remove)
+    if sent and not state.invites_readable:
+        record = dict(plan.invites)
+        record.update(sent)
+        write_invite_record(client, plan.project_id, record)
 
 
 def _mark_new_project(client, state, plan):
@@ -687,8 +732,8 @@ def _totals(plans, dropped):
     return counts
 
 
-def _views(plan, state):
-    """(before, after) of one project for the diff: its fields, people, invitations and handouts."""
+def _field_views(plan, state):
+    """(before, after, users now) of one project's fields; before is None for a project to create."""
     if plan.row is not None:
         current = project_view(plan.row, state.me)
         before = dict((key, current[key]) for key in ('title', 'description', 'deleted'))
@@ -705,12 +750,24 @@ def _views(plan, state):
         after.setdefault('deleted', False)
     if plan.delete:
         after['deleted'] = True
-    people_before = dict((account_id, entry.get('group')) for account_id, entry in users.items())
+    return before, after, users
+
+
+def _people_views(plan, users):
+    """(collaborators, invited) before and after: {account_id: group}, [lower-cased emails]."""
     membership = plan.membership
+    people_before = dict((account_id, entry.get('group')) for account_id, entry in users.items())
     people_after = dict((account_id, entry.get('group')) for account_id, entry in
                         (membership.users_after(users) if membership else users).items())
     invited_before = sorted(address.lower() for address in plan.invites)
     invited_after = sorted(set(invited_before) | set(email.lower() for email in (membership.invite if membership else [])))
+    return (people_before, invited_before), (people_after, invited_after)
+
+
+def _views(plan, state):
+    """(before, after) of one project for the diff: its fields, people, invitations and handouts."""
+    before, after, users = _field_views(plan, state)
+    (people_before, invited_before), (people_after, invited_after) = _people_views(plan, users)
     files_before, files_after = plan.file_views
     if before is not None:
         before.update(collaborators=people_before, invited=invited_before, handouts=dict(files_before))
@@ -752,31 +809,20 @@ def _failure_message(plans, dropped):
 
 # ---- the module's composition -----------------------------------------------------------------------
 
-def reconcile_course(client, params, check_mode):
-    """cocalc_course: validate, read in batches, plan, write in parallel (nothing in check mode)."""
-    spec = course_spec(params)
-    client.resize_pool(spec.parallel)
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=spec.parallel) if spec.parallel > 1 else None
-    try:
-        state = read_course(client, spec, pool)
-        plans, dropped = plan_course(spec, state)
-        for plan in plans + dropped:
-            if plan.error is None:
-                plan.actions = plan.planned_actions()
-        _check_staff_accounts(client, spec, plans + dropped)
-        if not check_mode:
-            work = [plan for plan in plans + dropped if plan.error is None and plan.needs_writes]
-            for plan in work:
-                plan.actions = []
-            # Every project and its people first, then the files: new projects start meanwhile. The
-            # setup command last, so that it finds the handouts.
-            _map(pool, lambda plan: run_plan(client, spec, state, plan, 'create'), work)
-            settle_creations(client, spec, state, work)
-            for phase in ('projects', 'files', 'setup'):
-                _map(pool, lambda plan, phase=phase: run_plan(client, spec, state, plan, phase), work)
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
+def run_plans(client, spec, state, plans, pool):
+    """Every write the plans need, phase by phase, each phase over the pool."""
+    work = [plan for plan in plans if plan.error is None and plan.needs_writes]
+    for plan in work:
+        plan.actions = []
+    # Every project and its people first, then the files: new projects start meanwhile. The
+    # setup command last, so that it finds the handouts.
+    _map(pool, lambda plan: run_plan(client, spec, state, plan, 'create'), work)
+    settle_creations(client, spec, state, work)
+    for phase in ('projects', 'files', 'setup'):
+        _map(pool, lambda plan, phase=phase: run_plan(client, spec, state, plan, phase), work)
+
+
+def _outcome(spec, state, plans, dropped):
     warnings = []
     if spec.state == 'absent' and spec.on_drop == 'keep':
         warnings.append('state=absent with on_drop=keep leaves every project of the course as it is')
@@ -791,3 +837,23 @@ def reconcile_course(client, params, check_mode):
     diff = course_diff(plans, dropped, state)
     return Outcome(course, changed, diff=diff if (diff['before'] or diff['after']) else None, warnings=warnings,
                    failure=_failure_message(plans, dropped))
+
+
+def reconcile_course(client, params, check_mode):
+    """cocalc_course: validate, read in batches, plan, write in parallel (nothing in check mode)."""
+    spec = course_spec(params)
+    client.resize_pool(spec.parallel)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=spec.parallel) if spec.parallel > 1 else None
+    try:
+        state = read_course(client, spec, pool)
+        plans, dropped = plan_course(spec, state)
+        for plan in plans + dropped:
+            if plan.error is None:
+                plan.actions = plan.planned_actions()
+        _check_staff_accounts(client, spec, plans + dropped)
+        if not check_mode:
+            run_plans(client, spec, state, plans + dropped, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+    return _outcome(spec, state, plans, dropped)
