@@ -3,11 +3,22 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""CoCalc accounts: find by email, create, update the key's own account, delete.
+"""CoCalc accounts: the one account resolver, and cocalc_account's find / plan / apply.
 
-The API lets a key change only its own account (names through a query set on ``accounts``,
-email through change_email_address, password through change_password), and create or (on
-old servers) delete any account. Failure events come back as CocalcApiError from the client;
+The account resolver (used by every module, the course and the plugins; nothing else calls
+whoami, user_search or get_usernames)::
+
+    whoami(client)                      -> the key's own account row, or None (a project key)
+    account_id_of_key(client)           -> its account_id, or None
+    accounts_by_email(client, emails)   -> {lower-cased email: user_search row}: exact lookups, a
+                                           whole roster in one call (see USER_SEARCH_CAP)
+    resolve_people(client, account_ids, emails) -> (account ids, emails without account, email_of)
+    check_accounts_exist(client, account_ids)   (fails naming the ids that match no account)
+    lookup_accounts(client, emails, account_ids, name) -> AccountLookup (cocalc_account_info)
+
+cocalc_account: the API lets a key change only its own account (names through a query set on
+``accounts``, email through change_email_address, password through change_password), and create or
+(on old servers) delete any account. Failure events come back as CocalcApiError from the client;
 the functions here rewrite their text so that it names the module option at fault.
 
     find_account(client, email, new_email)  -> (account or None, is_own)
@@ -27,6 +38,16 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
 )
 
 NAME_FIELDS = ('first_name', 'last_name')
+
+# user_search returns at most 50 rows to non-admins. The real hub of 2024 and the guide's era do not
+# count email hits against that cap, so a whole roster goes in one call; where a server does cap
+# them, an answer of exactly the cap is followed by a call for the still unresolved addresses.
+USER_SEARCH_CAP = 50
+# Per call: far below the server's 100 kB JSON body limit.
+USER_SEARCH_BATCH = 1000
+USER_SEARCH_QUERY_CHARS = 50000
+# The rows a name search returns to a non-admin, at most.
+NAME_SEARCH_LIMIT = USER_SEARCH_CAP
 PASSWORD_MIN, PASSWORD_MAX = 6, 64
 
 # account_creation_failed reason keys -> the module option they are about.
@@ -73,6 +94,166 @@ def validate_params(params):
         raise CocalcInputError('old_password is only used with update_password=always')
 
 
+# ---- the account resolver ----------------------------------------------------------------------
+
+def whoami(client):
+    """The key's own account (account_id, email_address, first_name, last_name, groups), or None
+    for a key that belongs to no account (project-scoped keys)."""
+    with attempting('read the account of the API key'):
+        return client.whoami()
+
+
+def account_id_of_key(client):
+    """The account ID of the API key, or None for a key that belongs to no account."""
+    return (whoami(client) or {}).get('account_id')
+
+
+def _batches(items, max_items, max_chars):
+    """Split strings into groups of at most max_items whose comma-joined length <= max_chars."""
+    batch, length = [], 0
+    for item in items:
+        extra = len(item) + (1 if batch else 0)
+        if batch and (len(batch) >= max_items or length + extra > max_chars):
+            yield batch
+            batch, extra, length = [], len(item), 0
+        batch.append(item)
+        length += extra
+    if batch:
+        yield batch
+
+
+def _unique_addresses(emails):
+    wanted = []
+    for email in emails:
+        key = email.strip().lower()
+        if key and key not in wanted:
+            wanted.append(key)
+    return wanted
+
+
+def _search_batch(client, batch, found):
+    """Resolve one batch into found; ask again for the rest while an answer fills the row cap."""
+    pending = batch
+    while pending:
+        rows = client.user_search(','.join(pending), limit=len(pending))
+        new = 0
+        for row in rows:
+            address = (row.get('email_address') or '').lower()
+            if address in pending and address not in found:
+                found[address] = row
+                new += 1
+        # More rows than the cap: this server does not cap email hits. Exactly the cap: it may have.
+        capped = len(rows) == min(len(pending), USER_SEARCH_CAP)
+        pending = [address for address in pending if address not in found]
+        if not capped or not new:
+            return
+
+
+def accounts_by_email(client, emails, what='look up accounts by email'):
+    """Exact, case-insensitive lookups: {lower-cased email: user_search row} for the emails that
+    have an account. One call for up to USER_SEARCH_BATCH addresses (a whole roster); an answer
+    that fills the row cap (so a capping server may have hidden matches) is followed by a call
+    for the addresses still unresolved. No call for no emails. what: the attempting() label."""
+    found = {}
+    wanted = _unique_addresses(emails)
+    if not wanted:
+        return found
+    with attempting(what):
+        for batch in _batches(wanted, USER_SEARCH_BATCH, USER_SEARCH_QUERY_CHARS):
+            _search_batch(client, batch, found)
+    return found
+
+
+def resolve_people(client, account_ids=(), emails=()):
+    """Account ids for the wanted people, with one batched user_search for all emails.
+
+    Returns (account_ids, emails_without_account, email_of): account_ids in order without
+    duplicates (the given ones, then those found by email); email_of maps each account id
+    found by email to the address as given.
+    """
+    wanted_ids = []
+    for account_id in account_ids:
+        if account_id not in wanted_ids:
+            wanted_ids.append(account_id)
+    email_of = {}
+    without_account = []
+    found = accounts_by_email(client, emails) if emails else {}
+    for email in emails:
+        row = found.get(email.lower())
+        if row is None:
+            if email.lower() not in [known.lower() for known in without_account]:
+                without_account.append(email)
+            continue
+        account_id = row['account_id']
+        email_of.setdefault(account_id, email)
+        if account_id not in wanted_ids:
+            wanted_ids.append(account_id)
+    return wanted_ids, without_account, email_of
+
+
+def check_accounts_exist(client, account_ids):
+    """Fail for account ids that match no account (invite_collaborator would add them anyway)."""
+    if not account_ids:
+        return
+    with attempting('check that the accounts to add exist'):
+        names = client.get_usernames(account_ids)
+    missing = [account_id for account_id in account_ids if not names.get(account_id)]
+    if missing:
+        raise CocalcInputError('account_id %s: no CoCalc account has this id' % ', '.join(missing))
+
+
+class AccountLookup(object):
+    """What lookup_accounts() found: accounts (each once, in the order found), not_found (the
+    emails and ids as given that matched no account) and me (the key's own account row)."""
+
+    def __init__(self, me):
+        self.me = me
+        self.accounts = []
+        self.not_found = []
+        self._by_id = {}
+
+    def add(self, row):
+        """Add an account row (or merge it into the entry of the same account)."""
+        entry = dict((key, row.get(key)) for key in ('account_id', 'first_name', 'last_name'))
+        if row.get('email_address'):
+            entry['email_address'] = row['email_address']
+        if entry['account_id'] in self._by_id:
+            self._by_id[entry['account_id']].update((k, v) for k, v in entry.items() if v is not None)
+        else:
+            self._by_id[entry['account_id']] = entry
+            self.accounts.append(entry)
+
+
+def lookup_accounts(client, emails=None, account_ids=None, name=None):
+    """whoami, then the accounts of emails (exact), of account_ids (names) and of a name search,
+    in that order, as an AccountLookup. Read-only."""
+    if name is not None and '@' in name:
+        raise CocalcInputError('name is a name search; use email to look up the address %r' % name)
+    found = AccountLookup(whoami(client))
+    if emails:
+        by_email = accounts_by_email(client, emails)
+        for email in emails:
+            _add_or_missing(found, by_email.get(email.lower()), email)
+    if account_ids:
+        with attempting('look up account names'):
+            names = client.get_usernames(account_ids)
+        for account_id in account_ids:
+            _add_or_missing(found, dict(names[account_id], account_id=account_id) if names.get(account_id) else None,
+                            account_id)
+    if name:
+        with attempting('search accounts by name %r' % name):
+            for row in client.user_search(name, limit=NAME_SEARCH_LIMIT):
+                found.add(row)
+    return found
+
+
+def _add_or_missing(found, row, asked):
+    if row:
+        found.add(row)
+    else:
+        found.not_found.append(asked)
+
+
 # ---- read ----------------------------------------------------------------------------------
 
 def find_account(client, email, new_email=None):
@@ -81,13 +262,11 @@ def find_account(client, email, new_email=None):
     The key's own account also counts as found when it already has new_email (a re-run after
     the email changed). Other accounts come from user_search; email lookups there are exact.
     """
-    with attempting('read the account of the API key'):
-        me = client.whoami()
+    me = whoami(client)
     own_email = ((me or {}).get('email_address') or '').lower()
     if own_email and own_email in (email.lower(), (new_email or '').lower()):
         return account_view(me['account_id'], me.get('email_address'), me.get('first_name'), me.get('last_name')), True
-    with attempting('look up the account %s' % email):
-        row = client.user_search_emails([email]).get(email.lower())
+    row = accounts_by_email(client, [email], what='look up the account %s' % email).get(email.lower())
     if row is None:
         return None, False
     return account_view(row['account_id'], row.get('email_address') or email.lower(), row.get('first_name'),

@@ -70,14 +70,6 @@ DEFAULT_READY_WAIT = 300
 READY_WAIT_FIRST = 1.0
 READY_WAIT_CAP = 5.0
 
-# user_search returns at most 50 rows to non-admins. The real hub of 2024 and the guide's era do not
-# count email hits against that cap, so a whole roster goes in one call; where a server does cap
-# them, an answer of exactly the cap is followed by a call for the still unresolved addresses.
-USER_SEARCH_CAP = 50
-# Per call: far below the server's 100 kB JSON body limit.
-USER_SEARCH_BATCH = 1000
-USER_SEARCH_QUERY_CHARS = 50000
-
 # Endpoints that change nothing on the server.
 READ_ONLY_ENDPOINTS = frozenset([
     'ping',
@@ -416,20 +408,6 @@ def _backoff(attempt):
     return random.uniform(delay / 2.0, delay)
 
 
-def _batches(items, max_items, max_chars):
-    """Split strings into groups of at most max_items whose comma-joined length <= max_chars."""
-    batch, length = [], 0
-    for item in items:
-        extra = len(item) + (1 if batch else 0)
-        if batch and (len(batch) >= max_items or length + extra > max_chars):
-            yield batch
-            batch, extra, length = [], len(item), 0
-        batch.append(item)
-        length += extra
-    if batch:
-        yield batch
-
-
 class CocalcClient(object):
     """Client for one CoCalc server and one API key, with one pooled HTTP session."""
 
@@ -752,34 +730,6 @@ class CocalcClient(object):
         if limit is not None:
             body['limit'] = limit
         return self.call('user_search', body).get('results') or []
-
-    def user_search_emails(self, emails):
-        """Exact, case-insensitive lookups: {lower-cased email: result row} for the emails that
-        have an account. One call for up to USER_SEARCH_BATCH addresses; an answer that fills
-        the row cap (so a capping server may have hidden matches) is followed by a call for
-        the addresses still unresolved."""
-        wanted = []
-        for email in emails:
-            key = email.strip().lower()
-            if key and key not in wanted:
-                wanted.append(key)
-        found = {}
-        for batch in _batches(wanted, USER_SEARCH_BATCH, USER_SEARCH_QUERY_CHARS):
-            pending = batch
-            while pending:
-                rows = self.user_search(','.join(pending), limit=len(pending))
-                new = 0
-                for row in rows:
-                    address = (row.get('email_address') or '').lower()
-                    if address in pending and address not in found:
-                        found[address] = row
-                        new += 1
-                # More rows than the cap: this server does not cap email hits. Exactly the cap: it may have.
-                capped = len(rows) == min(len(pending), USER_SEARCH_CAP)
-                pending = [address for address in pending if address not in found]
-                if not capped or not new:
-                    break
-        return found
 
     def get_usernames(self, account_ids):
         """{account_id: {first_name, last_name}}; unknown ids map to {}.

@@ -8,7 +8,7 @@
 Three separable steps, none of which knows about AnsibleModule:
 
 * read:  read_projects() / find_project() give each project's ``users`` map and ``invite`` map
-  (one query for any number of projects, through _project.read_projects); resolve_people()
+  (one query for any number of projects, through _project.read_projects); _accounts.resolve_people()
   turns emails into account ids with one batched user_search for a whole list.
 * plan:  plan_membership() is pure: given a project's users map, the wanted account ids, the
   emails without an account, the invite map, state, purge and the key's own account id, it
@@ -30,6 +30,7 @@ import datetime
 import json
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _project
+from ansible_collections.cocalc.cocalc.plugins.module_utils._accounts import account_id_of_key, check_accounts_exist, resolve_people
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, attempting
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
     CocalcInputError,
@@ -38,7 +39,7 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
     check_uuid,
     validated,
 )
-from ansible_collections.cocalc.cocalc.plugins.module_utils._project import ProjectError, account_id_of_key
+from ansible_collections.cocalc.cocalc.plugins.module_utils._project import ProjectError
 
 OWNER = 'owner'
 COLLABORATOR = 'collaborator'
@@ -123,46 +124,6 @@ def write_invite_record(client, project_id, invite):
     with attempting('write the invitation record %s of project %s' % (INVITE_RECORD_PATH, project_id)):
         client.call('write_text_file_to_project', project_id=project_id, path=INVITE_RECORD_PATH,
                     content=json.dumps(invite, indent=2, sort_keys=True) + '\n')
-
-
-def resolve_people(client, account_ids=(), emails=()):
-    """Account ids for the wanted people, with one batched user_search for all emails.
-
-    Returns (account_ids, emails_without_account, email_of): account_ids in order without
-    duplicates (the given ones, then those found by email); email_of maps each account id
-    found by email to the address as given.
-    """
-    wanted_ids = []
-    for account_id in account_ids:
-        if account_id not in wanted_ids:
-            wanted_ids.append(account_id)
-    email_of = {}
-    without_account = []
-    if emails:
-        with attempting('look up accounts by email'):
-            found = client.user_search_emails(emails)
-        for email in emails:
-            row = found.get(email.lower())
-            if row is None:
-                if email.lower() not in [known.lower() for known in without_account]:
-                    without_account.append(email)
-                continue
-            account_id = row['account_id']
-            email_of.setdefault(account_id, email)
-            if account_id not in wanted_ids:
-                wanted_ids.append(account_id)
-    return wanted_ids, without_account, email_of
-
-
-def check_accounts_exist(client, account_ids):
-    """Fail for account ids that match no account (invite_collaborator would add them anyway)."""
-    if not account_ids:
-        return
-    with attempting('check that the accounts to add exist'):
-        names = client.get_usernames(account_ids)
-    missing = [account_id for account_id in account_ids if not names.get(account_id)]
-    if missing:
-        raise CocalcInputError('account_id %s: no CoCalc account has this id' % ', '.join(missing))
 
 
 # ---- plan (pure) -----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 
+from ansible_collections.cocalc.cocalc.plugins.module_utils._accounts import accounts_by_email
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcError, attempting
 from ansible_collections.cocalc.cocalc.plugins.module_utils._collaborators import (
     INVITE_RECORD_PATH,
@@ -187,8 +188,7 @@ def read_course(client, spec, pool=None):
                                'whose account owns the student projects')
     emails = [student['email'] for student in spec.students] + spec.staff_emails
     if emails:
-        with attempting('look up the accounts of %d email addresses' % len(emails)):
-            state.accounts = client.user_search_emails(emails)
+        state.accounts = accounts_by_email(client, emails, what='look up the accounts of %d email addresses' % len(emails))
     missing_staff = [email for email in spec.staff_emails if email.lower() not in state.accounts]
     if missing_staff:
         raise CocalcInputError('staff: no CoCalc account has the email %s; staff need an account (they are not invited)'

@@ -37,6 +37,7 @@ import uuid
 from urllib.parse import quote, unquote
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _wait
+from ansible_collections.cocalc.cocalc.plugins.module_utils._accounts import account_id_of_key
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcError, attempting
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
     CocalcInputError,
@@ -121,13 +122,6 @@ def check_name(value, option='name'):
 
 
 # ---- read ----
-
-def account_id_of_key(client):
-    """The account ID of the API key, or None for a key that belongs to no account."""
-    with attempting('read the account of the API key'):
-        me = client.whoami()
-    return (me or {}).get('account_id')
-
 
 def read_projects(client, fields=PROJECT_FIELDS, project_id=None, title=None, unsupported=(), what='read projects'):
     """Raw projects_all rows visible to the key with fields (and project_id), in ONE call; one

@@ -146,57 +146,14 @@ not_found:
   sample: [grace@example.org]
 '''
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import attempting
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, CocalcModule, Outcome
-
-# user_search never returns more than 50 rows to a non-admin.
-NAME_SEARCH_LIMIT = 50
+from ansible_collections.cocalc.cocalc.plugins.module_utils._accounts import lookup_accounts
+from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcModule, Outcome
 
 
-def lookup_accounts(client, params, check_mode):
+def account_info(client, params, check_mode):
     """Read-only, so check_mode changes nothing."""
-    if params['name'] is not None and '@' in params['name']:
-        raise CocalcInputError('name is a name search; use email to look up the address %r' % params['name'])
-    accounts = []
-    by_id = {}
-    not_found = []
-
-    def add(row):
-        entry = dict((key, row.get(key)) for key in ('account_id', 'first_name', 'last_name'))
-        if row.get('email_address'):
-            entry['email_address'] = row['email_address']
-        if entry['account_id'] in by_id:
-            by_id[entry['account_id']].update((k, v) for k, v in entry.items() if v is not None)
-        else:
-            by_id[entry['account_id']] = entry
-            accounts.append(entry)
-
-    with attempting('read the account of the API key'):
-        me = client.whoami()
-    if params['email']:
-        with attempting('look up accounts by email'):
-            found = client.user_search_emails(params['email'])
-        for email in params['email']:
-            row = found.get(email.lower())
-            if row:
-                add(row)
-            else:
-                not_found.append(email)
-    if params['account_ids']:
-        with attempting('look up account names'):
-            names = client.get_usernames(params['account_ids'])
-        for account_id in params['account_ids']:
-            name = names.get(account_id)
-            if name:
-                add(dict(name, account_id=account_id))
-            else:
-                not_found.append(account_id)
-    if params['name']:
-        with attempting('search accounts by name %r' % params['name']):
-            rows = client.user_search(params['name'], limit=NAME_SEARCH_LIMIT)
-        for row in rows:
-            add(row)
-    return Outcome(accounts, changed=False, me=me, not_found=not_found)
+    found = lookup_accounts(client, params['email'], params['account_ids'], params['name'])
+    return Outcome(found.accounts, changed=False, me=found.me, not_found=found.not_found)
 
 
 def main():
@@ -210,7 +167,7 @@ def main():
         checks={'email': 'email', 'account_ids': 'uuid', 'name': 'non_empty'},
         supports_check_mode=True,
     )
-    module.run(lookup_accounts)
+    module.run(account_info)
 
 
 if __name__ == '__main__':

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import time
-from unittest.mock import ANY
 
 import pytest
 import requests
@@ -688,71 +687,6 @@ def test_projects_all_uses_the_unwindowed_table(monkeypatch):
     fake.assert_done()
 
 
-def search_reply(rows):
-    return {'event': 'user_search_results', 'results': rows}
-
-
-def test_user_search_emails_maps_lower_case_and_skips_misses(monkeypatch):
-    row = {'account_id': AID, 'first_name': 'Ada', 'last_name': 'L', 'email_address': 'ada@example.org'}
-    fake = FakeCocalc(monkeypatch, [ApiCall('user_search', {'query': 'ada@example.org,nobody@example.org', 'limit': 2})
-                                    .reply(search_reply([row]))])
-    found = fake.client().user_search_emails(['Ada@Example.org', ' ada@example.org', 'nobody@example.org'])
-    assert found == {'ada@example.org': row}
-    fake.assert_done()
-
-
-def rows_for(emails):
-    return [{'account_id': 'id-%s' % e, 'email_address': e} for e in emails]
-
-
-def test_user_search_emails_asks_for_a_whole_roster_in_one_call(monkeypatch):
-    emails = ['u%03d@ex.org' % n for n in range(250)]
-    with_account = emails[:180]   # more rows than the cap: the server clearly did not cap email hits
-    fake = FakeCocalc(monkeypatch, [ApiCall('user_search', {'query': ','.join(emails), 'limit': 250})
-                                    .reply(search_reply(rows_for(with_account)))])
-    found = fake.client().user_search_emails(emails)
-    fake.assert_done()
-    assert sorted(found) == with_account
-
-
-def test_user_search_emails_asks_again_when_an_answer_fills_the_cap(monkeypatch):
-    emails = ['u%03d@ex.org' % n for n in range(120)]
-    # A server that counts email hits against its 50-row cap: 50, then 50, then the last 20 (fewer than the cap: done).
-    calls = [ApiCall('user_search', {'query': ','.join(emails[i:]), 'limit': 120 - i}).reply(search_reply(rows_for(emails[i:i + 50])))
-             for i in (0, 50, 100)]
-    fake = FakeCocalc(monkeypatch, calls)
-    found = fake.client().user_search_emails(emails)
-    fake.assert_done()
-    assert sorted(found) == emails
-
-
-def test_user_search_emails_full_cap_then_misses(monkeypatch):
-    emails = ['u%03d@ex.org' % n for n in range(60)]
-    calls = [ApiCall('user_search', {'query': ','.join(emails), 'limit': 60}).reply(search_reply(rows_for(emails[:50]))),
-             ApiCall('user_search', {'query': ','.join(emails[50:]), 'limit': 10}).reply(search_reply([]))]
-    fake = FakeCocalc(monkeypatch, calls)
-    assert sorted(fake.client().user_search_emails(emails)) == emails[:50]
-    fake.assert_done()
-
-
-def test_user_search_emails_stops_when_a_full_answer_brings_nothing_new(monkeypatch):
-    emails = ['u%03d@ex.org' % n for n in range(60)]
-    strangers = [{'account_id': 'x%d' % n, 'email_address': 'other%d@ex.org' % n} for n in range(50)]
-    fake = FakeCocalc(monkeypatch, [ApiCall('user_search', ANY).reply(search_reply(strangers))])
-    assert fake.client().user_search_emails(emails) == {}
-    fake.assert_done()
-
-
-def test_user_search_emails_batches_by_length(monkeypatch):
-    emails = ['%s%04d@example.org' % ('x' * 80, n) for n in range(600)]  # 97 characters each
-    fake = FakeCocalc(monkeypatch, [ApiCall('user_search', ANY).reply(search_reply([])), ApiCall('user_search', ANY).reply(search_reply([]))])
-    assert fake.client().user_search_emails(emails) == {}
-    fake.assert_done()
-    queries = [r['body']['query'] for r in fake.requests]
-    assert all(len(q) <= _api.USER_SEARCH_QUERY_CHARS for q in queries)
-    assert ','.join(queries).split(',') == emails
-
-
 def test_pool_size_mounts_an_adapter_of_that_size():
     client = _api.CocalcClient(API_URL, API_KEY, pool_size=24)
     for prefix in ('https://', 'http://'):
@@ -767,10 +701,8 @@ def test_bad_pool_size_is_refused(size):
         _api.CocalcClient(API_URL, API_KEY, pool_size=size)
 
 
-def test_user_search_emails_of_nothing_makes_no_call(monkeypatch):
-    fake = FakeCocalc(monkeypatch, [])
-    assert fake.client().user_search_emails([]) == {}
-    assert fake.requests == []
+def search_reply(rows):
+    return {'event': 'user_search_results', 'results': rows}
 
 
 def test_get_usernames(monkeypatch):

@@ -13,8 +13,8 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._collaborators impor
     apply_plan,
     plan_membership,
     read_projects,
-    resolve_people,
 )
+from ansible_collections.cocalc.cocalc.plugins.module_utils._accounts import resolve_people
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import ApiCall, FakeCocalc
 
 OWNER = '5134e292-3608-4e27-b5d1-645b92dc67fd'
