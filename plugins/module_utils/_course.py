@@ -14,10 +14,10 @@ and has no second "ensure a project" or "ensure collaborators"::
 
 reconcile_course() composes them for the cocalc_course module and its action plugin.
 
-What it reuses: _project (account_id_of_key, read_projects, project_view, plan_changes, create_findable,
-apply_changes), _collaborators (plan_membership, apply_plan, invitation_fields, the invite record), _files
-(read_text_files, plan_text, write_text_file, probe_trees, plan_copy, copy_path), the client's
-user_search_emails. Server facts it relies on: projects are found through projects_all only;
+What it reuses: _accounts (account_id_of_key, accounts_by_email: the one account resolver), _project
+(read_projects, project_view, plan_changes, create_findable, apply_changes), _collaborators
+(plan_membership, apply_plan, invitation_fields, the invite record), _files (read_text_files, plan_text,
+write_text_file, probe_trees, plan_copy, copy_path), _course_setup (the setup command). Server facts it relies on: projects are found through projects_all only;
 names are unique per owner (without case) and only the owner may set them; create_project takes
 no name, so a name costs one query set after the creation; invitations are recorded by the
 server in projects.invite (or, where the key cannot read that field, in a file of the project).
@@ -28,12 +28,11 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._accounts import accounts_by_email
+from ansible_collections.cocalc.cocalc.plugins.module_utils._accounts import account_id_of_key, accounts_by_email, check_accounts_exist
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcError, attempting
 from ansible_collections.cocalc.cocalc.plugins.module_utils._collaborators import (
     INVITE_RECORD_PATH,
     apply_plan,
-    check_accounts_exist,
     invitation_fields,
     owners_of,
     parse_invite_record,
@@ -65,7 +64,6 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._files import (
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, Outcome, diff_changed_keys
 from ansible_collections.cocalc.cocalc.plugins.module_utils._project import (
     SETTLE_FIELDS,
-    account_id_of_key,
     apply_changes,
     create_findable,
     creation_of,
