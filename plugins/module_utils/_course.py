@@ -40,8 +40,8 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._collaborators impor
     write_invite_record,
 )
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course_setup import SetupFailed, current_result, pending_result, run_setup
-# argument_spec and MODULE_OPTIONS are the action plugin's and the module's; _MARKER_RE the inventory plugin's.
-from ansible_collections.cocalc.cocalc.plugins.module_utils._course_spec import (  # noqa: F401
+# argument_spec and MODULE_OPTIONS also from here: the action plugin imports them from this file.
+from ansible_collections.cocalc.cocalc.plugins.module_utils._course_spec import (  # noqa: F401 pylint: disable=unused-import
     _MARKER_RE,
     MODULE_OPTIONS,
     argument_spec,
