@@ -46,18 +46,6 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._collaborators impor
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course_setup import SetupFailed, current_result, pending_result, run_setup, setup_spec
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course_setup import argument_spec as setup_argument_spec
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import CommandTimeout, check_in_home, check_project_path
-from ansible_collections.cocalc.cocalc.plugins.module_utils._files import (
-    READ_BATCH,
-    TOO_LARGE,
-    CopyOptions,
-    copy_path,
-    plan_copy,
-    plan_text,
-    probe_trees,
-    read_text_files,
-    text_bytes,
-    write_text_file,
-)
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
     CocalcInputError,
     Outcome,
@@ -79,6 +67,8 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._project import (
     read_projects,
     strip_token,
 )
+from ansible_collections.cocalc.cocalc.plugins.module_utils._texts import READ_BATCH, TOO_LARGE, plan_text, read_text_files, text_bytes, write_text_file
+from ansible_collections.cocalc.cocalc.plugins.module_utils._trees import CopyOptions, copy_path, plan_copy, probe_trees
 
 DEFAULT_TITLE = '{first_name} {last_name} - {title}'
 TITLE_FIELDS = ('first_name', 'last_name', 'student_id', 'email', 'title', 'course_id')

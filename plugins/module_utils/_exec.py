@@ -5,7 +5,7 @@
 
 """Running commands inside a project (project_exec): the one place that knows its rules.
 
-Used by the cocalc_exec module and by _files.py (checksums, removals, probes)::
+Used by the cocalc_exec module, _texts.py and _trees.py (checksums, joins, removals, probes)::
 
     result = exec_in_project(client, project_id, 'sha256sum', args=['notes.md'])
     result.rc, result.stdout, result.stderr, result.truncated
@@ -38,6 +38,8 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._module import Cocal
 
 # The server's own default for project_exec.
 SERVER_DEFAULT_TIMEOUT = 10
+# Seconds for the helper commands the collection runs in projects (checksums, joins, removals).
+PROJECT_COMMAND_TIMEOUT = 120
 _KILLED_RE = re.compile(r"-- killed command '")
 _TRUNCATED_RE = re.compile(r' \(truncated at (\d+) characters\)$')
 

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Unit tests of _files.py and _exec.py pieces the course reconciler reuses: batched reads,
+"""Unit tests of _texts.py, _trees.py and _exec.py pieces the course reconciler reuses: batched reads,
 the pure planners, the probe parser, path checks and the parts splitter."""
 
 from __future__ import annotations
@@ -13,19 +13,11 @@ import json
 import pytest
 import requests
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils import _files
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _texts, _trees
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, ProjectNotReady
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_project_path
-from ansible_collections.cocalc.cocalc.plugins.module_utils._files import (
-    TOO_LARGE,
-    CopyOptions,
-    FileEntry,
-    Tree,
-    parse_probe,
-    plan_copy,
-    plan_text,
-    read_text_files,
-)
+from ansible_collections.cocalc.cocalc.plugins.module_utils._texts import TOO_LARGE, plan_text, read_text_files
+from ansible_collections.cocalc.cocalc.plugins.module_utils._trees import CopyOptions, FileEntry, Tree, parse_probe, plan_copy
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import ApiCall, FakeCocalc
 
@@ -127,24 +119,24 @@ def test_plan_text_diff_like_copy():
 
 
 def test_plan_text_skips_large_and_binary_sides():
-    big = 'x' * (_files.MAX_DIFF_BYTES + 1)
-    assert plan_text(TOO_LARGE, 'y').diff == {'dst_larger': _files.MAX_DIFF_BYTES, 'after': 'y'}
-    assert plan_text('bin\ufffd', big).diff == {'dst_binary': 1, 'src_larger': _files.MAX_DIFF_BYTES}
+    big = 'x' * (_texts.MAX_DIFF_BYTES + 1)
+    assert plan_text(TOO_LARGE, 'y').diff == {'dst_larger': _texts.MAX_DIFF_BYTES, 'after': 'y'}
+    assert plan_text('bin\ufffd', big).diff == {'dst_binary': 1, 'src_larger': _texts.MAX_DIFF_BYTES}
     assert plan_text('', 'nul\x00').diff == {'before': '', 'src_binary': 1}
 
 
 def test_text_bytes_limits():
-    assert _files.text_bytes('é' * 10) == 'é'.encode('utf-8') * 10
-    assert len(_files.text_bytes('x' * _files.MAX_CONTENT_BYTES)) == _files.MAX_CONTENT_BYTES
+    assert _texts.text_bytes('é' * 10) == 'é'.encode('utf-8') * 10
+    assert len(_texts.text_bytes('x' * _texts.MAX_CONTENT_BYTES)) == _texts.MAX_CONTENT_BYTES
     with pytest.raises(CocalcInputError, match='at most 1048576 bytes'):
-        _files.text_bytes('x' * (_files.MAX_CONTENT_BYTES + 1))
+        _texts.text_bytes('x' * (_texts.MAX_CONTENT_BYTES + 1))
     with pytest.raises(CocalcInputError, match='not valid UTF-8'):
-        _files.text_bytes('bad \udcff surrogate')
+        _texts.text_bytes('bad \udcff surrogate')
 
 
 def test_split_for_json_keeps_every_piece_under_the_budget():
     text = ('é"\\\n\x01 ' * 50000) + 'end'
-    pieces = _files._split_for_json(text, 10000)
+    pieces = _texts._split_for_json(text, 10000)
     assert ''.join(pieces) == text
     assert all(len(json.dumps(piece, ensure_ascii=False).encode('utf-8')) <= 10000 for piece in pieces)
     assert len(pieces) > 1
@@ -257,10 +249,10 @@ def test_plan_copy_cannot_plan_a_link_source():
 
 
 def test_tree_info_sums_sizes():
-    assert _files.tree_info(P1, 'd', 'directory', {'a': FileEntry(3, 1.0, SHA_A), 'b': FileEntry(4, 1.0, SHA_B)}) == {
+    assert _trees.tree_info(P1, 'd', 'directory', {'a': FileEntry(3, 1.0, SHA_A), 'b': FileEntry(4, 1.0, SHA_B)}) == {
         'project_id': P1, 'path': 'd', 'state': 'directory', 'size': 7, 'sha256': None}
-    assert _files.tree_info(P1, 'f', 'file', {'': FileEntry(3, 1.0, SHA_A)})['sha256'] == SHA_A
-    assert _files.tree_info(P1, 'f', 'missing', {}) is None
+    assert _trees.tree_info(P1, 'f', 'file', {'': FileEntry(3, 1.0, SHA_A)})['sha256'] == SHA_A
+    assert _trees.tree_info(P1, 'f', 'missing', {}) is None
 
 
 # ---- batched reads against the 2024 hub's answers (runs-2024/README.md, facts 2 and 3) ----
@@ -341,6 +333,6 @@ def test_single_read_waits_for_a_starting_project(monkeypatch):
         ApiCall('read_text_file_from_project', {'project_id': P1, 'path': 'a'}).error('Error: unable to determine host'),
         ApiCall('read_text_file_from_project', {'project_id': P1, 'path': 'a'}).error(ENOENT % (P1, 'a')),
     ])
-    assert _files.read_text_file(fake.client(), P1, 'a') is None
+    assert _texts.read_text_file(fake.client(), P1, 'a') is None
     fake.assert_done()
     assert fake.sleeps == [1.0, 2.0]
