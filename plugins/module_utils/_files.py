@@ -47,6 +47,27 @@ def _file_diff_maps(path, files):
 
 def ensure_copy(client, project_id, path, copy_from, check_mode):
     """copy_from onto project_id:path, changed only when the target's content differs."""
+    src_project_id, src_path, options = _copy_source(copy_from)
+    # A file copied onto an existing directory lands inside it (rsync), so both are probed.
+    nested = posixpath.join(path, posixpath.basename(src_path))
+    source, target, inside = _probe_copy(client, project_id, path, nested, src_project_id, src_path, options)
+    if source is not None and source.kind == 'file' and target.kind == 'directory':
+        path, target = nested, inside
+    plan = plan_copy(source, target, options) if source is not None else None
+    if plan is None:
+        return _copy_blind(client, project_id, path, src_project_id, src_path, options, target, check_mode)
+    if not plan.changed:
+        return Outcome(tree_info(project_id, path, target.kind, target.files), False)
+    if not check_mode:
+        with attempting("copy '%s' of project %s to '%s' in project %s" % (src_path, src_project_id, path, project_id)):
+            copy_path(client, src_project_id, src_path, project_id, path, options)
+    before = _file_diff_maps(path, target.files) if target.kind != 'missing' else None
+    return Outcome(tree_info(project_id, path, plan.kind_after, plan.files_after), True,
+                   before=before, after=_file_diff_maps(path, plan.files_after))
+
+
+def _copy_source(copy_from):
+    """(project_id, path, CopyOptions) of copy_from, checked."""
     src_project_id = check_uuid(copy_from['project_id'], 'copy_from.project_id')
     src_path = check_project_path(copy_from['path'], 'copy_from.path')
     options = CopyOptions(overwrite_newer=copy_from.get('overwrite_newer'), delete_missing=copy_from.get('delete_missing'),
@@ -54,39 +75,36 @@ def ensure_copy(client, project_id, path, copy_from, check_mode):
                           exclude_history=copy_from.get('exclude_history'), public=copy_from.get('public'))
     if options.timeout is not None and options.timeout <= 0:
         raise CocalcInputError('copy_from.timeout must be a positive number of seconds, got %r' % (options.timeout,))
-    # A file copied onto an existing directory lands inside it (rsync), so both are probed.
-    nested = posixpath.join(path, posixpath.basename(src_path))
+    return src_project_id, src_path, options
+
+
+def _probe_copy(client, project_id, path, nested, src_project_id, src_path, options):
+    """(source, target, inside): the trees of the source (None when it cannot be listed), of path
+    and of nested (where a file lands in a directory). One probe when both are in one project."""
     source = None
     with attempting("read the checksums of '%s' in project %s" % (src_path, src_project_id)):
         if src_project_id == project_id:
             source, target, inside = probe_trees(client, project_id, [src_path, path, nested], options.exclude_history,
                                                  options=['copy_from.path', 'path', 'path'])
         else:
-            try:
-                source = probe_trees(client, src_project_id, [src_path], options.exclude_history, options=['copy_from.path'])[0]
-            except CocalcApiError as err:
-                if not _NO_ACCESS_RE.search(err.message or ''):
-                    raise
-                # A public path (or a viewer's project): the copy may work where the listing does not.
+            source = _probe_source(client, src_project_id, src_path, options)
     if source is not None and source.kind == 'missing':
         raise CocalcInputError("copy_from.path '%s' does not exist in project %s" % (src_path, src_project_id))
     if source is None or src_project_id != project_id:
         with attempting("read the checksums of '%s' in project %s" % (path, project_id)):
             target, inside = probe_trees(client, project_id, [path, nested], options.exclude_history)
-    if source is not None and source.kind == 'file' and target.kind == 'directory':
-        path, target = nested, inside
-    plan = plan_copy(source, target, options) if source is not None else None
-    if plan is None:
-        return _copy_blind(client, project_id, path, src_project_id, src_path, options, target, check_mode)
-    before = _file_diff_maps(path, target.files) if target.kind != 'missing' else None
-    after = _file_diff_maps(path, plan.files_after)
-    info = tree_info(project_id, path, plan.kind_after, plan.files_after)
-    if not plan.changed:
-        return Outcome(tree_info(project_id, path, target.kind, target.files), False)
-    if not check_mode:
-        with attempting("copy '%s' of project %s to '%s' in project %s" % (src_path, src_project_id, path, project_id)):
-            copy_path(client, src_project_id, src_path, project_id, path, options)
-    return Outcome(info, True, before=before, after=after)
+    return source, target, inside
+
+
+def _probe_source(client, src_project_id, src_path, options):
+    """The source's tree, or None when the key cannot list it."""
+    try:
+        return probe_trees(client, src_project_id, [src_path], options.exclude_history, options=['copy_from.path'])[0]
+    except CocalcApiError as err:
+        if not _NO_ACCESS_RE.search(err.message or ''):
+            raise
+        # A public path (or a viewer's project): the copy may work where the listing does not.
+        return None
 
 
 def _copy_blind(client, project_id, path, src_project_id, src_path, options, target, check_mode):

@@ -169,26 +169,9 @@ def _read_batch(client, batch):
     pending = list(batch)
     waiter = None
     while pending:
-        try:
-            answer = client.call('read_text_file_from_project', project_id=[key[0] for key in pending],
-                                 path=[key[1] for key in pending])
-        except CocalcApiError as err:
-            if err.http_status is None:
-                raise
-            if found or waiter is not None:
-                # This server took arrays a moment ago: the failure is real, not a missing feature.
-                found.update((key, err) for key in pending)
-                return found
-            raise _NoArrays() from None
-        items = answer.get('content')
-        if not isinstance(items, list):
-            if found or waiter is not None:
-                found.update((key, _batch_error(answer, len(pending))) for key in pending)
-                return found
-            raise _NoArrays()
-        matched = match_batch(pending, items)
-        if matched is None:
-            found.update((key, _batch_error(answer, len(pending))) for key in pending)
+        matched, failure = _read_round(client, pending, first=waiter is None)
+        if failure is not None:
+            found.update((key, failure()) for key in pending)
             return found
         waiting = [key for key in pending if not_ready_item(matched[key])]
         found.update((key, _array_item(key, matched[key])) for key in pending if key not in waiting)
@@ -201,6 +184,28 @@ def _read_batch(client, batch):
             break
         pending = waiting
     return found
+
+
+def _read_round(client, keys, first):
+    """One array read of keys: ({key: item}, None), or (None, failure) where failure() makes the error
+    of each key. _NoArrays when the first read shows that the server takes no arrays; after that the
+    server took arrays a moment ago, so a failure is real, not a missing feature."""
+    try:
+        answer = client.call('read_text_file_from_project', project_id=[key[0] for key in keys],
+                             path=[key[1] for key in keys])
+    except CocalcApiError as err:
+        if err.http_status is None:
+            raise
+        if first:
+            raise _NoArrays() from None
+        return None, lambda: err
+    items = answer.get('content')
+    if not isinstance(items, list) and first:
+        raise _NoArrays()
+    matched = match_batch(keys, items) if isinstance(items, list) else None
+    if matched is None:
+        return None, lambda: _batch_error(answer, len(keys))
+    return matched, None
 
 
 def match_batch(keys, items):

@@ -136,31 +136,43 @@ done'''
 def parse_probe(output, count):
     """Parse the probe script's output into count Trees."""
     trees = []
-    current = None
     for record in output.split('\0'):
         if not record:
             continue
         if record.startswith('@'):
-            current = Tree(record[1:])
-            trees.append(current)
-            continue
-        if current is None:
+            trees.append(Tree(record[1:]))
+        elif not trees:
             raise ValueError('probe output starts with %r' % record[:40])
-        if record.startswith('S '):
-            size, mtime, name = record[2:].split(' ', 2)
-            current.files.setdefault(name, FileEntry(None, None)).size = int(size)
-            current.files[name].mtime = float(mtime)
-            continue
-        match = _SHA256_RE.match(record)
-        if not match:
-            raise ValueError('unexpected probe output %r' % record[:80])
-        name = match.group(2)
-        name = '' if current.kind == 'file' else (name[2:] if name.startswith('./') else name)
-        current.files.setdefault(name, FileEntry(None, None)).sha256 = match.group(1)
-    if len(trees) != count or any(entry.sha256 is None or entry.size is None for tree in trees for entry in tree.files.values()) \
-            or any(tree.kind == 'file' and list(tree.files) != [''] for tree in trees):
+        else:
+            _add_probe_record(trees[-1], record)
+    if not _complete(trees, count):
         raise ValueError('incomplete probe output for %d paths' % count)
     return trees
+
+
+def _add_probe_record(tree, record):
+    """One record of a tree: 'S size mtime name' or sha256sum's 'checksum  name'."""
+    if record.startswith('S '):
+        size, mtime, name = record[2:].split(' ', 2)
+        tree.files.setdefault(name, FileEntry(None, None)).size = int(size)
+        tree.files[name].mtime = float(mtime)
+        return
+    match = _SHA256_RE.match(record)
+    if not match:
+        raise ValueError('unexpected probe output %r' % record[:80])
+    name = match.group(2)
+    name = '' if tree.kind == 'file' else (name[2:] if name.startswith('./') else name)
+    tree.files.setdefault(name, FileEntry(None, None)).sha256 = match.group(1)
+
+
+def _complete(trees, count):
+    """True when there is a tree for each path, every file has its size and checksum, and a file's
+    tree holds just the file itself."""
+    if len(trees) != count:
+        return False
+    if any(entry.sha256 is None or entry.size is None for tree in trees for entry in tree.files.values()):
+        return False
+    return not any(tree.kind == 'file' and list(tree.files) != [''] for tree in trees)
 
 
 def probe_trees(client, project_id, paths, exclude_history=False, options=None):
@@ -223,31 +235,45 @@ def plan_copy(source, target, options):
     if target.kind != source.kind:
         # Missing target, or a file where a directory goes (or the reverse): all of it is new.
         return CopyPlan(source.kind, sorted(source.files), [], [], dict(source.files), True)
-    created, updated, deleted = [], [], []
+    created, updated = _transfers(source, target, options)
+    deleted = _deletions(source, target, options)
     after = dict(target.files)
+    after.update((name, source.files[name]) for name in created + updated)
+    for name in deleted:
+        after.pop(name, None)
+    return CopyPlan(source.kind, sorted(created), sorted(updated), sorted(deleted), after, bool(created or updated or deleted))
+
+
+def _transfers(source, target, options):
+    """(created, updated): the names of the source files rsync writes onto the target, in the source's order."""
+    created, updated = [], []
     for name, entry in source.files.items():
         have = target.files.get(name)
         if have is None:
             created.append(name)
-            after[name] = entry
-        elif have.sha256 != entry.sha256:
-            if not options.overwrite_newer and have.mtime is not None and entry.mtime is not None and have.mtime > entry.mtime:
-                continue
-            if have.size == entry.size and have.mtime == entry.mtime:
-                continue
+        elif have.sha256 != entry.sha256 and not _rsync_keeps(have, entry, options):
             updated.append(name)
-            after[name] = entry
-    if options.delete_missing and source.kind == 'directory':
-        for name in target.files:
-            if name in source.files:
-                continue
-            if options.backup and name.endswith('~'):
-                continue   # rsync protects backup files from --delete
-            if options.exclude_history and name.endswith('.sage-history'):
-                continue
-            deleted.append(name)
-            after.pop(name, None)
-    return CopyPlan(source.kind, sorted(created), sorted(updated), sorted(deleted), after, bool(created or updated or deleted))
+    return created, updated
+
+
+def _rsync_keeps(have, entry, options):
+    """True when rsync leaves a differing target file alone: it is newer than the source (--update,
+    unless overwrite_newer), or has the same size and mtime (rsync's quick check)."""
+    if not options.overwrite_newer and have.mtime is not None and entry.mtime is not None and have.mtime > entry.mtime:
+        return True
+    return have.size == entry.size and have.mtime == entry.mtime
+
+
+def _deletions(source, target, options):
+    """The target files rsync --delete removes (delete_missing, directories only)."""
+    if not (options.delete_missing and source.kind == 'directory'):
+        return []
+    return [name for name in target.files if name not in source.files and not _delete_protected(name, options)]
+
+
+def _delete_protected(name, options):
+    """rsync protects backup files from --delete, and leaves excluded files alone."""
+    return (options.backup and name.endswith('~')) or (options.exclude_history and name.endswith('.sage-history'))
 
 
 def tree_info(project_id, path, kind, files):
@@ -269,6 +295,16 @@ def copy_path(client, src_project_id, src_path, target_project_id, target_path, 
     list where exclude_history itself is gone.
     """
     endpoint = 'copy_public_path_between_projects' if options.public else 'copy_path_between_projects'
+    body = _copy_body(src_project_id, src_path, target_project_id, target_path, options)
+    wait = options.timeout or DEFAULT_COPY_WAIT
+    answer = _send_copy(client, endpoint, body, options, request_timeout=client.timeout + wait)
+    copy_path_id = answer.get('copy_path_id')
+    if copy_path_id:
+        _wait_for_copy(client, copy_path_id, wait)
+
+
+def _copy_body(src_project_id, src_path, target_project_id, target_path, options):
+    """The request of a copy: the paths and the switches that are on."""
     body = dict(src_project_id=src_project_id, src_path=src_path, target_project_id=target_project_id, target_path=target_path)
     for name in ('overwrite_newer', 'delete_missing', 'backup'):
         if getattr(options, name):
@@ -282,12 +318,16 @@ def copy_path(client, src_project_id, src_path, target_project_id, target_path, 
             body['exclude_history'] = True
         else:
             body['exclude'] = ['*.sage-history']
-    wait = options.timeout or DEFAULT_COPY_WAIT
+    return body
+
+
+def _send_copy(client, endpoint, body, options, request_timeout):
+    """Send the copy; a server that rejects one of its options gets it again without (or in its
+    other spelling), once per option."""
     tried = set()
     while True:
         try:
-            answer = client.call(endpoint, body, request_timeout=client.timeout + wait)
-            break
+            return client.call(endpoint, body, request_timeout=request_timeout)
         except CocalcApiError as err:
             rejected = err.unexpected_argument
             if rejected not in body or rejected in tried:
@@ -295,9 +335,6 @@ def copy_path(client, src_project_id, src_path, target_project_id, target_path, 
             tried.add(rejected)
             # A 400 for an option means nothing was copied: resending is safe.
             _adapt_copy_body(body, rejected, options)
-    copy_path_id = answer.get('copy_path_id')
-    if copy_path_id:
-        _wait_for_copy(client, copy_path_id, wait)
 
 
 def _adapt_copy_body(body, rejected, options):
