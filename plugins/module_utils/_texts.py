@@ -198,7 +198,8 @@ def _read_round(client, keys, first):
             raise
         if first:
             raise _NoArrays() from None
-        return None, lambda: err
+        failure = err   # the name err is unbound after the except block
+        return None, lambda: failure
     items = answer.get('content')
     if not isinstance(items, list) and first:
         raise _NoArrays()

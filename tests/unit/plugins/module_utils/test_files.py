@@ -298,6 +298,23 @@ def test_items_of_starting_projects_are_read_again_after_a_pause(monkeypatch):
     assert fake.sleeps == [1.0, 2.0]
 
 
+@pytest.mark.parametrize('second', [
+    lambda call: call.error('Read access denied -- invalid project_id -- %s' % P2),    # an error event
+    lambda call: call.reply({'event': 'text_file_read_from_project', 'content': 'no list'}),
+])
+def test_a_later_round_that_fails_is_an_error_for_its_files_not_a_fallback(monkeypatch, second):
+    """The server took arrays a moment ago: a failure of the next round is real, never "no arrays"."""
+    fake = FakeCocalc(monkeypatch, [
+        batch([P1, P2], ['a', 'b']).reply(answer(item(P1, 'a', 'A'), item(P2, 'b', error={}))),
+        second(ApiCall('read_text_file_from_project', {'project_id': [P2], 'path': ['b']})),
+    ])
+    result = read_text_files(fake.client(), [(P1, 'a'), (P2, 'b')])
+    fake.assert_done()
+    assert result[(P1, 'a')] == 'A'
+    assert isinstance(result[(P2, 'b')], CocalcApiError)
+    assert fake.sleeps == [1.0]
+
+
 def test_a_project_that_never_starts_is_an_error_that_says_so_never_missing(monkeypatch):
     calls = [batch([P1, P2], ['a', 'a']).reply(answer(item(P2, 'a', error={}), item(P1, 'a', 'A')))]
     # Pauses of 1, 2, 4 and 5 s fit into a ready_wait of 12 s; the next 5 s would not.
@@ -336,3 +353,34 @@ def test_single_read_waits_for_a_starting_project(monkeypatch):
     assert _texts.read_text_file(fake.client(), P1, 'a') is None
     fake.assert_done()
     assert fake.sleeps == [1.0, 2.0]
+
+
+# ---- text files on the controller (cocalc_file's src, the course roster) ----
+
+def test_read_controller_text_keeps_the_text_exactly(tmp_path):
+    path = tmp_path / 'a.md'
+    path.write_bytes(b'\xef\xbb\xbfhead\r\nline \xc3\xa9\n')
+    assert _texts.read_controller_text(str(path), 'src') == '\ufeffhead\r\nline \xe9\n'
+    assert _texts.read_controller_text(str(path), 'roster', strip_bom=True) == 'head\r\nline \xe9\n'
+
+
+def test_read_controller_text_limit(tmp_path):
+    path = tmp_path / 'big.txt'
+    path.write_bytes(b'x' * 11)
+    assert _texts.read_controller_text(str(path), 'src', limit=11) == 'x' * 11
+    with pytest.raises(CocalcInputError, match=r'^src: .*big\.txt is larger than 10 bytes'):
+        _texts.read_controller_text(str(path), 'src', limit=10)
+
+
+def test_read_controller_text_refuses_what_is_not_utf8_text(tmp_path):
+    path = tmp_path / 'latin.txt'
+    path.write_bytes(b'caf\xe9')
+    with pytest.raises(CocalcInputError, match=r'^src: .*latin\.txt is not UTF-8 text \(byte 3 cannot be decoded\)'):
+        _texts.read_controller_text(str(path), 'src')
+
+
+def test_read_controller_text_names_the_option_when_the_file_cannot_be_read(tmp_path):
+    missing = str(tmp_path / 'nope.csv')
+    with pytest.raises(CocalcInputError, match=r'^roster: cannot read .*nope\.csv on the controller: No such file'):
+        _texts.read_controller_text(missing, 'roster')
+
