@@ -50,17 +50,6 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._course_spec import 
     with_marker,
 )
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import CommandTimeout, check_in_home
-from ansible_collections.cocalc.cocalc.plugins.module_utils._files import (
-    READ_BATCH,
-    TOO_LARGE,
-    CopyOptions,
-    copy_path,
-    plan_copy,
-    plan_text,
-    probe_trees,
-    read_text_files,
-    write_text_file,
-)
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, Outcome, diff_changed_keys
 from ansible_collections.cocalc.cocalc.plugins.module_utils._project import (
     SETTLE_FIELDS,
@@ -72,6 +61,8 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._project import (
     project_view,
     read_projects,
 )
+from ansible_collections.cocalc.cocalc.plugins.module_utils._texts import READ_BATCH, TOO_LARGE, plan_text, read_text_files, write_text_file
+from ansible_collections.cocalc.cocalc.plugins.module_utils._trees import CopyOptions, copy_path, plan_copy, probe_trees
 
 
 # Read in the single projects_all call. Never 'status': it holds the project's secret token. A server

@@ -21,9 +21,9 @@ import string
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course_setup import argument_spec as setup_argument_spec
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course_setup import setup_spec
-from ansible_collections.cocalc.cocalc.plugins.module_utils._files import text_bytes
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, check_email, check_non_empty, check_uuid, validated
 from ansible_collections.cocalc.cocalc.plugins.module_utils._project import strip_token
+from ansible_collections.cocalc.cocalc.plugins.module_utils._texts import read_controller_text, text_bytes
 
 DEFAULT_TITLE = '{first_name} {last_name} - {title}'
 TITLE_FIELDS = ('first_name', 'last_name', 'student_id', 'email', 'title', 'course_id')
@@ -136,18 +136,6 @@ def _split_name(full):
         return first.strip(), last.strip()
     first, _sep, last = full.rpartition(' ')
     return (first, last) if first else (last, '')
-
-
-def _read_text_file(path, option):
-    try:
-        with open(path, 'rb') as handle:
-            data = handle.read()
-    except (IOError, OSError) as err:
-        raise CocalcInputError('%s: cannot read %s: %s' % (option, path, err.strerror or err)) from None
-    try:
-        return data.decode('utf-8-sig')
-    except UnicodeDecodeError as err:
-        raise CocalcInputError('%s: %s is not UTF-8 text (byte %d)' % (option, path, err.start)) from None
 
 
 def _roster_column(header, field, columns, source):
@@ -338,7 +326,7 @@ def _check_handouts(spec, handouts, materials_project_id):
             continue
         content = item.get('content')
         if item.get('src') is not None and content is None:
-            content = _read_text_file(item['src'], where + '.src')
+            content = read_controller_text(item['src'], where + '.src', strip_bom=True)
         if content is None:
             raise CocalcInputError('%s needs one of content, src or copy_from' % where)
         text_bytes(content, where + ('.src' if item.get('src') is not None else '.content'))
@@ -394,7 +382,7 @@ def _check_staff(spec, staff):
 def _roster_students(spec, params):
     """The students of the roster file or of the students option, checked into spec.students."""
     if params.get('roster') is not None:
-        text = _read_text_file(params['roster'], 'roster')
+        text = read_controller_text(params['roster'], 'roster', strip_bom=True)
         students = parse_roster(text, params.get('roster_columns'), source=params['roster'])
         _check_students(spec, students, 'roster')
         return

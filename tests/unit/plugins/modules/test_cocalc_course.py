@@ -15,7 +15,7 @@ import hashlib
 
 import pytest
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils import _exec, _files
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _exec, _trees
 from ansible_collections.cocalc.cocalc.plugins.modules import cocalc_course
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import (
     API_KEY,
@@ -578,7 +578,7 @@ def test_api_error_while_reading_fails_with_api_error(monkeypatch):
 
 def probe_reply(project_id, paths, stdout):
     return ApiCall('project_exec', {'project_id': project_id, 'command': 'sh', 'err_on_exit': False, 'timeout': 120,
-                                    'args': ['-c', _files._PROBE_SCRIPT, 'sh', '0'] + paths}).expect_timeout(150).reply(
+                                    'args': ['-c', _trees._PROBE_SCRIPT, 'sh', '0'] + paths}).expect_timeout(150).reply(
         {'event': 'project_exec_output', 'stdout': stdout, 'stderr': '', 'exit_code': 0})
 
 
