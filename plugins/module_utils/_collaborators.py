@@ -39,7 +39,7 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
     check_uuid,
     validated,
 )
-from ansible_collections.cocalc.cocalc.plugins.module_utils._project import ProjectError
+from ansible_collections.cocalc.cocalc.plugins.module_utils._project import owners_of
 
 OWNER = 'owner'
 COLLABORATOR = 'collaborator'
@@ -61,6 +61,12 @@ INVITE_OPTION_FIELDS = (('invite_subject', 'subject'), ('reply_to', 'replyto'))
 
 # ---- read ----------------------------------------------------------------------------------
 
+def _collaborators_view(row, invites_readable):
+    invite = row.get('invite') if isinstance(row.get('invite'), dict) else {}
+    return dict(project_id=row['project_id'], title=row.get('title') or '', users=row.get('users') or {},
+                invite=invite if invites_readable else None, deleted=bool(row.get('deleted')))
+
+
 def read_projects(client, project_id=None, title=None, what='read projects'):
     """Projects visible to the key, as dicts with project_id, title, users, invite, deleted.
 
@@ -71,32 +77,17 @@ def read_projects(client, project_id=None, title=None, what='read projects'):
     Deleted projects are included (``deleted`` is true for them).
     """
     rows, unreadable = _project.read_projects(client, PROJECT_FIELDS, project_id=project_id, title=title, what=what)
-    invites_readable = 'invite' not in unreadable
-    projects = []
-    for row in rows:
-        invite = row.get('invite') if isinstance(row.get('invite'), dict) else {}
-        projects.append(dict(project_id=row['project_id'], title=row.get('title') or '', users=row.get('users') or {},
-                             invite=invite if invites_readable else None, deleted=bool(row.get('deleted'))))
-    return projects
+    return [_collaborators_view(row, 'invite' not in unreadable) for row in rows]
 
 
-def find_project(client, project_id=None, title=None):
-    """Exactly one project: by project_id, else by title among the non-deleted projects.
-
-    The choice follows cocalc_project's rule (_project.find_project): several projects with
-    the title fail listing their ids, never one of them picked.
+def find_project(client, project_id=None, title=None, title_option='title'):
+    """Exactly one project (as read_projects() shows it): by project_id, else by title among the
+    non-deleted projects, through the project finder (_project.lookup_project): several projects
+    with the title fail listing their ids, never one of them picked.
     """
-    if project_id is not None:
-        what = 'read project %s' % project_id
-    else:
-        what = 'look up the project titled %r' % title
-    rows = read_projects(client, project_id=project_id, title=title, what=what)
-    found = _project.find_project(rows, project_id=project_id, title=title)
-    if found is None and project_id is not None:
-        raise ProjectError('project_id %s: no such project visible to the API key' % project_id)
-    if found is None:
-        raise ProjectError('project_title %r: no project with this title is visible to the API key' % title)
-    return found
+    row, unreadable = _project.lookup_project(client, project_id=project_id, title=title, fields=PROJECT_FIELDS,
+                                              title_option=title_option)
+    return _collaborators_view(row, 'invite' not in unreadable)
 
 
 def read_invite_record(client, project_id):
@@ -126,12 +117,18 @@ def write_invite_record(client, project_id, invite):
                     content=json.dumps(invite, indent=2, sort_keys=True) + '\n')
 
 
+
+def record_invitations(client, project_id, invites, sent):
+    """Add the invitations just sent (apply_plan's answer) to the record kept in the project
+    (INVITE_RECORD_PATH), whose content before was invites; no write when nothing was sent.
+    The one place that merges that record (cocalc_collaborator and the course)."""
+    if not sent:
+        return
+    record = dict(invites or {})
+    record.update(sent)
+    write_invite_record(client, project_id, record)
+
 # ---- plan (pure) -----------------------------------------------------------------------------
-
-def owners_of(users):
-    return sorted(account_id for account_id, entry in (users or {}).items()
-                  if isinstance(entry, dict) and entry.get('group') == OWNER)
-
 
 class MembershipPlan(object):
     """The changes one project needs. Lists keep the order in which people were named."""
@@ -271,13 +268,17 @@ def _wanted_people(params):
     return account_ids, emails
 
 
+def title_option(params):
+    """The name the user gave the title by: title, or its old spelling project_title (an alias)."""
+    return 'project_title' if params.get('project_title') is not None else 'title'
+
+
 def validate_params(params):
     """Checks that need no server; raises CocalcInputError naming the option."""
     if params.get('project_id') is not None:
         params['project_id'] = check_uuid(params['project_id'], 'project_id')
-    title = params.get('project_title')
-    if title is not None:
-        validated('title', title, 'project_title')
+    if params.get('title') is not None:
+        validated('title', params['title'], title_option(params))
     if params.get('purge') and params.get('state') != 'present':
         raise CocalcInputError('purge removes everyone not listed, so it needs state=present')
     # The subject is an email header: a line break in it would start another header (Bcc: ...).
@@ -306,10 +307,43 @@ def _state_view(users, invites):
     return view
 
 
+def _plan_warnings(plan, project_id):
+    warnings = ['%s is an owner of project %s; CoCalc cannot remove an owner, so it was left alone' % (account_id, project_id)
+                for account_id in plan.owners_kept]
+    warnings.extend('the server recorded an error for the invitation of %s: %s (set reinvite=true to send it again)'
+                    % (email, error) for email, error in sorted(plan.failed_invites.items()))
+    return warnings
+
+
+def _membership_result(project, plan, email_of):
+    """The module's result: the people changed, left alone, the owner, and the users map after."""
+    owners = owners_of(project['users'])
+    return dict(
+        project_id=project['project_id'],
+        added=[_entry(account_id, email_of) for account_id in plan.add],
+        removed=[_entry(account_id, email_of) for account_id in plan.remove],
+        invited=[_entry(email, email_of) for email in plan.invite],
+        unchanged=[_entry(person, email_of) for person in plan.unchanged + plan.owners_kept],
+        owner=owners[0] if owners else None,
+        users=plan.users_after(project['users']),
+    )
+
+
+def _membership_diff(project, plan, without_account, invites):
+    """(before, after) for the diff: the users map plus the addresses invited."""
+    invited_before = set((address or '').lower() for address in (invites or {}))
+    already_invited = [email for email in without_account if email.lower() in invited_before]
+    before = _state_view(MembershipPlan().users_after(project['users']), already_invited)
+    after = _state_view(plan.users_after(project['users']),
+                        already_invited + [email for email in plan.invite if email not in already_invited])
+    return before, after
+
+
 def ensure_collaborators(client, params, check_mode):
     """cocalc_collaborator: read, plan, apply (no write in check mode)."""
     account_ids, emails = validate_params(params)
-    project = find_project(client, project_id=params.get('project_id'), title=params.get('project_title'))
+    project = find_project(client, project_id=params.get('project_id'), title=params.get('title'),
+                           title_option=title_option(params))
     project_id = project['project_id']
     invites = project['invite']
     record_in_project = invites is None
@@ -321,29 +355,10 @@ def ensure_collaborators(client, params, check_mode):
                            purge=params.get('purge'), me=me, reinvite=params.get('reinvite'))
     # Ids given directly may be typos: the server would add a nonexistent id without complaint.
     check_accounts_exist(client, [account_id for account_id in plan.add if account_id not in email_of])
-    warnings = ['%s is an owner of project %s; CoCalc cannot remove an owner, so it was left alone' % (account_id, project_id)
-                for account_id in plan.owners_kept]
-    warnings.extend('the server recorded an error for the invitation of %s: %s (set reinvite=true to send it again)'
-                    % (email, error) for email, error in sorted(plan.failed_invites.items()))
+    warnings = _plan_warnings(plan, project_id)
     if plan.changed and not check_mode:
         sent = apply_plan(client, project_id, plan, invitation_fields(client, project, params) if plan.invite else None)
-        if record_in_project and sent:
-            record = dict(invites or {})
-            record.update(sent)
-            write_invite_record(client, project_id, record)
-    users_after = plan.users_after(project['users'])
-    owners = owners_of(project['users'])
-    invited_before = set((address or '').lower() for address in (invites or {}))
-    result = dict(
-        project_id=project_id,
-        added=[_entry(account_id, email_of) for account_id in plan.add],
-        removed=[_entry(account_id, email_of) for account_id in plan.remove],
-        invited=[_entry(email, email_of) for email in plan.invite],
-        unchanged=[_entry(person, email_of) for person in plan.unchanged + plan.owners_kept],
-        owner=owners[0] if owners else None,
-        users=users_after,
-    )
-    already_invited = [email for email in without_account if email.lower() in invited_before]
-    before = _state_view(MembershipPlan().users_after(project['users']), already_invited)
-    after = _state_view(users_after, already_invited + [email for email in plan.invite if email not in already_invited])
-    return Outcome(result, plan.changed, before=before, after=after, warnings=warnings)
+        if record_in_project:
+            record_invitations(client, project_id, invites, sent)
+    before, after = _membership_diff(project, plan, without_account, invites)
+    return Outcome(_membership_result(project, plan, email_of), plan.changed, before=before, after=after, warnings=warnings)

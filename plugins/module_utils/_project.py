@@ -16,13 +16,30 @@ plan and apply for hundreds of them without reading again::
     apply_changes(client, current['project_id'], changes, me) # one query set (or nothing)
     project_id = create_project(client, dict(title='Algebra - ada'), unsupported=unsupported)
 
+The one project finder (every module, the course, the inventory and the plugins use it; nothing
+else reads projects or picks one)::
+
+    rows, unsupported = read_projects(client, fields, project_id=None, title=None)  # the one reader
+    find_project(rows, project_id=...)          # by id (deleted ones too)
+    find_project(rows, name=..., me=me)         # by name: the owner's, without case, live before deleted
+    find_project(rows, title=...)               # by unique title among the live projects
+    row, unsupported = lookup_project(client, project_id=..., title=..., fields=...)
+                                                # read + exactly one by id or unique title, or ProjectError
+    index = index_by_marker(rows, me, 'course.')  # course marker key -> candidate rows (name or marker line)
+    pick_project(index[key], key)               # by course marker, adopting unfinished creations
+    unfinished_extras(index[key], row)          # the unfinished leftovers to soft-delete
+    keep_of(rows)                               # among rows of one project: the finished one, else the oldest
+
+Several candidates never make a choice: ProjectError lists their ids. An unfinished creation is a
+project still carrying its creation token (is_unfinished); owners_of(users) / marker_of(description)
+read the other keys.
+
 create_project() / create_findable() make a project findable even when the create answer is lost (a
 creation token line in the description of the create call); settle_creation() applies the rule for runs
 at the same time (the oldest wins; the loser soft-deletes only what it created).
 ensure_project() and list_projects() compose them for the cocalc_project and
-cocalc_project_info modules. read_projects() is also how _collaborators and _course read
-projects (with their own fields): the one place that probes for fields a server refuses.
-Facts they rely on (../shared/real-hub/FLOWS.md): projects are looked up through projects_all
+cocalc_project_info modules.
+Facts they rely on (recorded on the real hub): projects are looked up through projects_all
 only (the table "projects" hides projects not edited for 21 days); the ``status`` field holds
 the project's secret token and is never requested; an action_request runs only when its
 ``time`` differs from the stored one and drops every other field of the same set, so it is
@@ -71,6 +88,10 @@ POLL_INTERVAL = 1.0
 # (or the adoption by the next run) replaces the description without it.
 TOKEN_TEMPLATE = '<!-- cocalc.cocalc creating %s -->'
 _TOKEN_RE = re.compile(r'\n*<!-- cocalc\.cocalc creating (\w+)(?: (\S+))? -->')
+# The course marker: the key of a course's student project (course_id.student_key), in its name and, on
+# servers without project names, as this line of its description. _course writes it; the finder reads it.
+MARKER_TEMPLATE = '<!-- cocalc.cocalc course key: %s -->'
+MARKER_RE = re.compile(r'<!-- cocalc\.cocalc course key: (\S+) -->')
 # Read to settle a creation: which rows are the same project, and which of them is the oldest.
 SETTLE_FIELDS = ('name', 'title', 'description', 'users', 'deleted', 'created')
 
@@ -217,6 +238,92 @@ def find_project(rows, project_id=None, name=None, title=None, me=None):
         raise ProjectError('%d projects match %s: %s; set project_id to choose one' % (len(ids), what, ', '.join(ids)))
     return matches[0] if matches else None
 
+
+
+def lookup_project(client, project_id=None, title=None, fields=PROJECT_FIELDS, what=None, title_option='title'):
+    """(row, unsupported) of exactly one project: by project_id, else by unique title (one read,
+    filtered on the server). Nothing found raises ProjectError naming project_id or title_option;
+    several live projects with the title raise ProjectError listing them (find_project). A
+    project_id the key cannot read raises the server's CocalcApiError (see is_no_access())."""
+    if what is None:
+        what = 'read project %s' % project_id if project_id is not None else 'look up the project titled %r' % title
+    rows, unsupported = read_projects(client, fields, project_id=project_id, title=title, what=what)
+    found = find_project(rows, project_id=project_id, title=title)
+    if found is None and project_id is not None:
+        raise ProjectError('project_id %s: no such project visible to the API key' % project_id)
+    if found is None:
+        raise ProjectError('%s %r: no project with this title is visible to the API key' % (title_option, title))
+    return found, unsupported
+
+
+def owners_of(users):
+    """The account ids of the owners in a users map, sorted."""
+    return sorted(account_id for account_id, entry in (users or {}).items()
+                  if isinstance(entry, dict) and entry.get('group') == 'owner')
+
+
+def marker_of(description):
+    """The course marker key in a description, or None."""
+    match = MARKER_RE.search(description or '')
+    return match.group(1) if match else None
+
+
+def index_by_marker(rows, me, prefix):
+    """{marker key (lower case): [rows]} of the projects ``me`` owns whose name, or whose description
+    marker, starts with prefix (lower case, e.g. 'course.'): a project found both ways is listed once
+    per key, so a course moved to a server with names is still found."""
+    index = {}
+    for row in rows:
+        if me not in owners_of(row.get('users')):
+            continue
+        keys = set()
+        name = row.get('name')
+        if isinstance(name, str) and name.lower().startswith(prefix):
+            keys.add(name.lower())
+        marker = marker_of(row.get('description'))
+        if marker and marker.lower().startswith(prefix):
+            keys.add(marker.lower())
+        for key in keys:
+            index.setdefault(key, []).append(row)
+    return index
+
+
+def is_unfinished(row):
+    """True for a project whose creation was never finished: it still carries its creation token."""
+    return creation_of(row.get('description'))[0] is not None
+
+
+def keep_of(pool):
+    """The project to keep among rows that are all the same project: the finished one, else the oldest
+    unfinished (creation_order: the rule for runs at the same time). Returns (row or None, finished
+    rows); the caller fails when there are several finished ones (never pick one)."""
+    finished = [row for row in pool if not is_unfinished(row)]
+    if finished:
+        return finished[0], finished
+    return (min(pool, key=creation_order) if pool else None), finished
+
+
+def pick_project(candidates, key):
+    """The project of a course marker key among its candidates (index_by_marker): a name match beats a
+    description marker, a live project a deleted one, a finished project an unfinished one, and among
+    unfinished ones the oldest. Several finished ones left: ProjectError listing them (never pick one)."""
+    named = [row for row in candidates if (row.get('name') or '').lower() == key]
+    pool = named or candidates
+    pool = [row for row in pool if not row.get('deleted')] or pool
+    if len(pool) <= 1:
+        return pool[0] if pool else None
+    keep, finished = keep_of(pool)
+    if len(finished) > 1:
+        raise ProjectError('%d projects carry the marker %s: %s; delete or rename all but one'
+                           % (len(finished), key, ', '.join(sorted(row['project_id'] for row in finished))))
+    return keep
+
+
+def unfinished_extras(candidates, chosen):
+    """The live projects of a key, other than chosen, whose creation was never finished: leftovers of a
+    lost create answer or of runs at the same time. They are ours and were never used as the project."""
+    return [row for row in candidates if row is not chosen and not row.get('deleted')
+            and is_unfinished(row) and not row.get('name')]
 
 # ---- plan (pure) ----
 
@@ -443,7 +550,7 @@ def ensure_project(client, params, check_mode):
     if 'project_id' in key:
         row = find_project(rows, me=me, **key)
     else:
-        row, adopted = _find_or_adopt(client, rows, me, key, state, check_mode)
+        row, adopted = _find_or_adopt(client, rows, me, key, check_mode)
     if row is None and 'project_id' in key:
         raise ProjectError('project_id %s was not found' % key['project_id'])
     current = project_view(row, me) if row is not None else None
@@ -485,36 +592,59 @@ def _same_creation(row, key):
     return row.get('title') == key['title']
 
 
-def _find_or_adopt(client, rows, me, key, state, check_mode):
+def _same_live_rows(rows, me, key):
+    """The live projects ``me`` owns (all, without an account) that are the project key selects."""
+    return [row for row in rows if not row.get('deleted') and (me is None or _owner_of(row) == me)
+            and _same_creation(row, key)]
+
+
+def _pending_creations(rows, me, key):
+    """Unnamed projects of ours that an unfinished creation by name meant to be key's project."""
+    if 'title' in key:
+        return []
+    return [row for row in rows if not row.get('deleted') and _owner_of(row) == me and not row.get('name')
+            and _same_creation(row, key)]
+
+
+def _date_rows(client, unfinished, key):
+    """Add 'created' to the unfinished rows (one read), for the rule "the oldest wins"."""
+    with attempting('read the creation times of unfinished projects'):
+        dated, _unused = read_projects(client, SETTLE_FIELDS, title=key.get('title'))
+    created = dict((row['project_id'], row.get('created')) for row in dated)
+    for row in unfinished:
+        row['created'] = created.get(row['project_id'])
+
+
+def _find_quietly(rows, me, key):
+    """(find_project's row, False), or (None, True) when several projects match."""
+    try:
+        return find_project(rows, me=me, **key), False
+    except ProjectError:
+        return None, True
+
+
+def _choose_creation(client, rows, me, key, ambiguous):
+    """(the row to keep, the unfinished rows) among the live projects that are key's project."""
+    live = _same_live_rows(rows, me, key)
+    unfinished = [row for row in live if is_unfinished(row)]
+    finished = [row for row in live if row not in unfinished]
+    if len(finished) > 1 or (ambiguous and not unfinished):
+        find_project(rows, me=me, **key)  # raises the "N projects match" error: not of our making
+    if len(unfinished) > 1 or finished:
+        _date_rows(client, unfinished, key)
+    return (finished[0] if finished else min(unfinished, key=creation_order)), unfinished
+
+
+def _find_or_adopt(client, rows, me, key, check_mode):
     """find_project by name or title, plus the rule for unfinished creations (rows carrying a creation
     token: a lost create answer, or runs at the same time): a finished match wins, else the oldest;
     the other unfinished ones are soft-deleted (they are ours and were never used as the project).
     Returns (row or None, [ids removed])."""
-    try:
-        row = find_project(rows, me=me, **key)
-    except ProjectError:
-        row = None
-        ambiguous = True
-    else:
-        ambiguous = False
-        pending = [] if 'title' in key else [
-            r for r in rows if not r.get('deleted') and _owner_of(r) == me and not r.get('name')
-            and _same_creation(r, key)]
-        if not pending:
-            return row, []
-    live = [r for r in rows if not r.get('deleted') and (me is None or _owner_of(r) == me) and _same_creation(r, key)]
-    unfinished = [r for r in live if creation_of(r.get('description'))[0]]
-    finished = [r for r in live if r not in unfinished]
-    if len(finished) > 1 or (ambiguous and not unfinished):
-        find_project(rows, me=me, **key)  # raises the "N projects match" error: not of our making
-    if len(unfinished) > 1 or finished:
-        with attempting('read the creation times of unfinished projects'):
-            dated, _unused = read_projects(client, SETTLE_FIELDS, title=key.get('title'))
-        created = dict((r['project_id'], r.get('created')) for r in dated)
-        for r in unfinished:
-            r['created'] = created.get(r['project_id'])
-    keep = finished[0] if finished else min(unfinished, key=creation_order)
-    removed = [r['project_id'] for r in unfinished if r is not keep]
+    row, ambiguous = _find_quietly(rows, me, key)
+    if not ambiguous and not _pending_creations(rows, me, key):
+        return row, []
+    keep, unfinished = _choose_creation(client, rows, me, key, ambiguous)
+    removed = [row['project_id'] for row in unfinished if row is not keep]
     if not check_mode:
         for project_id in removed:
             apply_changes(client, project_id, dict(deleted=True), me)

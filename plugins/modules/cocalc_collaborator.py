@@ -32,13 +32,16 @@ options:
   project_id:
     description:
       - ID of the project. The API key's account must be an owner or collaborator of it.
-      - Exactly one of O(project_id) and O(project_title) is required.
+      - Exactly one of O(project_id) and O(title) is required.
     type: str
-  project_title:
+  title:
     description:
       - Title of the project, as an alternative to O(project_id). Exactly one non-deleted project visible to
         the API key must have this title; if several do, the module fails and lists their IDs.
+      - O(project_title) is this option's earlier name and still works (one spelling across modules now:
+        M(cocalc.cocalc.cocalc_project) calls it O(cocalc.cocalc.cocalc_project#module:title) as well).
     type: str
+    aliases: [project_title]
   account_id:
     description:
       - One person, by account ID. The module fails if no account has this ID (the server itself would add
@@ -122,7 +125,7 @@ EXAMPLES = r'''
   block:
     - name: Add by email
       cocalc.cocalc.cocalc_collaborator:
-        project_title: Algebra 101
+        title: Algebra 101
         email: ta@example.org
 
     - name: Make the project's people exactly these (the owner always stays)
@@ -206,7 +209,7 @@ def main():
     module = CocalcModule(
         argument_spec=dict(
             project_id=dict(type='str'),
-            project_title=dict(type='str'),
+            title=dict(type='str', aliases=['project_title']),
             account_id=dict(type='str'),
             email=dict(type='str'),
             collaborators=dict(type='list', elements='dict', options=dict(
@@ -222,8 +225,8 @@ def main():
             reply_to=dict(type='str'),
         ),
         result_key='collaborators',
-        mutually_exclusive=[('project_id', 'project_title'), ('account_id', 'email', 'collaborators')],
-        required_one_of=[('project_id', 'project_title'), ('account_id', 'email', 'collaborators')],
+        mutually_exclusive=[('project_id', 'title'), ('account_id', 'email', 'collaborators')],
+        required_one_of=[('project_id', 'title'), ('account_id', 'email', 'collaborators')],
         supports_check_mode=True,
     )
     module.run(ensure_collaborators)

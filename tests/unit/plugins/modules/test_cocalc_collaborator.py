@@ -348,6 +348,20 @@ def test_project_title_not_found(monkeypatch):
     assert result['msg'] == "project_title 'Nope': no project with this title is visible to the API key"
 
 
+def test_title_is_the_option_and_project_title_its_alias(monkeypatch):
+    rows = [project_row(WITH_BOB)]
+    result = run_module_success(monkeypatch, cocalc_collaborator, {'title': 'Algebra', 'account_id': BOB}, [
+        project_query(rows, project_id=None, title='Algebra'),
+    ])
+    assert result['collaborators']['project_id'] == PID
+    result = run_module_failed(monkeypatch, cocalc_collaborator, {'title': 'Nope', 'account_id': BOB}, [
+        project_query([], project_id=None, title='Nope'),
+    ])
+    assert result['msg'] == "title 'Nope': no project with this title is visible to the API key"
+    result = run_module_failed(monkeypatch, cocalc_collaborator, {'title': ' ', 'account_id': BOB}, [])
+    assert 'title must be a non-empty string' in result['msg']
+
+
 def test_someone_elses_project_is_a_clear_failure(monkeypatch):
     result = run_module_failed(monkeypatch, cocalc_collaborator, {'project_id': PID, 'account_id': BOB}, [
         ApiCall('query', {'query': {'projects_all': [dict(FIELDS, project_id=PID)]}}).error(
@@ -387,7 +401,7 @@ def test_write_error_names_what_was_attempted(monkeypatch):
     ({'project_id': PID, 'account_id': BOB, 'reply_to': 'me'}, 'reply_to must be one email address'),
     ({'project_id': PID, 'account_id': BOB, 'email': 'a@b.org'}, 'mutually exclusive: account_id|email|collaborators'),
     ({'project_id': PID}, 'one of the following is required: account_id, email, collaborators'),
-    ({'account_id': BOB}, 'one of the following is required: project_id, project_title'),
+    ({'account_id': BOB}, 'one of the following is required: project_id, title'),
 ])
 def test_bad_input_fails_before_any_call(monkeypatch, args, fragment):
     result = run_module_failed(monkeypatch, cocalc_collaborator, args, [])
