@@ -34,15 +34,13 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._collaborators impor
     INVITE_RECORD_PATH,
     apply_plan,
     invitation_fields,
-    owners_of,
     parse_invite_record,
     plan_membership,
-    write_invite_record,
+    record_invitations,
 )
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course_setup import SetupFailed, current_result, pending_result, run_setup
 # argument_spec and MODULE_OPTIONS also from here: the action plugin imports them from this file.
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course_spec import (  # noqa: F401 pylint: disable=unused-import
-    _MARKER_RE,
     MODULE_OPTIONS,
     argument_spec,
     course_spec,
@@ -53,14 +51,19 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import Command
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, Outcome, diff_changed_keys
 from ansible_collections.cocalc.cocalc.plugins.module_utils._project import (
     SETTLE_FIELDS,
+    ProjectError,
     apply_changes,
     create_findable,
-    creation_of,
     creation_order,
+    index_by_marker,
     plan_changes,
     project_view,
     read_projects,
+    pick_project,
+    unfinished_extras,
 )
+# The inventory plugin imports the marker pattern from here; it is the finder's (_project.MARKER_RE).
+from ansible_collections.cocalc.cocalc.plugins.module_utils._project import MARKER_RE as _MARKER_RE  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.cocalc.cocalc.plugins.module_utils._texts import READ_BATCH, TOO_LARGE, plan_text, read_text_files, write_text_file
 from ansible_collections.cocalc.cocalc.plugins.module_utils._trees import CopyOptions, copy_path, plan_copy, probe_trees
 
@@ -99,47 +102,8 @@ class CourseState(object):
 
 
 def index_projects(rows, me, course_id):
-    """{marker key: [rows]} of the course's projects the key's account owns: by name, or by the
-    description marker (so a course moved to a server with names is still found)."""
-    prefix = course_id.lower() + '.'
-    index = {}
-    for row in rows:
-        if me not in owners_of(row.get('users')):
-            continue
-        keys = set()
-        name = row.get('name')
-        if isinstance(name, str) and name.lower().startswith(prefix):
-            keys.add(name.lower())
-        match = _MARKER_RE.search(row.get('description') or '')
-        if match and match.group(1).lower().startswith(prefix):
-            keys.add(match.group(1).lower())
-        for key in keys:
-            index.setdefault(key, []).append(row)
-    return index
-
-
-def pick_project(candidates, key):
-    """The project of a marker key: a name match beats a description marker, a live project a deleted
-    one, a finished project one whose creation was never finished (it still carries its creation token),
-    and among unfinished ones the oldest (creation_order: the rule for runs at the same time). Several
-    finished ones left: CourseError listing them (never pick one)."""
-    named = [row for row in candidates if (row.get('name') or '').lower() == key]
-    pool = named or candidates
-    pool = [row for row in pool if not row.get('deleted')] or pool
-    if len(pool) > 1:
-        finished = [row for row in pool if not creation_of(row.get('description'))[0]]
-        if len(finished) > 1:
-            raise CourseError('%d projects carry the marker %s: %s; delete or rename all but one'
-                              % (len(finished), key, ', '.join(sorted(row['project_id'] for row in finished))))
-        return finished[0] if finished else min(pool, key=creation_order)
-    return pool[0] if pool else None
-
-
-def unfinished_extras(candidates, chosen):
-    """The live projects of a key, other than chosen, whose creation was never finished: leftovers of a
-    lost create answer or of runs at the same time. They are ours and were never the student's project."""
-    return [row for row in candidates if row is not chosen and not row.get('deleted')
-            and creation_of(row.get('description'))[0] and not row.get('name')]
+    """{marker key: [rows]} of the course's projects the key's account owns (the finder's marker mode)."""
+    return index_by_marker(rows, me, course_id.lower() + '.')
 
 
 def read_chunks(targets, parallel):
@@ -195,7 +159,7 @@ def _existing(spec, state):
     for student in spec.students:
         try:
             row = pick_project(state.index.get(student['key'], []), student['key'])
-        except CourseError:
+        except ProjectError:
             continue
         if row is not None:
             found.append((student, row))
@@ -415,7 +379,7 @@ def _plan_fields(plan, spec, state, row):
 
 
 def plan_student(spec, state, student, staff_ids):
-    """The plan for one roster student (pure). CourseError/CocalcApiError for a student that cannot be planned."""
+    """The plan for one roster student (pure). CourseError/ProjectError/CocalcApiError for a student that cannot be planned."""
     candidates = state.index.get(student['key'], [])
     row = pick_project(candidates, student['key'])
     plan = ProjectPlan(student['key'], student, row)
@@ -463,7 +427,7 @@ def _known_row(state, key):
     """The student's project when it is unambiguous (to name it in a failure), else None."""
     try:
         return pick_project(state.index.get(key, []), key)
-    except CourseError:
+    except ProjectError:
         return None
 
 
@@ -495,7 +459,7 @@ def plan_course(spec, state):
             continue
         try:
             dropped.append(plan_dropped(spec, state, key, staff_ids))
-        except CourseError as err:
+        except ProjectError as err:
             failed = ProjectPlan(key)
             failed.error = str(err)
             dropped.append(failed)
@@ -632,10 +596,8 @@ def _run_membership(client, spec, state, plan):
     plan.actions.extend(dict(action='add_collaborator', account_id=account_id) for account_id in membership.add)
     plan.actions.extend(dict(action='invite', email=email) for email in membership.invite)
     plan.actions.extend(dict(action='remove_collaborator', account_id=account_id) for account_id in membership.remove)
-    if sent and not state.invites_readable:
-        record = dict(plan.invites)
-        record.update(sent)
-        write_invite_record(client, plan.project_id, record)
+    if not state.invites_readable:
+        record_invitations(client, plan.project_id, plan.invites, sent)
 
 
 def _mark_new_project(client, state, plan):

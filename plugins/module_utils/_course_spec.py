@@ -22,7 +22,7 @@ import string
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course_setup import argument_spec as setup_argument_spec
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course_setup import setup_spec
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, check_email, check_non_empty, check_uuid, validated
-from ansible_collections.cocalc.cocalc.plugins.module_utils._project import strip_token
+from ansible_collections.cocalc.cocalc.plugins.module_utils._project import MARKER_RE, MARKER_TEMPLATE, strip_token
 from ansible_collections.cocalc.cocalc.plugins.module_utils._texts import read_controller_text, text_bytes
 
 DEFAULT_TITLE = '{first_name} {last_name} - {title}'
@@ -33,8 +33,6 @@ _COURSE_ID_RE = re.compile(r'^[A-Za-z0-9_-]{1,40}$')
 # A project name holds the course key, a dot, and the student key: at most 100 characters.
 MAX_STUDENT_KEY = 59
 _KEY_UNSAFE_RE = re.compile(r'[^a-z0-9._-]')
-MARKER_TEMPLATE = '<!-- cocalc.cocalc course key: %s -->'
-_MARKER_RE = re.compile(r'<!-- cocalc\.cocalc course key: (\S+) -->')
 
 # Roster columns by header (compared without case and surrounding blanks), first found wins.
 ROSTER_COLUMNS = dict(
@@ -125,7 +123,7 @@ def with_marker(description, key):
 
 def strip_marker(description):
     """description without the marker line and without a creation token line (see _project.TOKEN_TEMPLATE)."""
-    return strip_token(_MARKER_RE.sub('', description or '')).rstrip()
+    return strip_token(MARKER_RE.sub('', description or '')).rstrip()
 
 
 def _split_name(full):
