@@ -27,7 +27,7 @@ import shlex
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcError, attempting
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_command, exec_in_project
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError
+from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, validated
 
 MARKER_DIR = '.cocalc-course'
 # Characters of stdout and of stderr kept per student (the server cuts the rest): 1,000 students
@@ -60,8 +60,7 @@ class Setup(object):
 
     def __init__(self, params, course_id):
         params = dict(params)
-        if not isinstance(params.get('command'), str) or not params['command'].strip():
-            raise CocalcInputError('setup.command must be a non-empty string, got %r' % (params.get('command'),))
+        validated('non_empty', params.get('command'), 'setup.command')
         params.setdefault('timeout', DEFAULT_TIMEOUT)
         try:
             checked, program, argv, shown = check_command(params)
