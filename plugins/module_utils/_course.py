@@ -15,10 +15,12 @@ and has no second "ensure a project" or "ensure collaborators"::
 reconcile_course() composes them for the cocalc_course module and its action plugin.
 
 What it reuses: _accounts (account_id_of_key, accounts_by_email: the one account resolver), _project
-(read_projects, project_view, plan_changes, create_findable, apply_changes), _collaborators
-(plan_membership, apply_plan, invitation_fields, the invite record), _files (read_text_files, plan_text,
-write_text_file, probe_trees, plan_copy, copy_path), _course_setup (the setup command). Server facts it relies on: projects are found through projects_all only;
-names are unique per owner (without case) and only the owner may set them; create_project takes
+(the one project finder in its marker mode: index_by_marker, pick_project, unfinished_extras; and
+read_projects, project_view, plan_changes, create_findable, apply_changes), _collaborators
+(plan_membership, apply_plan, invitation_fields, record_invitations), _texts (read_text_files, plan_text,
+write_text_file), _trees (probe_trees, plan_copy, copy_path), _course_setup (the setup command).
+
+Server facts it relies on: projects are found through projects_all only; names are unique per owner (without case) and only the owner may set them; create_project takes
 no name, so a name costs one query set after the creation; invitations are recorded by the
 server in projects.invite (or, where the key cannot read that field, in a file of the project).
 """
@@ -56,10 +58,10 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._project import (
     create_findable,
     creation_order,
     index_by_marker,
+    pick_project,
     plan_changes,
     project_view,
     read_projects,
-    pick_project,
     unfinished_extras,
 )
 # The inventory plugin imports the marker pattern from here; it is the finder's (_project.MARKER_RE).
@@ -74,7 +76,7 @@ PROJECT_FIELDS = ('name', 'title', 'description', 'users', 'invite', 'deleted', 
 
 
 class CourseError(CocalcError):
-    """A problem with one student's project (e.g. two projects carry its marker)."""
+    """A problem with one student's project (e.g. a handout of it that could not be read)."""
 
 
 # ---- read (batched) -----------------------------------------------------------------------------
