@@ -20,9 +20,9 @@ read_projects, project_view, plan_changes, create_findable, apply_changes), _col
 (plan_membership, apply_plan, invitation_fields, record_invitations), _texts (read_text_files, plan_text,
 write_text_file), _trees (probe_trees, plan_copy, copy_path), _course_setup (the setup command).
 
-Server facts it relies on: projects are found through projects_all only; names are unique per owner (without case) and only the owner may set them; create_project takes
-no name, so a name costs one query set after the creation; invitations are recorded by the
-server in projects.invite (or, where the key cannot read that field, in a file of the project).
+Server facts it relies on: projects are found through projects_all only; names are unique per owner
+(without case) and only the owner may set them; create_project takes no name, so a name costs one
+query set after the creation; invitations are recorded by the server in projects.invite (or, where the key cannot read that field, in a file of the project).
 """
 
 from __future__ import annotations
