@@ -22,7 +22,8 @@ write_text_file), _trees (probe_trees, plan_copy, copy_path), _course_setup (the
 
 Server facts it relies on: projects are found through projects_all only; names are unique per owner
 (without case) and only the owner may set them; create_project takes no name, so a name costs one
-query set after the creation; invitations are recorded by the server in projects.invite (or, where the key cannot read that field, in a file of the project).
+query set after the creation; invitations are recorded by the server in projects.invite (or, where
+the key cannot read that field, in a file of the project).
 """
 
 from __future__ import annotations
