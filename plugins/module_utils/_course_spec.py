@@ -76,10 +76,6 @@ def argument_spec():
             force=dict(type='bool', default=True),
         ), mutually_exclusive=[('content', 'src', 'copy_from')], required_one_of=[('content', 'src', 'copy_from')]),
         materials_project_id=dict(type='str'),
-        # The invitation email in cocalc_collaborator's words; the invite dict is their older spelling.
-        invite_message=dict(type='str'),
-        invite_subject=dict(type='str'),
-        reply_to=dict(type='str'),
         invite=dict(type='dict', options=dict(
             subject=dict(type='str'),
             body=dict(type='str'),
@@ -95,7 +91,7 @@ def argument_spec():
 
 # The rules between options, for AnsibleModule and ActionBase.validate_argument_spec alike.
 MODULE_OPTIONS = dict(
-    mutually_exclusive=[('students', 'roster'), ('invite', 'invite_message'), ('invite', 'invite_subject'), ('invite', 'reply_to')],
+    mutually_exclusive=[('students', 'roster')],
     required_if=[('state', 'present', ('title',)), ('state', 'present', ('students', 'roster'), True)],
 )
 
@@ -226,29 +222,12 @@ class CourseSpec(object):
         self.parallel = params['parallel']
         self.title_template = params['student_project_title']
         self.materials_project_id = params.get('materials_project_id')
-        self.invite = _invite_options(params)
+        self.invite = dict(params.get('invite') or {})
         self.students = []
         self.staff_ids = []
         self.staff_emails = []
         self.handouts = []
         self.setup = None             # _course_setup.Setup
-
-
-# The invitation's options: (key in CourseSpec.invite, option, the same in the older invite dict).
-INVITE_OPTIONS = (('message', 'invite_message', 'invite.body'), ('subject', 'invite_subject', 'invite.subject'),
-                  ('reply_to', 'reply_to', 'invite.reply_to'))
-
-
-def _invite_options(params):
-    """{key: (value, option name)} of the invitation's options, from the flat options or the invite dict."""
-    old = params.get('invite') or {}
-    options = {}
-    for key, option, old_option in INVITE_OPTIONS:
-        if params.get(option) is not None:
-            options[key] = (params[option], option)
-        elif old.get(old_option.split('.')[1]) is not None:
-            options[key] = (old[old_option.split('.')[1]], old_option)
-    return options
 
 
 def _check_title_template(template):
@@ -348,16 +327,14 @@ def _check_fields(params):
 
 
 def _check_invite(invite):
-    """The invitation's options checked, and then {key: value}."""
-    checked = {}
-    for key, (value, option) in invite.items():
-        if key == 'reply_to':
-            checked[key] = check_email(value, option)
-            continue
-        # The subject is an email header: a line break in it would start another header (Bcc: ...).
-        validated('email_subject' if key == 'subject' else 'email_body', value, option)
-        checked[key] = check_non_empty(value, option)
-    return checked
+    """The invite email's options, normalised in place."""
+    # The subject is an email header: a line break in it would start another header (Bcc: ...).
+    for option, kind in (('subject', 'email_subject'), ('body', 'email_body')):
+        if invite.get(option) is not None:
+            validated(kind, invite[option], 'invite.%s' % option)
+            check_non_empty(invite[option], 'invite.%s' % option)
+    if invite.get('reply_to') is not None:
+        invite['reply_to'] = check_email(invite['reply_to'], 'invite.reply_to')
 
 
 def _check_staff(spec, staff):
@@ -396,7 +373,7 @@ def course_spec(params):
     spec = CourseSpec(params)
     if spec.state == 'present' and not spec.title:
         raise CocalcInputError('title is required with state=present')
-    spec.invite = _check_invite(spec.invite)
+    _check_invite(spec.invite)
     _check_staff(spec, params.get('staff'))
     if spec.state == 'present':
         _roster_students(spec, params)

@@ -177,38 +177,22 @@ options:
   materials_project_id:
     description: ID (UUID) of the project that holds the O(handouts[].copy_from) sources.
     type: str
-  invite_message:
-    description:
-      - Text of the invitation email sent to students without an account (C(invite_noncloud_collaborators));
-        CoCalc adds the sign-up instructions and a link to the project. Each address is invited once per
-        project; the server records the invitation in the project.
-      - Default is an invitation naming the project.
-      - The same option as in M(cocalc.cocalc.cocalc_collaborator). Mutually exclusive with O(invite).
-    type: str
-  invite_subject:
-    description:
-      - Subject of the invitation email. Servers that do not know this field get it only when it is set.
-      - Mutually exclusive with O(invite).
-    type: str
-  reply_to:
-    description:
-      - Reply-to address of the invitation email.
-      - Mutually exclusive with O(invite).
-    type: str
   invite:
     description:
-      - The older spelling of O(invite_message), O(invite_subject) and O(reply_to), kept so that existing
-        playbooks work unchanged; mutually exclusive with them.
+      - The email sent to students without an account (C(invite_noncloud_collaborators)). Each address is
+        invited once per project; the server records the invitation in the project.
     type: dict
     suboptions:
       subject:
-        description: The same as O(invite_subject).
+        description: Subject of the invitation. Servers that do not know this field get it only when it is set.
         type: str
       body:
-        description: The same as O(invite_message).
+        description:
+          - Text of the invitation email; CoCalc adds the sign-up instructions and a link to the project.
+          - Default is an invitation naming the project.
         type: str
       reply_to:
-        description: The same as O(reply_to).
+        description: Reply-to address of the invitation.
         type: str
   on_drop:
     description:
@@ -332,8 +316,9 @@ EXAMPLES = r'''
     setup:
       command: pip install --user sympy==1.13.3
       timeout: 300
-    invite_subject: Your CoCalc project for Algebra
-    invite_message: Please create a CoCalc account with this address to get your course project.
+    invite:
+      subject: Your CoCalc project for Algebra
+      body: Please create a CoCalc account with this address to get your course project.
     on_drop: remove_student
   register: course
 
