@@ -371,47 +371,71 @@ def delete_account(client, account):
 
 # ---- the module's composition ------------------------------------------------------------------
 
-def ensure_account(client, params, check_mode):
-    """cocalc_account: find, then create / update the own account / delete (no write in check mode)."""
-    validate_params(params)
-    email = params['email']
-    current, is_own = find_account(client, email, params.get('new_email'))
-    if params['state'] == 'absent':
-        if current is None:
-            return Outcome(None, False)
-        if not check_mode:
-            delete_account(client, current)
-        return Outcome(None, True, before=current, after=None)
+def _delete(client, current, check_mode):
+    """state=absent."""
     if current is None:
-        if params.get('new_email') is not None:
-            raise CocalcInputError('new_email changes the address of the API key\'s own account, but no account has the '
-                                   'address %s (nor %s)' % (email, params['new_email']))
-        if params.get('password') is None:
-            raise CocalcInputError('password is required to create the account %s' % email)
-        account_id = None
-        if not check_mode:
-            account_id = create_account(client, email, params['password'], params.get('first_name'), params.get('last_name'))
-        created = account_view(account_id, email.lower(), params.get('first_name') or '', params.get('last_name') or '')
-        return Outcome(created, True, before=None, after=created)
-    if not is_own:
-        warnings = name_differences(current, params)
-        if params.get('new_email') is not None:
-            raise CocalcInputError('new_email can only change the address of the API key\'s own account, and %s is '
-                                   'another account' % email)
-        if params.get('update_password') == 'always' and params.get('password') is not None:
-            warnings.append('the password of %s was not changed: the API only lets an account change its own password'
-                            % email)
-        return Outcome(current, False, before=current, after=current, warnings=warnings)
+        return Outcome(None, False)
+    if not check_mode:
+        delete_account(client, current)
+    return Outcome(None, True, before=current, after=None)
+
+
+def _create(client, params, check_mode):
+    """state=present and no account has the email: create it."""
+    email = params['email']
+    if params.get('new_email') is not None:
+        raise CocalcInputError('new_email changes the address of the API key\'s own account, but no account has the '
+                               'address %s (nor %s)' % (email, params['new_email']))
+    if params.get('password') is None:
+        raise CocalcInputError('password is required to create the account %s' % email)
+    account_id = None
+    if not check_mode:
+        account_id = create_account(client, email, params['password'], params.get('first_name'), params.get('last_name'))
+    created = account_view(account_id, email.lower(), params.get('first_name') or '', params.get('last_name') or '')
+    return Outcome(created, True, before=None, after=created)
+
+
+def _other_account(current, params):
+    """Another account than the key's own: nothing can change; say what differs."""
+    warnings = name_differences(current, params)
+    if params.get('new_email') is not None:
+        raise CocalcInputError('new_email can only change the address of the API key\'s own account, and %s is '
+                               'another account' % params['email'])
+    if params.get('update_password') == 'always' and params.get('password') is not None:
+        warnings.append('the password of %s was not changed: the API only lets an account change its own password'
+                        % params['email'])
+    return Outcome(current, False, before=current, after=current, warnings=warnings)
+
+
+def _apply_own_changes(client, current, plan, params):
+    if plan['names']:
+        set_own_names(client, plan['names'])
+    if plan['new_email']:
+        change_own_email(client, current['account_id'], plan['new_email'], params['password'])
+    if plan['password']:
+        change_own_password(client, current, params['password'], params.get('old_password'))
+
+
+def _update_own(client, current, params, check_mode):
+    """The key's own account: names, email, password."""
     plan = plan_own_account_changes(current, params)
     after = predict(current, plan['names'])
     if plan['new_email']:
         after['email'] = plan['new_email'].lower()
     changed = bool(plan['names'] or plan['new_email'] or plan['password'])
     if changed and not check_mode:
-        if plan['names']:
-            set_own_names(client, plan['names'])
-        if plan['new_email']:
-            change_own_email(client, current['account_id'], plan['new_email'], params['password'])
-        if plan['password']:
-            change_own_password(client, current, params['password'], params.get('old_password'))
+        _apply_own_changes(client, current, plan, params)
     return Outcome(after, changed, before=current, after=after, password_changed=plan['password'])
+
+
+def ensure_account(client, params, check_mode):
+    """cocalc_account: find, then create / update the own account / delete (no write in check mode)."""
+    validate_params(params)
+    current, is_own = find_account(client, params['email'], params.get('new_email'))
+    if params['state'] == 'absent':
+        return _delete(client, current, check_mode)
+    if current is None:
+        return _create(client, params, check_mode)
+    if not is_own:
+        return _other_account(current, params)
+    return _update_own(client, current, params, check_mode)

@@ -117,7 +117,6 @@ def write_invite_record(client, project_id, invite):
                     content=json.dumps(invite, indent=2, sort_keys=True) + '\n')
 
 
-
 def record_invitations(client, project_id, invites, sent):
     """Add the invitations just sent (apply_plan's answer) to the record kept in the project
     (INVITE_RECORD_PATH), whose content before was invites; no write when nothing was sent.
@@ -127,6 +126,7 @@ def record_invitations(client, project_id, invites, sent):
     record = dict(invites or {})
     record.update(sent)
     write_invite_record(client, project_id, record)
+
 
 # ---- plan (pure) -----------------------------------------------------------------------------
 
@@ -156,6 +156,31 @@ class MembershipPlan(object):
         return after
 
 
+def _plan_removal(plan, users, owners, account_ids, emails_without_account):
+    """state=absent: remove the members named, never an owner; the rest need nothing."""
+    for account_id in account_ids:
+        if account_id in owners:
+            plan.owners_kept.append(account_id)
+        elif account_id in users:
+            plan.remove.append(account_id)
+        else:
+            plan.unchanged.append(account_id)
+    plan.unchanged.extend(emails_without_account)
+    return plan
+
+
+def _plan_invitations(plan, emails_without_account, invites, reinvite):
+    """Invite the addresses without an entry in the invite map (all of them with reinvite)."""
+    for email in emails_without_account:
+        recorded = invites.get(email.lower())
+        if recorded is not None and not reinvite:
+            plan.unchanged.append(email)
+            if isinstance(recorded, dict) and recorded.get('error'):
+                plan.failed_invites[email] = recorded['error']
+        else:
+            plan.invite.append(email)
+
+
 def plan_membership(users, account_ids, emails_without_account=(), invites=None, state='present', purge=False,
                     me=None, reinvite=False):
     """What to change so the project's people match the wish. Pure: no I/O.
@@ -171,25 +196,10 @@ def plan_membership(users, account_ids, emails_without_account=(), invites=None,
     owners = owners_of(users)
     plan = MembershipPlan()
     if state == 'absent':
-        for account_id in account_ids:
-            if account_id in owners:
-                plan.owners_kept.append(account_id)
-            elif account_id in users:
-                plan.remove.append(account_id)
-            else:
-                plan.unchanged.append(account_id)
-        plan.unchanged.extend(emails_without_account)
-        return plan
+        return _plan_removal(plan, users, owners, account_ids, emails_without_account)
     for account_id in account_ids:
         (plan.unchanged if account_id in users else plan.add).append(account_id)
-    for email in emails_without_account:
-        recorded = invites.get(email.lower())
-        if recorded is not None and not reinvite:
-            plan.unchanged.append(email)
-            if isinstance(recorded, dict) and recorded.get('error'):
-                plan.failed_invites[email] = recorded['error']
-        else:
-            plan.invite.append(email)
+    _plan_invitations(plan, emails_without_account, invites, reinvite)
     if purge:
         keep = set(account_ids) | set(owners) | set([me] if me else [])
         plan.remove.extend(sorted(account_id for account_id in users if account_id not in keep))

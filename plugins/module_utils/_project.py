@@ -212,6 +212,24 @@ def _owner_of(row):
     return None
 
 
+def _named(rows, name, me):
+    """Rows with this name (without case) that me owns (any owner if me is None); live ones first."""
+    named = [row for row in rows if isinstance(row.get('name'), str) and row['name'].lower() == name.lower()
+             and (me is None or _owner_of(row) == me)]
+    return [row for row in named if not row.get('deleted')] or named
+
+
+def _matches(rows, project_id, name, title, me):
+    """(candidate rows, what they were found by) for the first of project_id, name, title given."""
+    if project_id is not None:
+        return [row for row in rows if row.get('project_id') == project_id], 'project_id %s' % project_id
+    if name is not None:
+        return _named(rows, name, me), 'name %r' % name
+    if title is not None:
+        return [row for row in rows if row.get('title') == title and not row.get('deleted')], 'title %r' % title
+    raise ProjectError('one of project_id, name or title is required to find a project')
+
+
 def find_project(rows, project_id=None, name=None, title=None, me=None):
     """The one row that project_id, else name, else title names; None if there is none.
 
@@ -220,24 +238,11 @@ def find_project(rows, project_id=None, name=None, title=None, me=None):
     None); a live match wins over a deleted one. title: among the non-deleted rows.
     Several candidates raise ProjectError listing their ids: never pick one.
     """
-    if project_id is not None:
-        matches = [row for row in rows if row.get('project_id') == project_id]
-        what = 'project_id %s' % project_id
-    elif name is not None:
-        named = [row for row in rows if isinstance(row.get('name'), str) and row['name'].lower() == name.lower()
-                 and (me is None or _owner_of(row) == me)]
-        matches = [row for row in named if not row.get('deleted')] or named
-        what = 'name %r' % name
-    elif title is not None:
-        matches = [row for row in rows if row.get('title') == title and not row.get('deleted')]
-        what = 'title %r' % title
-    else:
-        raise ProjectError('one of project_id, name or title is required to find a project')
+    matches, what = _matches(rows, project_id, name, title, me)
     if len(matches) > 1:
         ids = sorted(row.get('project_id') for row in matches)
         raise ProjectError('%d projects match %s: %s; set project_id to choose one' % (len(ids), what, ', '.join(ids)))
     return matches[0] if matches else None
-
 
 
 def lookup_project(client, project_id=None, title=None, fields=PROJECT_FIELDS, what=None, title_option='title'):
@@ -325,6 +330,7 @@ def unfinished_extras(candidates, chosen):
     return [row for row in candidates if row is not chosen and not row.get('deleted')
             and is_unfinished(row) and not row.get('name')]
 
+
 # ---- plan (pure) ----
 
 def plan_changes(current, desired):
@@ -404,38 +410,55 @@ def create_project(client, fields, start=False, unsupported=(), key=''):
     return creation.project_id, creation.left
 
 
-def create_findable(client, fields, start=False, unsupported=(), key=''):
-    """create_project() as a Creation (project_id None instead of an error when a lost answer made nothing)."""
-    token = new_creation_token()
+def _create_body(fields, token, key, start, unsupported):
+    """The create_project body: title, the description with the creation token line, start, image."""
     final_description = fields.get('description') or ''
-    marked = (final_description + '\n\n' if final_description else '') + token_line(token, key)
-    body = dict(description=marked)
+    body = dict(description=(final_description + '\n\n' if final_description else '') + token_line(token, key))
     if fields.get('title') is not None:
         body['title'] = fields['title']
     if start:
         body['start'] = True
     if fields.get('compute_image') is not None and 'compute_image' not in unsupported:
         body['image'] = fields['compute_image']
+    return body
+
+
+def _send_create(client, body):
+    """create_project's answer; a server that refuses image gets the call again without it (body
+    loses its image, so the caller sees that it was not sent)."""
+    try:
+        return client.call('create_project', body)
+    except CocalcApiError as err:
+        # HTTP 400 "unexpected argument" means nothing was created, so asking again is safe.
+        if err.unexpected_argument != 'image' or 'image' not in body:
+            raise
+        del body['image']
+        return client.call('create_project', body)
+
+
+def _found_after_loss(client, err, fields, token):
+    """The id of the project a create call with a lost answer made (by its token), or None; err
+    then says that nothing was made. Errors that cannot have created anything are raised."""
+    if not err.may_have_run:
+        raise err
+    project_id = find_by_token(client, fields.get('title') or '', token)
+    if project_id is None:
+        err.attempted = err.attempted or 'create project %r' % (fields.get('title') or '')
+        err.message += ' (no project carries the creation token of this call, so the hub made none; a re-run creates it)'
+    return project_id
+
+
+def create_findable(client, fields, start=False, unsupported=(), key=''):
+    """create_project() as a Creation (project_id None instead of an error when a lost answer made nothing)."""
+    token = new_creation_token()
+    body = _create_body(fields, token, key, start, unsupported)
     lost = None
     with attempting('create project %r' % (fields.get('title') or '')):
         try:
-            try:
-                answer = client.call('create_project', body)
-            except CocalcApiError as err:
-                # HTTP 400 "unexpected argument" means nothing was created, so asking again is safe.
-                if err.unexpected_argument != 'image' or 'image' not in body:
-                    raise
-                del body['image']
-                answer = client.call('create_project', body)
-            project_id = answer.get('project_id')
+            project_id = _send_create(client, body).get('project_id')
         except CocalcApiError as err:
-            if not err.may_have_run:
-                raise
-            lost, project_id = err, find_by_token(client, fields.get('title') or '', token)
-            if project_id is None:
-                err.attempted = err.attempted or 'create project %r' % (fields.get('title') or '')
-                err.message += ' (no project carries the creation token of this call, so the hub made none; a re-run creates it)'
-    left = dict(description=final_description)
+            lost, project_id = err, _found_after_loss(client, err, fields, token)
+    left = dict(description=fields.get('description') or '')
     if fields.get('compute_image') is not None and 'image' not in body:
         left['compute_image'] = fields['compute_image']
     return Creation(project_id, left, token, lost)
@@ -533,36 +556,48 @@ def _lookup_key(params):
     raise ProjectError('one of project_id, name or title is required to find a project')
 
 
-def ensure_project(client, params, check_mode):
-    """cocalc_project: find the project, then create / update / delete / start / stop it."""
-    state = params['state']
-    key = _lookup_key(params)
+def _check_params(params):
+    """Checks of ensure_project that need no server."""
     if params.get('name') is not None:
         check_name(params['name'])
     if params['wait_timeout'] < 0:
         raise CocalcInputError('wait_timeout must be 0 or more seconds, got %r' % params['wait_timeout'])
+
+
+def _find_for_ensure(client, params, key, me, check_mode):
+    """(row or None, ids of unfinished duplicates removed, unsupported fields) of the project key selects."""
+    rows, unsupported = _read_for_lookup(client, params)
+    _check_supported(params, unsupported)
+    if 'project_id' not in key:
+        row, adopted = _find_or_adopt(client, rows, me, key, check_mode)
+        return row, adopted, unsupported
+    row = find_project(rows, me=me, **key)
+    if row is None:
+        raise ProjectError('project_id %s was not found' % key['project_id'])
+    return row, [], unsupported
+
+
+def _delete_project(client, current, adopted, me, check_mode):
+    """state=absent: soft-delete (nothing to do for no project or a deleted one)."""
+    if current is None or current['deleted']:
+        return Outcome(current, bool(adopted))
+    after = predict(current, dict(deleted=True))
+    if not check_mode:
+        apply_changes(client, current['project_id'], dict(deleted=True), me)
+    return Outcome(after, True, before=current, after=after)
+
+
+def ensure_project(client, params, check_mode):
+    """cocalc_project: find the project, then create / update / delete / start / stop it."""
+    key = _lookup_key(params)
+    _check_params(params)
     me = account_id_of_key(client)
     if params.get('hidden') is not None and me is None:
         raise ProjectError('hidden is a per-account setting, but the API key belongs to no account (a project key)')
-    rows, unsupported = _read_for_lookup(client, params)
-    _check_supported(params, unsupported)
-    adopted = []
-    if 'project_id' in key:
-        row = find_project(rows, me=me, **key)
-    else:
-        row, adopted = _find_or_adopt(client, rows, me, key, check_mode)
-    if row is None and 'project_id' in key:
-        raise ProjectError('project_id %s was not found' % key['project_id'])
+    row, adopted, unsupported = _find_for_ensure(client, params, key, me, check_mode)
     current = project_view(row, me) if row is not None else None
-
-    if state == 'absent':
-        if current is None or current['deleted']:
-            return Outcome(current, bool(adopted))
-        after = predict(current, dict(deleted=True))
-        if not check_mode:
-            apply_changes(client, current['project_id'], dict(deleted=True), me)
-        return Outcome(after, True, before=current, after=after)
-
+    if params['state'] == 'absent':
+        return _delete_project(client, current, adopted, me, check_mode)
     desired = _desired(params, row)
     if current is None:
         return _create(client, params, desired, me, unsupported, check_mode)
@@ -651,19 +686,32 @@ def _find_or_adopt(client, rows, me, key, check_mode):
     return keep, removed
 
 
-def _update(client, params, row, desired, me, unsupported, check_mode):
-    """Bring an existing project to desired and to params['state'] (fields first, then the action)."""
-    current = project_view(row, me)
-    state = params['state']
+def _check_update_allowed(params, row, current, changes, me):
+    """The per-account and owner-only fields: fail before any write when the key's account may not."""
     if params.get('hidden') is not None and me not in current['users']:
         raise ProjectError('hidden: the account of the API key is not a member of project %s, and hiding is per member'
                            % current['project_id'])
-    changes = plan_changes(current, desired)
     if 'name' in changes and (me is None or _owner_of(row) != me):
         # Checked here: the 2024 hub lets a collaborator set the name (a defect of that release).
         raise ProjectError('name: only the owner of project %s may change its name, and the account of the API key is %s'
                            % (current['project_id'], 'a collaborator, not the owner' if me in current['users'] else 'not its owner'))
-    action, target = plan_action(current['state'], state)
+
+
+def _run_action(client, params, row, action, target, me, unsupported):
+    """Request action (if any) and wait for target; the project's view after."""
+    project_id = row['project_id']
+    if action is not None:
+        stored = row.get('action_request') if isinstance(row.get('action_request'), dict) else {}
+        request_action(client, project_id, action, stored.get('time'), params['wait_timeout'])
+    return project_view(wait_for_state(client, project_id, target, params['wait_timeout'], unsupported), me)
+
+
+def _update(client, params, row, desired, me, unsupported, check_mode):
+    """Bring an existing project to desired and to params['state'] (fields first, then the action)."""
+    current = project_view(row, me)
+    changes = plan_changes(current, desired)
+    _check_update_allowed(params, row, current, changes, me)
+    action, target = plan_action(current['state'], params['state'])
     after = predict(current, changes)
     if target is not None:
         after['state'] = 'running' if target is RUNNING else 'opened'
@@ -673,17 +721,13 @@ def _update(client, params, row, desired, me, unsupported, check_mode):
     apply_changes(client, current['project_id'], changes, me)
     if target is None:
         return Outcome(after, changed, before=current, after=after)
-    updated = predict(current, changes)
-    what = 'Updated project %s (%s), but then: ' % (current['project_id'], ', '.join(sorted(changes)))
     try:
-        if action is not None:
-            stored = row.get('action_request') if isinstance(row.get('action_request'), dict) else {}
-            request_action(client, current['project_id'], action, stored.get('time'), params['wait_timeout'])
-        after = project_view(wait_for_state(client, current['project_id'], target, params['wait_timeout'], unsupported), me)
+        after = _run_action(client, params, row, action, target, me, unsupported)
     except (CocalcApiError, ProjectError) as err:
         if not changes:
             raise
-        return _partly_done(updated, current, err, what)
+        return _partly_done(predict(current, changes), current, err,
+                            'Updated project %s (%s), but then: ' % (current['project_id'], ', '.join(sorted(changes))))
     return Outcome(after, changed, before=current, after=after)
 
 
@@ -731,6 +775,15 @@ def _create(client, params, desired, me, unsupported, check_mode):
     return Outcome(after, True, before=None, after=after)
 
 
+def _listed(view, params):
+    """True when a project's view passes cocalc_project_info's filters (name, include_*)."""
+    if params.get('name') is not None and (view['name'] or '').lower() != params['name'].lower():
+        return False
+    if view['deleted'] and not params['include_deleted']:
+        return False
+    return not (view['hidden'] and not params['include_hidden'])
+
+
 def list_projects(client, params, check_mode):
     """cocalc_project_info: the projects visible to the key, filtered; read-only."""
     if params.get('name') is not None:
@@ -744,15 +797,6 @@ def list_projects(client, params, check_mode):
         raise
     if params.get('name') is not None and 'name' in unsupported:
         raise ProjectError('name is not supported by this server: its projects have no name field (older CoCalc)')
-    projects = []
-    for row in rows:
-        view = project_view(row, me)
-        if params.get('name') is not None and (view['name'] or '').lower() != params['name'].lower():
-            continue
-        if view['deleted'] and not params['include_deleted']:
-            continue
-        if view['hidden'] and not params['include_hidden']:
-            continue
-        projects.append(view)
+    projects = [view for view in (project_view(row, me) for row in rows) if _listed(view, params)]
     projects.sort(key=lambda view: (view['title'], view['project_id']))
     return Outcome(projects, False)

@@ -38,8 +38,8 @@ options:
     description:
       - Title of the project, as an alternative to O(project_id). Exactly one non-deleted project visible to
         the API key must have this title; if several do, the module fails and lists their IDs.
-      - O(project_title) is this option's earlier name and still works (one spelling across modules now:
-        M(cocalc.cocalc.cocalc_project) calls it O(cocalc.cocalc.cocalc_project#module:title) as well).
+      - O(project_title) is this option's earlier name and still works. The name is now the same as in
+        M(cocalc.cocalc.cocalc_project), O(cocalc.cocalc.cocalc_project#module:title).
     type: str
     aliases: [project_title]
   account_id:

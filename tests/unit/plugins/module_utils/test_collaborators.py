@@ -9,10 +9,12 @@ planner, one batched read for many projects, and apply_plan's exact writes."""
 from __future__ import annotations
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils._collaborators import (
+    INVITE_RECORD_PATH,
     MembershipPlan,
     apply_plan,
     plan_membership,
     read_projects,
+    record_invitations,
 )
 from ansible_collections.cocalc.cocalc.plugins.module_utils._accounts import resolve_people
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import ApiCall, FakeCocalc
@@ -102,4 +104,16 @@ def test_apply_plan_makes_exactly_the_planned_writes(monkeypatch):
     ])
     sent = apply_plan(fake.client(), PID, plan, invitation)
     assert list(sent) == ['new@example.org']
+    fake.assert_done()
+
+
+def test_record_invitations_merges_what_was_sent_into_the_record(monkeypatch):
+    fake = FakeCocalc(monkeypatch, [
+        ApiCall('write_text_file_to_project', {'project_id': PID, 'path': INVITE_RECORD_PATH, 'content': (
+            '{\n  "a@example.org": {\n    "time": "t1"\n  },\n  "b@example.org": {\n    "time": "t2"\n  }\n}\n')})
+        .reply({'event': 'file_written_to_project'}),
+    ])
+    record_invitations(fake.client(), PID, {'a@example.org': {'time': 't1'}}, {'b@example.org': {'time': 't2'}})
+    fake.assert_done()
+    record_invitations(fake.client(), PID, {'a@example.org': {'time': 't1'}}, {})   # nothing sent: no write
     fake.assert_done()

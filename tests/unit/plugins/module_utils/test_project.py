@@ -160,3 +160,76 @@ def test_check_name(name, fragment):
     with pytest.raises(CocalcInputError, match=fragment):
         _project.check_name(name)
     assert _project.check_name('algebra-101') == 'algebra-101'
+
+
+# ---- the one project finder: course marker mode, adoption, lookup ----
+
+def marked(project_id, key, token=None, **fields):
+    description = _project.MARKER_TEMPLATE % key
+    if token:
+        description += '\n\n' + _project.token_line(token)
+    return mine(project_id, description=description, **fields)
+
+
+def test_index_by_marker_finds_own_projects_by_name_or_marker_line():
+    rows = [mine(P1, name='Alg.Ada'), marked(P2, 'alg.bob'), marked(P3, 'other.x'),
+            dict(marked('p4', 'alg.eve'), users={BOB: {'group': 'owner'}, ME: {'group': 'collaborator'}})]
+    index = _project.index_by_marker(rows, ME, 'alg.')
+    assert sorted(index) == ['alg.ada', 'alg.bob']
+    assert [row['project_id'] for row in index['alg.ada']] == [P1]
+    assert _project.marker_of(rows[1]['description']) == 'alg.bob'
+    assert _project.marker_of('no marker') is None
+
+
+def test_pick_project_prefers_name_then_live_then_finished_then_oldest():
+    by_marker = marked(P2, 'c.1')
+    named_deleted = mine(P1, name='c.1', deleted=True)
+    assert _project.pick_project([by_marker, named_deleted], 'c.1') is named_deleted
+    finished = marked(P1, 'c.1', created='2026-01-02')
+    older_unfinished = marked(P2, 'c.1', token='t1', created='2026-01-01')
+    assert _project.pick_project([older_unfinished, finished], 'c.1') is finished
+    newer_unfinished = marked(P3, 'c.1', token='t2', created='2026-01-03')
+    assert _project.pick_project([newer_unfinished, older_unfinished], 'c.1') is older_unfinished
+    assert _project.unfinished_extras([newer_unfinished, older_unfinished], older_unfinished) == [newer_unfinished]
+    assert _project.pick_project([], 'c.1') is None
+
+
+def test_pick_project_never_chooses_among_finished_ones():
+    with pytest.raises(_project.ProjectError, match='2 projects carry the marker c.1: %s, %s' % (P1, P2)):
+        _project.pick_project([marked(P2, 'c.1'), marked(P1, 'c.1')], 'c.1')
+
+
+def test_keep_of_returns_the_finished_ones_for_the_caller_to_judge():
+    finished = marked(P1, 'k')
+    unfinished = marked(P2, 'k', token='t', created='2020')
+    assert _project.keep_of([unfinished, finished]) == (finished, [finished])
+    assert _project.keep_of([unfinished]) == (unfinished, [])
+    assert _project.keep_of([]) == (None, [])
+
+
+def projects_all(spec, rows):
+    return ApiCall('query', {'query': {'projects_all': [spec]}}).reply({'event': 'query', 'query': {'projects_all': rows}})
+
+
+def test_lookup_project_by_unique_title_is_one_read(monkeypatch):
+    spec = {'title': 'Algebra', 'users': None, 'project_id': None}
+    fake = FakeCocalc(monkeypatch, [projects_all(spec, [mine(P1, title='Algebra'), mine(P2, title='Algebra', deleted=True)])])
+    row, unsupported = _project.lookup_project(fake.client(), title='Algebra', fields=('title', 'users'))
+    fake.assert_done()
+    assert row['project_id'] == P1
+    assert unsupported == frozenset()
+
+
+def test_lookup_project_names_the_option_when_nothing_or_several_match(monkeypatch):
+    spec = {'title': 'Nope', 'users': None, 'project_id': None}
+    fake = FakeCocalc(monkeypatch, [projects_all(spec, [])])
+    with pytest.raises(_project.ProjectError, match="^project_title 'Nope': no project with this title"):
+        _project.lookup_project(fake.client(), title='Nope', fields=('title', 'users'), title_option='project_title')
+    spec = {'title': None, 'users': None, 'project_id': P1}
+    fake = FakeCocalc(monkeypatch, [projects_all(spec, [])])
+    with pytest.raises(_project.ProjectError, match='^project_id %s: no such project' % P1):
+        _project.lookup_project(fake.client(), project_id=P1, fields=('title', 'users'))
+    spec = {'title': 'Twice', 'users': None, 'project_id': None}
+    fake = FakeCocalc(monkeypatch, [projects_all(spec, [mine(P1, title='Twice'), mine(P2, title='Twice')])])
+    with pytest.raises(_project.ProjectError, match="^2 projects match title 'Twice'"):
+        _project.lookup_project(fake.client(), title='Twice', fields=('title', 'users'))
