@@ -31,10 +31,11 @@ import json
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _project
 from ansible_collections.cocalc.cocalc.plugins.module_utils._accounts import account_id_of_key, check_accounts_exist, resolve_people
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, attempting
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (
+    CocalcApiError,
     CocalcInputError,
     Outcome,
+    attempting,
     check_email,
     check_uuid,
     validated,
@@ -57,6 +58,11 @@ DEFAULT_INVITE_MESSAGE = "You are invited to collaborate on the CoCalc project '
 
 # Module option -> invite_noncloud_collaborators field, for the options sent only when set.
 INVITE_OPTION_FIELDS = (('invite_subject', 'subject'), ('reply_to', 'replyto'))
+
+# cocalc_collaborator's invite suboptions (the words of cocalc_course's invite) -> the earlier top-level
+# options, which are still accepted and are the words invitation_fields() takes.
+INVITE_SUBOPTIONS = (('body', 'invite_message'), ('subject', 'invite_subject'), ('link', 'invite_link'),
+                     ('reply_to', 'reply_to'))
 
 
 # ---- read ----------------------------------------------------------------------------------
@@ -96,7 +102,7 @@ def read_invite_record(client, project_id):
         with attempting('read the invitation record %s of project %s' % (INVITE_RECORD_PATH, project_id)):
             content = client.call('read_text_file_from_project', project_id=project_id, path=INVITE_RECORD_PATH).get('content')
     except CocalcApiError as err:
-        if 'ENOENT' in (err.message or ''):
+        if err.kind == 'not_found':
             return {}
         raise
     return parse_invite_record(content)
@@ -283,24 +289,44 @@ def title_option(params):
     return 'project_title' if params.get('project_title') is not None else 'title'
 
 
+def _invite_settings(params):
+    """The invite options in the words of invitation_fields() ({invite_message: ..., ...}) and
+    {that word: the option name as the user wrote it} (invite.body, or the earlier invite_message)."""
+    invite = params.get('invite') or {}
+    settings, names = {}, {}
+    for suboption, option in INVITE_SUBOPTIONS:
+        if invite.get(suboption) is not None:
+            settings[option], names[option] = invite[suboption], 'invite.' + suboption
+        else:
+            settings[option], names[option] = params.get(option), option
+    return settings, names
+
+
+def _check_invite(settings, names):
+    # The subject is an email header: a line break in it would start another header (Bcc: ...).
+    for option, kind in (('invite_subject', 'email_subject'), ('invite_message', 'email_body')):
+        if settings.get(option) is not None:
+            validated(kind, settings[option], names[option])
+            validated('non_empty', settings[option], names[option])
+    if settings.get('reply_to') is not None:
+        settings['reply_to'] = check_email(settings['reply_to'], names['reply_to'])
+    link = settings.get('invite_link')
+    if link is not None and not (isinstance(link, str) and link.startswith(('https://', 'http://')) and not any(char.isspace() for char in link)):
+        raise CocalcInputError('%s must be an http:// or https:// URL, got %r' % (names['invite_link'], link))
+
+
 def validate_params(params):
-    """Checks that need no server; raises CocalcInputError naming the option."""
+    """Checks that need no server; raises CocalcInputError naming the option. The invite settings
+    are left in params in the words of invitation_fields()."""
     if params.get('project_id') is not None:
         params['project_id'] = check_uuid(params['project_id'], 'project_id')
     if params.get('title') is not None:
         validated('title', params['title'], title_option(params))
     if params.get('purge') and params.get('state') != 'present':
         raise CocalcInputError('purge removes everyone not listed, so it needs state=present')
-    # The subject is an email header: a line break in it would start another header (Bcc: ...).
-    for option, kind in (('invite_subject', 'email_subject'), ('invite_message', 'email_body')):
-        if params.get(option) is not None:
-            validated(kind, params[option], option)
-            validated('non_empty', params[option], option)
-    if params.get('reply_to') is not None:
-        params['reply_to'] = check_email(params['reply_to'], 'reply_to')
-    link = params.get('invite_link')
-    if link is not None and not (isinstance(link, str) and link.startswith(('https://', 'http://')) and not any(char.isspace() for char in link)):
-        raise CocalcInputError('invite_link must be an http:// or https:// URL, got %r' % (link,))
+    settings, names = _invite_settings(params)
+    _check_invite(settings, names)
+    params.update(settings)
     return _wanted_people(params)
 
 

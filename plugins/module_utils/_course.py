@@ -32,7 +32,6 @@ import concurrent.futures
 import hashlib
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils._accounts import account_id_of_key, accounts_by_email, check_accounts_exist
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcError, attempting
 from ansible_collections.cocalc.cocalc.plugins.module_utils._collaborators import (
     INVITE_RECORD_PATH,
     apply_plan,
@@ -41,6 +40,7 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._collaborators impor
     plan_membership,
     record_invitations,
 )
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcError, CocalcInputError, Outcome, attempting, diff_changed_keys
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course_setup import SetupFailed, current_result, pending_result, run_setup
 # argument_spec and MODULE_OPTIONS also from here: the action plugin imports them from this file.
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course_spec import (  # noqa: F401 pylint: disable=unused-import
@@ -51,7 +51,6 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._course_spec import 
     with_marker,
 )
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import CommandTimeout, check_in_home
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, Outcome, diff_changed_keys
 from ansible_collections.cocalc.cocalc.plugins.module_utils._project import (
     SETTLE_FIELDS,
     ProjectError,

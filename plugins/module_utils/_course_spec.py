@@ -19,9 +19,9 @@ import io
 import re
 import string
 
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcInputError, check_email, check_non_empty, check_uuid, validated
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course_setup import argument_spec as setup_argument_spec
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course_setup import setup_spec
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, check_email, check_non_empty, check_uuid, validated
 from ansible_collections.cocalc.cocalc.plugins.module_utils._project import MARKER_RE, MARKER_TEMPLATE, strip_token
 from ansible_collections.cocalc.cocalc.plugins.module_utils._texts import read_controller_text, text_bytes
 

@@ -39,7 +39,7 @@ creation token line in the description of the create call); settle_creation() ap
 at the same time (the oldest wins; the loser soft-deletes only what it created).
 ensure_project() and list_projects() compose them for the cocalc_project and
 cocalc_project_info modules.
-Facts they rely on (recorded on the real hub): projects are looked up through projects_all
+Facts they rely on (recorded from real hubs): projects are looked up through projects_all
 only (the table "projects" hides projects not edited for 21 days); the ``status`` field holds
 the project's secret token and is never requested; an action_request runs only when its
 ``time`` differs from the stored one and drops every other field of the same set, so it is
@@ -55,10 +55,12 @@ from urllib.parse import quote, unquote
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _wait
 from ansible_collections.cocalc.cocalc.plugins.module_utils._accounts import account_id_of_key
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcError, attempting
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (
+    CocalcApiError,
+    CocalcError,
     CocalcInputError,
     Outcome,
+    attempting,
     predict,
     validated,
     wanted_changes,
@@ -94,9 +96,6 @@ MARKER_TEMPLATE = '<!-- cocalc.cocalc course key: %s -->'
 MARKER_RE = re.compile(r'<!-- cocalc\.cocalc course key: (\S+) -->')
 # Read to settle a creation: which rows are the same project, and which of them is the oldest.
 SETTLE_FIELDS = ('name', 'title', 'description', 'users', 'deleted', 'created')
-
-_NOT_READABLE_RE = re.compile(r"user get query not allowed for projects(?:_all)?\.(\w+)")
-_NO_ACCESS_TEXT = 'you do not have read access to this project'
 
 
 class ProjectError(CocalcError):
@@ -165,9 +164,8 @@ def read_projects(client, fields=PROJECT_FIELDS, project_id=None, title=None, un
             with attempting(what):
                 rows = client.projects_all(asked, **filters)
         except CocalcApiError as err:
-            match = _NOT_READABLE_RE.search(err.message or '')
-            if match and match.group(1) in OPTIONAL_FIELDS and match.group(1) in asked:
-                unsupported.add(match.group(1))
+            if err.kind == 'unexpected_argument' and err.argument in OPTIONAL_FIELDS and err.argument in asked:
+                unsupported.add(err.argument)
                 continue
             raise
         return rows, frozenset(unsupported)
@@ -175,7 +173,7 @@ def read_projects(client, fields=PROJECT_FIELDS, project_id=None, title=None, un
 
 def is_no_access(err):
     """True for the hub's answer to a project_id that is missing or not the key's to read."""
-    return isinstance(err, CocalcApiError) and _NO_ACCESS_TEXT in (err.message or '')
+    return isinstance(err, CocalcApiError) and err.kind == 'no_access'
 
 
 def _state_of(row):
@@ -423,19 +421,6 @@ def _create_body(fields, token, key, start, unsupported):
     return body
 
 
-def _send_create(client, body):
-    """create_project's answer; a server that refuses image gets the call again without it (body
-    loses its image, so the caller sees that it was not sent)."""
-    try:
-        return client.call('create_project', body)
-    except CocalcApiError as err:
-        # HTTP 400 "unexpected argument" means nothing was created, so asking again is safe.
-        if err.unexpected_argument != 'image' or 'image' not in body:
-            raise
-        del body['image']
-        return client.call('create_project', body)
-
-
 def _found_after_loss(client, err, fields, token):
     """The id of the project a create call with a lost answer made (by its token), or None; err
     then says that nothing was made. Errors that cannot have created anything are raised."""
@@ -455,7 +440,9 @@ def create_findable(client, fields, start=False, unsupported=(), key=''):
     lost = None
     with attempting('create project %r' % (fields.get('title') or '')):
         try:
-            project_id = _send_create(client, body).get('project_id')
+            # An older hub rejects image (HTTP 400, nothing created): asked again without it.
+            answer = client.call_without_rejected('create_project', body, optional=('image',))
+            project_id = answer.get('project_id')
         except CocalcApiError as err:
             lost, project_id = err, _found_after_loss(client, err, fields, token)
     left = dict(description=fields.get('description') or '')

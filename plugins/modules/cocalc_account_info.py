@@ -147,7 +147,8 @@ not_found:
 '''
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils._accounts import lookup_accounts
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcModule, Outcome
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import Outcome
+from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcModule
 
 
 def account_info(client, params, check_mode):

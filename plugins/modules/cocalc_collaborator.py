@@ -52,7 +52,7 @@ options:
     description:
       - One person, by email address (case does not matter).
       - If nobody has an account with this address and O(state=present), an invitation is sent to it
-        instead (see O(invite_message)); the person joins the project when they sign up with this address.
+        instead (see O(invite)); the person joins the project when they sign up with this address.
     type: str
   collaborators:
     description:
@@ -88,23 +88,47 @@ options:
         were invited already. Without it, each address is invited once.
     type: bool
     default: false
+  invite:
+    description:
+      - The email sent to addresses without an account (C(invite_noncloud_collaborators)), in the words of
+        M(cocalc.cocalc.cocalc_course)'s O(cocalc.cocalc.cocalc_course#module:invite).
+      - Cannot be combined with the earlier top-level options O(invite_message), O(invite_subject),
+        O(invite_link) and O(reply_to).
+    type: dict
+    suboptions:
+      body:
+        description:
+          - Text of the invitation email. CoCalc adds sign-up instructions.
+          - Defaults to a sentence naming the project title.
+        type: str
+      subject:
+        description:
+          - Subject of the invitation email. The server's default is C(CoCalc Invitation).
+        type: str
+      link:
+        description:
+          - Link to the project in the invitation email.
+          - Defaults to C(<api_url>/projects/<project_id>).
+        type: str
+      reply_to:
+        description:
+          - Reply-To address of the invitation email.
+        type: str
   invite_message:
     description:
-      - Text of the invitation email to addresses without an account. CoCalc adds sign-up instructions.
-      - Defaults to a sentence naming the project title.
+      - The earlier spelling of O(invite.body), still accepted.
     type: str
   invite_subject:
     description:
-      - Subject of the invitation email. The server's default is C(CoCalc Invitation).
+      - The earlier spelling of O(invite.subject), still accepted.
     type: str
   invite_link:
     description:
-      - Link to the project in the invitation email.
-      - Defaults to C(<api_url>/projects/<project_id>).
+      - The earlier spelling of O(invite.link), still accepted.
     type: str
   reply_to:
     description:
-      - Reply-To address of the invitation email.
+      - The earlier spelling of O(invite.reply_to), still accepted.
     type: str
 notes:
   - Adding uses C(invite_collaborator), removing C(remove_collaborator), inviting C(invite_noncloud_collaborators).
@@ -136,8 +160,9 @@ EXAMPLES = r'''
           - email: grace@example.org
           - account_id: 25e2cae4-05c7-4c28-ae22-1e6d3d2e8bb3
         purge: true
-        invite_subject: Your project for Algebra 101
-        invite_message: Welcome to Algebra 101. Please sign up with this address to get your project.
+        invite:
+          subject: Your project for Algebra 101
+          body: Welcome to Algebra 101. Please sign up with this address to get your project.
       register: people
 
     - name: Show who was invited by email
@@ -219,13 +244,20 @@ def main():
             state=dict(type='str', default='present', choices=['present', 'absent']),
             purge=dict(type='bool', default=False),
             reinvite=dict(type='bool', default=False),
+            invite=dict(type='dict', options=dict(
+                body=dict(type='str'),
+                subject=dict(type='str'),
+                link=dict(type='str'),
+                reply_to=dict(type='str'),
+            )),
             invite_message=dict(type='str'),
             invite_subject=dict(type='str'),
             invite_link=dict(type='str'),
             reply_to=dict(type='str'),
         ),
         result_key='collaborators',
-        mutually_exclusive=[('project_id', 'title'), ('account_id', 'email', 'collaborators')],
+        mutually_exclusive=[('project_id', 'title'), ('account_id', 'email', 'collaborators'), ('invite', 'invite_message'),
+                            ('invite', 'invite_subject'), ('invite', 'invite_link'), ('invite', 'reply_to')],
         required_one_of=[('project_id', 'title'), ('account_id', 'email', 'collaborators')],
         supports_check_mode=True,
     )

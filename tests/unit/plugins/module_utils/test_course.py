@@ -20,10 +20,10 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _api, _course, _exec, _wait
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcClient
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcClient
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcInputError
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course import read_chunks, reconcile_course
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course_spec import parse_roster, project_key, strip_marker, with_marker
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError
 from ansible_collections.cocalc.cocalc.plugins.module_utils._project import pick_project
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import FakeClock
 

@@ -189,6 +189,18 @@ def test_reinvite_sends_again_with_the_options(monkeypatch):
     assert result['collaborators']['invited'] == [entry(None, 'new@example.com')]
 
 
+def test_invite_suboptions_send_the_same_invitation(monkeypatch):
+    invite = {'new@example.com': {'time': '2026-11-27T08:48:08.077Z'}}
+    args = {'project_id': PID, 'email': 'new@example.com', 'reinvite': True, 'invite': {
+        'body': 'Welcome!', 'subject': 'Algebra', 'link': 'https://cocalc.example.org/p/x', 'reply_to': 'teacher@example.org'}}
+    result = run_module_success(monkeypatch, cocalc_collaborator, args, [
+        read(OWNER_ONLY, invite), search(['new@example.com'], []),
+        noncloud('new@example.com', email='Welcome!', link2proj='https://cocalc.example.org/p/x', subject='Algebra',
+                 replyto='teacher@example.org'),
+    ])
+    assert result['changed'] is True
+
+
 def test_recorded_invitation_error_is_a_warning(monkeypatch):
     invite = {'new@example.com': {'time': '2026-11-27T08:48:08.077Z', 'error': 'mail server down'}}
     result = run_module_success(monkeypatch, cocalc_collaborator, {'project_id': PID, 'email': 'new@example.com'}, [
@@ -399,6 +411,11 @@ def test_write_error_names_what_was_attempted(monkeypatch):
     ({'project_id': PID, 'account_id': BOB, 'state': 'gone'}, 'value of state must be one of: present, absent'),
     ({'project_id': PID, 'account_id': BOB, 'invite_link': 'ftp://x'}, 'invite_link must be an http:// or https:// URL'),
     ({'project_id': PID, 'account_id': BOB, 'reply_to': 'me'}, 'reply_to must be one email address'),
+    ({'project_id': PID, 'account_id': BOB, 'invite': {'reply_to': 'me'}}, 'invite.reply_to must be one email address'),
+    ({'project_id': PID, 'account_id': BOB, 'invite': {'link': 'ftp://x'}}, 'invite.link must be an http:// or https:// URL'),
+    ({'project_id': PID, 'account_id': BOB, 'invite': {'subject': 'a\nBcc: b@c.org'}}, 'invite.subject must be one line'),
+    ({'project_id': PID, 'account_id': BOB, 'invite': {'body': ' '}}, 'invite.body must be a non-empty string'),
+    ({'project_id': PID, 'account_id': BOB, 'invite': {'body': 'x'}, 'invite_message': 'y'}, 'mutually exclusive: invite|invite_message'),
     ({'project_id': PID, 'account_id': BOB, 'email': 'a@b.org'}, 'mutually exclusive: account_id|email|collaborators'),
     ({'project_id': PID}, 'one of the following is required: account_id, email, collaborators'),
     ({'account_id': BOB}, 'one of the following is required: project_id, title'),
