@@ -383,4 +383,3 @@ def test_read_controller_text_names_the_option_when_the_file_cannot_be_read(tmp_
     missing = str(tmp_path / 'nope.csv')
     with pytest.raises(CocalcInputError, match=r'^roster: cannot read .*nope\.csv on the controller: No such file'):
         _texts.read_controller_text(missing, 'roster')
-
