@@ -82,10 +82,8 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS, CocalcApiError, CocalcClient
-from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_project_path
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, check_uuid
-from ansible_collections.cocalc.cocalc.plugins.module_utils._public_paths import check_public_read_path, public_text
-from ansible_collections.cocalc.cocalc.plugins.module_utils._texts import read_project_texts
+from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError
+from ansible_collections.cocalc.cocalc.plugins.module_utils._texts import lookup_texts
 
 
 class LookupModule(LookupBase):
@@ -106,14 +104,8 @@ class LookupModule(LookupBase):
         return texts
 
     def _read(self, terms):
-        project_id = check_uuid(self.get_option('project_id'), 'project_id')
-        public = self.get_option('public')
-        check = check_public_read_path if public else check_project_path
-        paths = [check(term, 'term %d' % (index + 1)) for index, term in enumerate(terms)]
-        client = CocalcClient(self.get_option('api_url'), self.get_option('api_key'),
-                              validate_certs=self.get_option('validate_certs'),
-                              timeout=self.get_option('api_timeout'), retries=self.get_option('api_retries'))
-        with client:
-            if public:
-                return [public_text(client, project_id, path) for path in paths]
-            return read_project_texts(client, project_id, paths) if paths else []
+        def connect():
+            return CocalcClient(self.get_option('api_url'), self.get_option('api_key'),
+                                validate_certs=self.get_option('validate_certs'),
+                                timeout=self.get_option('api_timeout'), retries=self.get_option('api_retries'))
+        return lookup_texts(connect, self.get_option('project_id'), terms, public=self.get_option('public'))

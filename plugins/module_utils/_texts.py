@@ -45,10 +45,12 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import (
     HOME_GUARD,
     PROJECT_COMMAND_TIMEOUT,
     check_in_home,
+    check_project_path,
     exec_in_project,
     outside_home_error,
 )
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError
+from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, check_uuid
+from ansible_collections.cocalc.cocalc.plugins.module_utils._public_paths import check_public_read_path, public_text
 
 
 # The largest text cocalc_file writes: 1 MiB of UTF-8.
@@ -407,6 +409,21 @@ def looks_like_archive(text):
 
 
 # ---- text: read for the lookup ----
+
+def lookup_texts(connect, project_id, terms, public=False):
+    """The cocalc_file lookup: the text of each term (a path) of one project, checked before any call.
+
+    connect: makes the CocalcClient (only once the input is good). public: read through the public
+    reader (a file inside a public path of any project) instead of the project's files.
+    """
+    project_id = check_uuid(project_id, 'project_id')
+    check = check_public_read_path if public else check_project_path
+    paths = [check(term, 'term %d' % (index + 1)) for index, term in enumerate(terms)]
+    with connect() as client:
+        if public:
+            return [public_text(client, project_id, path) for path in paths]
+        return read_project_texts(client, project_id, paths) if paths else []
+
 
 def read_project_texts(client, project_id, paths):
     """The texts of files of one project, in as few calls as the server allows; CocalcApiError on any failure.
