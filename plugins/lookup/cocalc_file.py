@@ -81,8 +81,8 @@ _raw:
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS, CocalcApiError, CocalcClient
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS, CocalcClient
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcInputError
 from ansible_collections.cocalc.cocalc.plugins.module_utils._texts import lookup_texts
 
 

@@ -13,11 +13,16 @@ check mode. Free of AnsibleModule; ensure_file() returns an Outcome.
 from __future__ import annotations
 
 import posixpath
-import re
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, ProjectNotReady, attempting
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (
+    CocalcApiError,
+    CocalcInputError,
+    Outcome,
+    ProjectNotReady,
+    attempting,
+    check_uuid,
+)
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_in_home, check_project_path
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, Outcome, check_uuid
 from ansible_collections.cocalc.cocalc.plugins.module_utils._texts import (
     looks_like_archive,
     plan_text,
@@ -35,8 +40,6 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._trees import (
     remove_path,
     tree_info,
 )
-
-_NO_ACCESS_RE = re.compile(r'does not have (?:write|read) access|access denied|ACCESS BLOCKED|not a collaborator', re.IGNORECASE)
 
 
 # ---- the cocalc_file module ----
@@ -101,7 +104,7 @@ def _probe_source(client, src_project_id, src_path, options):
     try:
         return probe_trees(client, src_project_id, [src_path], options.exclude_history, options=['copy_from.path'])[0]
     except CocalcApiError as err:
-        if not _NO_ACCESS_RE.search(err.message or ''):
+        if err.kind != 'no_access':
             raise
         # A public path (or a viewer's project): the copy may work where the listing does not.
         return None

@@ -14,11 +14,10 @@ import pytest
 import requests
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _texts, _trees
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, ProjectNotReady
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcInputError, ProjectNotReady
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_project_path
 from ansible_collections.cocalc.cocalc.plugins.module_utils._texts import TOO_LARGE, plan_text, read_text_files
 from ansible_collections.cocalc.cocalc.plugins.module_utils._trees import CopyOptions, FileEntry, Tree, parse_probe, plan_copy
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import ApiCall, FakeCocalc
 
 P1 = '3702601d-9fbc-4e4e-b7ab-c10a79e34d3b'
