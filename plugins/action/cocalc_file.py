@@ -15,7 +15,7 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcInputError
 from ansible_collections.cocalc.cocalc.plugins.module_utils._texts import MAX_CONTENT_BYTES, read_controller_text
 
 

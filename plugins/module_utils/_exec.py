@@ -281,8 +281,8 @@ def run_command(client, params, check_mode):
     """The resource function of cocalc_exec: ansible.builtin.command semantics in a project.
 
     Returns an Outcome whose resource is the ``cmd`` that ran (or would have run) and whose extra
-    holds rc, stdout, stderr, stdout_lines, stderr_lines, truncated, delta and msg; turning a
-    non-zero rc into a failure is the caller's job.
+    holds rc, stdout, stderr, stdout_lines, stderr_lines, truncated, delta and msg. A non-zero rc
+    fails the task, as in ansible.builtin.command (Outcome.failure), with everything the command printed.
     """
     params, program, argv, shown = check_command(params)
     if params.get('chdir') not in (None, '.'):
@@ -312,4 +312,4 @@ def run_command(client, params, check_mode):
     extra.update(rc=result.rc, stdout=result.stdout, stderr=result.stderr, truncated=result.truncated,
                  stdout_lines=result.stdout.splitlines(), stderr_lines=result.stderr.splitlines(), delta=str(result.delta),
                  msg='' if result.rc == 0 else 'non-zero return code')
-    return Outcome(shown, True, **extra)
+    return Outcome(shown, True, failure=extra['msg'] or None, **extra)

@@ -36,19 +36,25 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._api import (
     JSON_BODY_LIMIT,
     READY_WAIT_CAP,
     READY_WAIT_FIRST,
-    CocalcApiError,
-    ProjectNotReady,
+    api_error,
     form_encode,
     not_ready_item,
+)
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (
+    CocalcApiError,
+    CocalcInputError,
+    ProjectNotReady,
+    check_uuid,
 )
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import (
     HOME_GUARD,
     PROJECT_COMMAND_TIMEOUT,
     check_in_home,
+    check_project_path,
     exec_in_project,
     outside_home_error,
 )
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError
+from ansible_collections.cocalc.cocalc.plugins.module_utils._public_paths import check_public_read_path, public_text
 
 
 # The largest text cocalc_file writes: 1 MiB of UTF-8.
@@ -60,10 +66,6 @@ MAX_DIFF_BYTES = 104448
 # Files per read_text_file_from_project array call.
 READ_BATCH = 50
 
-_ENOENT_RE = re.compile(r'\bENOENT\b|no such file or directory', re.IGNORECASE)
-# The file an ENOENT text names: "ENOENT: no such file or directory, stat '/projects/<id>/a.md'".
-_ENOENT_PATH_RE = re.compile(r"no such file or directory, \w+ '([^']*)'", re.IGNORECASE)
-_TOO_LARGE_RE = re.compile(r'Attempt to open large file')
 # bzip2 magic, what the hub returns for a directory path.
 _BZ2_RE = re.compile(r'^BZh[1-9]1AY&SY')
 
@@ -89,21 +91,19 @@ def error_text(value):
 
 # ---- text: read ----
 
-def _names_other_file(message, path):
-    """True when an ENOENT text names a file (", stat '/projects/<id>/a.md'") that is not path."""
-    match = _ENOENT_PATH_RE.search(message or '')
-    if not match:
+def _names_other_file(named, path):
+    """True when a not_found error names a file (its argument, e.g. '/projects/<id>/a.md') that is not path."""
+    if not named:
         return False
-    named = match.group(1)
     return named != path and not named.endswith('/' + path)
 
 
 def _classify_read_error(err, path):
     """None for a missing file (the hub said ENOENT for this very path), TOO_LARGE for an oversized
     one; otherwise re-raise: no other answer ever counts as "missing"."""
-    if _ENOENT_RE.search(err.message or '') and not _names_other_file(err.message, path):
+    if err.kind == 'not_found' and not _names_other_file(err.argument, path):
         return None
-    if _TOO_LARGE_RE.search(err.message or ''):
+    if err.kind == 'too_large':
         return TOO_LARGE
     raise err
 
@@ -246,7 +246,7 @@ def _item_error_text(item):
 def _array_item(key, item):
     if isinstance(item.get('content'), str) and item.get('error') is None:
         return item['content']
-    err = CocalcApiError('read_text_file_from_project', 200, 'error', _item_error_text(item), item)
+    err = api_error('read_text_file_from_project', 200, 'error', _item_error_text(item), item)
     err.attempted = "read '%s' in project %s" % (key[1], key[0])
     try:
         return _classify_read_error(err, key[1])
@@ -407,6 +407,21 @@ def looks_like_archive(text):
 
 
 # ---- text: read for the lookup ----
+
+def lookup_texts(connect, project_id, terms, public=False):
+    """The cocalc_file lookup: the text of each term (a path) of one project, checked before any call.
+
+    connect: makes the CocalcClient (only once the input is good). public: read through the public
+    reader (a file inside a public path of any project) instead of the project's files.
+    """
+    project_id = check_uuid(project_id, 'project_id')
+    check = check_public_read_path if public else check_project_path
+    paths = [check(term, 'term %d' % (index + 1)) for index, term in enumerate(terms)]
+    with connect() as client:
+        if public:
+            return [public_text(client, project_id, path) for path in paths]
+        return read_project_texts(client, project_id, paths) if paths else []
+
 
 def read_project_texts(client, project_id, paths):
     """The texts of files of one project, in as few calls as the server allows; CocalcApiError on any failure.

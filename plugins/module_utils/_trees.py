@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _wait
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcInputError
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import (
     ENTRY_GUARD,
     HOME_GUARD,
@@ -33,7 +33,6 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import (
     exec_in_project,
     outside_home_error,
 )
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError
 from ansible_collections.cocalc.cocalc.plugins.module_utils._texts import error_text
 
 # Seconds to wait for a copy when copy_from.timeout is not set (kucalc bounds its own wait at 4 min).
@@ -297,7 +296,9 @@ def copy_path(client, src_project_id, src_path, target_project_id, target_path, 
     endpoint = 'copy_public_path_between_projects' if options.public else 'copy_path_between_projects'
     body = _copy_body(src_project_id, src_path, target_project_id, target_path, options)
     wait = options.timeout or DEFAULT_COPY_WAIT
-    answer = _send_copy(client, endpoint, body, options, request_timeout=client.timeout + wait)
+    # A 400 for an option means nothing was copied: resending is safe.
+    answer = client.call_without_rejected(endpoint, body, adapt=lambda sent, err: _adapt_copy_body(sent, err.unexpected_argument, options),
+                                          request_timeout=client.timeout + wait)
     copy_path_id = answer.get('copy_path_id')
     if copy_path_id:
         _wait_for_copy(client, copy_path_id, wait)
@@ -321,23 +322,10 @@ def _copy_body(src_project_id, src_path, target_project_id, target_path, options
     return body
 
 
-def _send_copy(client, endpoint, body, options, request_timeout):
-    """Send the copy; a server that rejects one of its options gets it again without (or in its
-    other spelling), once per option."""
-    tried = set()
-    while True:
-        try:
-            return client.call(endpoint, body, request_timeout=request_timeout)
-        except CocalcApiError as err:
-            rejected = err.unexpected_argument
-            if rejected not in body or rejected in tried:
-                raise
-            tried.add(rejected)
-            # A 400 for an option means nothing was copied: resending is safe.
-            _adapt_copy_body(body, rejected, options)
-
-
 def _adapt_copy_body(body, rejected, options):
+    """Change body for a server that rejected the option named rejected; False when body has no such option (give up)."""
+    if rejected not in body:
+        return False
     del body[rejected]
     if rejected == 'exclude':
         body['exclude_history'] = True
@@ -345,6 +333,7 @@ def _adapt_copy_body(body, rejected, options):
         if options.public:
             raise CocalcInputError('copy_from.exclude_history: this server cannot leave out *.sage-history files when copying a public path')
         body['exclude'] = ['*.sage-history']
+    return True
 
 
 def _wait_for_copy(client, copy_path_id, wait):
