@@ -15,7 +15,8 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._files import MAX_CONTENT_BYTES
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcInputError
+from ansible_collections.cocalc.cocalc.plugins.module_utils._texts import MAX_CONTENT_BYTES, read_controller_text
 
 
 class ActionModule(ActionBase):
@@ -47,16 +48,8 @@ class ActionModule(ActionBase):
         except AnsibleError as err:
             return 'src %s: %s' % (src, to_native(err))
         try:
-            with open(local, 'rb') as handle:
-                data = handle.read(MAX_CONTENT_BYTES + 1)
-        except (IOError, OSError) as err:
-            return 'src %s: cannot read it on the controller: %s' % (local, to_native(err))
-        if len(data) > MAX_CONTENT_BYTES:
-            return 'src %s is larger than %d bytes (1 MiB), the most cocalc_file writes' % (local, MAX_CONTENT_BYTES)
-        try:
-            args['content'] = data.decode('utf-8')
-        except UnicodeDecodeError as err:
-            return ('src %s is not UTF-8 text (byte %d cannot be decoded); cocalc_file writes text files only'
-                    % (local, err.start))
+            args['content'] = read_controller_text(local, 'src', limit=MAX_CONTENT_BYTES)
+        except CocalcInputError as err:
+            return str(err)
         args['src'] = local
         return None

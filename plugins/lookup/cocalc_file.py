@@ -82,36 +82,8 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS, CocalcClient
-from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcInputError, check_uuid
-from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_in_home, check_project_path
-from ansible_collections.cocalc.cocalc.plugins.module_utils._files import TOO_LARGE, looks_like_archive, read_text_files
-from ansible_collections.cocalc.cocalc.plugins.module_utils._public_paths import check_public_read_path, public_text
-
-
-def read_project_texts(client, project_id, paths):
-    """The texts of files of one project, in as few calls as the server allows; CocalcApiError on any failure.
-
-    One project_exec first checks that no path's real location leaves the home (the hub reads
-    through symlinks anywhere), so nothing outside the home is ever read.
-    """
-    check_in_home(client, project_id, paths, ['term %d' % (index + 1) for index in range(len(paths))])
-    found = read_text_files(client, [(project_id, path) for path in paths])
-    texts = []
-    for path in paths:
-        text = found[(project_id, path)]
-        where = "Could not read '%s' of project %s" % (path, project_id)
-        if isinstance(text, CocalcApiError):
-            if text.attempted is None:
-                text.attempted = where[len('Could not '):]
-            raise text
-        if text is None:
-            raise CocalcInputError('%s: there is no such file' % where)
-        if text is TOO_LARGE:
-            raise CocalcInputError('%s: the file is larger than the server reads (10 MB by default)' % where)
-        if looks_like_archive(text):
-            raise CocalcInputError('%s: it is a directory (the server answers with an archive); name a file' % where)
-        texts.append(text)
-    return texts
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcInputError
+from ansible_collections.cocalc.cocalc.plugins.module_utils._texts import lookup_texts
 
 
 class LookupModule(LookupBase):
@@ -132,14 +104,8 @@ class LookupModule(LookupBase):
         return texts
 
     def _read(self, terms):
-        project_id = check_uuid(self.get_option('project_id'), 'project_id')
-        public = self.get_option('public')
-        check = check_public_read_path if public else check_project_path
-        paths = [check(term, 'term %d' % (index + 1)) for index, term in enumerate(terms)]
-        client = CocalcClient(self.get_option('api_url'), self.get_option('api_key'),
-                              validate_certs=self.get_option('validate_certs'),
-                              timeout=self.get_option('api_timeout'), retries=self.get_option('api_retries'))
-        with client:
-            if public:
-                return [public_text(client, project_id, path) for path in paths]
-            return read_project_texts(client, project_id, paths) if paths else []
+        def connect():
+            return CocalcClient(self.get_option('api_url'), self.get_option('api_key'),
+                                validate_certs=self.get_option('validate_certs'),
+                                timeout=self.get_option('api_timeout'), retries=self.get_option('api_retries'))
+        return lookup_texts(connect, self.get_option('project_id'), terms, public=self.get_option('public'))

@@ -7,423 +7,76 @@
 what differs from a bounded thread pool. Composes the resource layers; it never talks HTTP itself
 and has no second "ensure a project" or "ensure collaborators"::
 
-    spec = course_spec(params)                    # validated input (roster CSV read here), pure
+    spec = course_spec(params)                    # _course_spec: validated input (roster CSV read there), pure
     state = read_course(client, spec, pool)       # whoami, ONE user_search, ONE projects_all, handout reads
     plans = plan_course(spec, state)              # pure: one ProjectPlan per student and dropped project
     run_plans(client, spec, state, plans, pool)   # the writes, per project, in parallel
 
 reconcile_course() composes them for the cocalc_course module and its action plugin.
 
-What it reuses: _project (account_id_of_key, read_projects, project_view, plan_changes, create_findable,
-apply_changes), _collaborators (plan_membership, apply_plan, invitation_fields, the invite record), _files
-(read_text_files, plan_text, write_text_file, probe_trees, plan_copy, copy_path), the client's
-user_search_emails. Server facts it relies on: projects are found through projects_all only;
-names are unique per owner (without case) and only the owner may set them; create_project takes
-no name, so a name costs one query set after the creation; invitations are recorded by the
-server in projects.invite (or, where the key cannot read that field, in a file of the project).
+What it reuses: _accounts (account_id_of_key, accounts_by_email: the one account resolver), _project
+(the one project finder in its marker mode: index_by_marker, pick_project, unfinished_extras; and
+read_projects, project_view, plan_changes, create_findable, apply_changes), _collaborators
+(plan_membership, apply_plan, invitation_fields, record_invitations), _texts (read_text_files, plan_text,
+write_text_file), _trees (probe_trees, plan_copy, copy_path), _course_setup (the setup command).
+
+Server facts it relies on: projects are found through projects_all only; names are unique per owner
+(without case) and only the owner may set them; create_project takes no name, so a name costs one
+query set after the creation; invitations are recorded by the server in projects.invite (or, where
+the key cannot read that field, in a file of the project).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import csv
 import hashlib
-import io
-import re
-import string
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._accounts import accounts_by_email
+from ansible_collections.cocalc.cocalc.plugins.module_utils._accounts import account_id_of_key, accounts_by_email, check_accounts_exist
 from ansible_collections.cocalc.cocalc.plugins.module_utils._collaborators import (
     INVITE_RECORD_PATH,
     apply_plan,
-    check_accounts_exist,
     invitation_fields,
-    owners_of,
     parse_invite_record,
     plan_membership,
-    write_invite_record,
+    record_invitations,
 )
-from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (
-    CocalcApiError,
-    CocalcError,
-    CocalcInputError,
-    Outcome,
-    attempting,
-    check_email,
-    check_non_empty,
-    check_uuid,
-    diff_changed_keys,
-    validated,
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcError, CocalcInputError, Outcome, attempting, diff_changed_keys
+from ansible_collections.cocalc.cocalc.plugins.module_utils._course_setup import SetupFailed, current_result, pending_result, run_setup
+# argument_spec and MODULE_OPTIONS also from here: the action plugin imports them from this file.
+from ansible_collections.cocalc.cocalc.plugins.module_utils._course_spec import (  # noqa: F401 pylint: disable=unused-import
+    MODULE_OPTIONS,
+    argument_spec,
+    course_spec,
+    strip_marker,
+    with_marker,
 )
-from ansible_collections.cocalc.cocalc.plugins.module_utils._course_setup import SetupFailed, current_result, pending_result, run_setup, setup_spec
-from ansible_collections.cocalc.cocalc.plugins.module_utils._course_setup import argument_spec as setup_argument_spec
-from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import CommandTimeout, check_in_home, check_project_path
-from ansible_collections.cocalc.cocalc.plugins.module_utils._files import (
-    READ_BATCH,
-    TOO_LARGE,
-    CopyOptions,
-    copy_path,
-    plan_copy,
-    plan_text,
-    probe_trees,
-    read_text_files,
-    text_bytes,
-    write_text_file,
-)
+from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import CommandTimeout, check_in_home
 from ansible_collections.cocalc.cocalc.plugins.module_utils._project import (
     SETTLE_FIELDS,
-    account_id_of_key,
+    ProjectError,
     apply_changes,
     create_findable,
-    creation_of,
     creation_order,
+    index_by_marker,
+    pick_project,
     plan_changes,
     project_view,
     read_projects,
-    strip_token,
+    unfinished_extras,
 )
+# The inventory plugin imports the marker pattern from here; it is the finder's (_project.MARKER_RE).
+from ansible_collections.cocalc.cocalc.plugins.module_utils._project import MARKER_RE as _MARKER_RE  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.cocalc.cocalc.plugins.module_utils._texts import READ_BATCH, TOO_LARGE, plan_text, read_text_files, write_text_file
+from ansible_collections.cocalc.cocalc.plugins.module_utils._trees import CopyOptions, copy_path, plan_copy, probe_trees
 
-DEFAULT_TITLE = '{first_name} {last_name} - {title}'
-TITLE_FIELDS = ('first_name', 'last_name', 'student_id', 'email', 'title', 'course_id')
-MAX_PARALLEL = 64
-
-_COURSE_ID_RE = re.compile(r'^[A-Za-z0-9_-]{1,40}$')
-# A project name holds the course key, a dot, and the student key: at most 100 characters.
-MAX_STUDENT_KEY = 59
-_KEY_UNSAFE_RE = re.compile(r'[^a-z0-9._-]')
-MARKER_TEMPLATE = '<!-- cocalc.cocalc course key: %s -->'
-_MARKER_RE = re.compile(r'<!-- cocalc\.cocalc course key: (\S+) -->')
 
 # Read in the single projects_all call. Never 'status': it holds the project's secret token. A server
 # that refuses name or invite (_project.OPTIONAL_FIELDS) is read without it: see CourseState.marker.
 PROJECT_FIELDS = ('name', 'title', 'description', 'users', 'invite', 'deleted', 'created')
 
-# Roster columns by header (compared without case and surrounding blanks), first found wins.
-ROSTER_COLUMNS = dict(
-    student_id=('student_id', 'sis user id', 'id'),
-    email=('email', 'sis login id'),
-    first_name=('first_name', 'first name'),
-    last_name=('last_name', 'last name'),
-    name=('name', 'student'),
-)
-
 
 class CourseError(CocalcError):
-    """A problem with one student's project (e.g. two projects carry its marker)."""
-
-
-# ---- options ---------------------------------------------------------------------------------
-
-def argument_spec():
-    """The options of cocalc_course (without the connection options), for the module and the action plugin."""
-    return dict(
-        course_id=dict(type='str', required=True),
-        title=dict(type='str'),
-        description=dict(type='str'),
-        students=dict(type='list', elements='dict', options=dict(
-            student_id=dict(type='str', required=True),
-            email=dict(type='str', required=True),
-            first_name=dict(type='str'),
-            last_name=dict(type='str'),
-        )),
-        roster=dict(type='path'),
-        roster_columns=dict(type='dict', options=dict(
-            student_id=dict(type='str'),
-            email=dict(type='str'),
-            first_name=dict(type='str'),
-            last_name=dict(type='str'),
-            name=dict(type='str'),
-        )),
-        staff=dict(type='list', elements='str'),
-        student_project_title=dict(type='str', default=DEFAULT_TITLE),
-        handouts=dict(type='list', elements='dict', options=dict(
-            path=dict(type='str', required=True),
-            content=dict(type='str'),
-            src=dict(type='path'),
-            copy_from=dict(type='str'),
-            force=dict(type='bool', default=True),
-        ), mutually_exclusive=[('content', 'src', 'copy_from')], required_one_of=[('content', 'src', 'copy_from')]),
-        materials_project_id=dict(type='str'),
-        invite=dict(type='dict', options=dict(
-            subject=dict(type='str'),
-            body=dict(type='str'),
-            reply_to=dict(type='str'),
-        )),
-        on_drop=dict(type='str', default='keep', choices=['keep', 'remove_student', 'delete']),
-        purge=dict(type='bool', default=True),
-        parallel=dict(type='int', default=8),
-        setup=setup_argument_spec(),
-        state=dict(type='str', default='present', choices=['present', 'absent']),
-    )
-
-
-# The rules between options, for AnsibleModule and ActionBase.validate_argument_spec alike.
-MODULE_OPTIONS = dict(
-    mutually_exclusive=[('students', 'roster')],
-    required_if=[('state', 'present', ('title',)), ('state', 'present', ('students', 'roster'), True)],
-)
-
-
-# ---- input (pure, but for reading the roster and src files) --------------------------------------
-
-def student_key(student_id):
-    return _KEY_UNSAFE_RE.sub('_', student_id.strip().lower())
-
-
-def project_key(course_id, student_id):
-    """The marker of a student's project: '<course_id>.<student_id>', lower case, safe characters."""
-    return '%s.%s' % (course_id.lower(), student_key(student_id))
-
-
-def marker_line(key):
-    return MARKER_TEMPLATE % key
-
-
-def with_marker(description, key):
-    """description (its old marker line removed) with the marker as its last line."""
-    text = strip_marker(description)
-    return '%s\n\n%s' % (text, marker_line(key)) if text else marker_line(key)
-
-
-def strip_marker(description):
-    """description without the marker line and without a creation token line (see _project.TOKEN_TEMPLATE)."""
-    return strip_token(_MARKER_RE.sub('', description or '')).rstrip()
-
-
-def _split_name(full):
-    """(first, last) from 'Last, First' or 'First Last'."""
-    full = ' '.join((full or '').split())
-    if ',' in full:
-        last, _sep, first = full.partition(',')
-        return first.strip(), last.strip()
-    first, _sep, last = full.rpartition(' ')
-    return (first, last) if first else (last, '')
-
-
-def _read_text_file(path, option):
-    try:
-        with open(path, 'rb') as handle:
-            data = handle.read()
-    except (IOError, OSError) as err:
-        raise CocalcInputError('%s: cannot read %s: %s' % (option, path, err.strerror or err)) from None
-    try:
-        return data.decode('utf-8-sig')
-    except UnicodeDecodeError as err:
-        raise CocalcInputError('%s: %s is not UTF-8 text (byte %d)' % (option, path, err.start)) from None
-
-
-def _roster_column(header, field, columns, source):
-    wanted = columns.get(field)
-    names = [wanted] if wanted else list(ROSTER_COLUMNS[field])
-    normalised = [cell.strip().lower() for cell in header]
-    for name in names:
-        if name.strip().lower() in normalised:
-            return normalised.index(name.strip().lower())
-    if wanted:
-        raise CocalcInputError('roster_columns.%s: the roster %s has no column %r (its columns: %s)'
-                               % (field, source, wanted, ', '.join(header)))
-    return None
-
-
-def parse_roster(text, columns=None, source='roster'):
-    """Students from CSV text: [{student_id, email, first_name, last_name, where}] (see the module docs)."""
-    columns = dict((key, value) for key, value in (columns or {}).items() if value)
-    reader = csv.reader(io.StringIO(text.lstrip('\ufeff')))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise CocalcInputError('roster: %s is empty; it needs a header line and one line per student' % source) from None
-    except csv.Error as err:
-        raise CocalcInputError('roster: %s is not valid CSV: %s' % (source, err)) from None
-    index = dict((field, _roster_column(header, field, columns, source)) for field in ROSTER_COLUMNS)
-    for field in ('student_id', 'email'):
-        if index[field] is None:
-            raise CocalcInputError('roster: %s has no %s column (looked for %s); name it with roster_columns.%s'
-                                   % (source, field, ', '.join(repr(name) for name in ROSTER_COLUMNS[field]), field))
-    students = []
-    try:
-        for row in reader:
-            where = '%s line %d' % (source, reader.line_num)
-
-            def cell(field, row=row):
-                position = index[field]
-                return row[position].strip() if position is not None and position < len(row) else ''
-            student_id, email = cell('student_id'), cell('email')
-            if not student_id and not email:
-                continue
-            if not student_id or not email:
-                raise CocalcInputError('roster: %s has %s but no %s' % (where, 'an email' if email else 'a student ID',
-                                                                        'student ID' if email else 'email'))
-            first, last = cell('first_name'), cell('last_name')
-            if not first and not last and index['name'] is not None:
-                first, last = _split_name(cell('name'))
-            students.append(dict(student_id=student_id, email=email, first_name=first or None, last_name=last or None, where=where))
-    except csv.Error as err:
-        raise CocalcInputError('roster: %s is not valid CSV near line %d: %s' % (source, reader.line_num, err)) from None
-    return students
-
-
-class Handout(object):
-    """A validated handout: text (content) or copy (copy_from), and whether to overwrite differences."""
-
-    def __init__(self, path, content=None, copy_from=None, force=True, src=None):
-        self.path = path
-        self.content = content
-        self.copy_from = copy_from
-        self.force = force
-        self.src = src
-        self.sha256 = hashlib.sha256(content.encode('utf-8')).hexdigest() if content is not None else None
-
-
-class CourseSpec(object):
-    """The validated options: what the course must look like."""
-
-    def __init__(self, params):
-        self.course_id = params['course_id']
-        self.title = params.get('title')
-        self.description = params.get('description')
-        self.state = params['state']
-        self.on_drop = params['on_drop']
-        self.purge = params['purge']
-        self.parallel = params['parallel']
-        self.title_template = params['student_project_title']
-        self.materials_project_id = params.get('materials_project_id')
-        self.invite = dict(params.get('invite') or {})
-        self.students = []
-        self.staff_ids = []
-        self.staff_emails = []
-        self.handouts = []
-        self.setup = None             # _course_setup.Setup
-
-
-def _check_title_template(template):
-    if not isinstance(template, str) or not template.strip():
-        raise CocalcInputError('student_project_title must be a non-empty string')
-    try:
-        fields = [field for _text, field, _spec, _conv in string.Formatter().parse(template) if field is not None]
-    except ValueError as err:
-        raise CocalcInputError('student_project_title %r is not a valid template: %s' % (template, err)) from None
-    unknown = [field for field in fields if field not in TITLE_FIELDS]
-    if unknown:
-        raise CocalcInputError('student_project_title: unknown placeholder {%s}; use %s'
-                               % (unknown[0], ', '.join('{%s}' % name for name in TITLE_FIELDS)))
-
-
-def render_title(spec, student):
-    names = dict(first_name=student.get('first_name') or '', last_name=student.get('last_name') or '')
-    if not names['first_name'] and not names['last_name']:
-        names['first_name'] = student['student_id']
-    values = dict(names, student_id=student['student_id'], email=student['email'], title=spec.title or '', course_id=spec.course_id)
-    title = ' '.join(spec.title_template.format(**values).split())
-    return title or student['student_id']
-
-
-def _check_students(spec, students, option):
-    keys, emails = {}, {}
-    for index, student in enumerate(students):
-        where = student.get('where') or '%s[%d]' % (option, index)
-        student_id = student.get('student_id')
-        if not isinstance(student_id, str) or not student_id.strip():
-            raise CocalcInputError('%s: student_id must be a non-empty string, got %r' % (where, student_id))
-        student['student_id'] = student_id.strip()
-        student['email'] = check_email(student.get('email'), '%s.email' % where if option == 'students' else '%s: the email' % where)
-        for name in ('first_name', 'last_name'):
-            if student.get(name) is not None and not isinstance(student[name], str):
-                raise CocalcInputError('%s.%s must be a string, got %r' % (where, name, student[name]))
-            if student.get(name):
-                validated('person_name', student[name], '%s.%s' % (where, name))
-        key = project_key(spec.course_id, student['student_id'])
-        if len(key) - len(spec.course_id) - 1 > MAX_STUDENT_KEY:
-            raise CocalcInputError('%s: student_id %r is longer than %d characters' % (where, student['student_id'], MAX_STUDENT_KEY))
-        if key in keys:
-            raise CocalcInputError('%s: student_id %r gives the same project marker %r as %s (IDs are compared without case, '
-                                   'characters other than letters, digits, ".", "_" and "-" count as "_")'
-                                   % (where, student['student_id'], key, keys[key]))
-        keys[key] = where
-        address = student['email'].lower()
-        if address in emails:
-            raise CocalcInputError('%s: email %s is also the email of %s' % (where, student['email'], emails[address]))
-        emails[address] = where
-        student['key'] = key
-        student['title'] = validated('title', render_title(spec, student), '%s: the project title' % where)
-        spec.students.append(student)
-
-
-def _check_handouts(spec, handouts, materials_project_id):
-    seen = set()
-    for index, item in enumerate(handouts or []):
-        where = 'handouts[%d]' % index
-        path = check_project_path(item.get('path'), where + '.path')
-        if path in seen:
-            raise CocalcInputError('%s.path: %s is named by another handout too' % (where, path))
-        seen.add(path)
-        if item.get('copy_from') is not None:
-            if materials_project_id is None:
-                raise CocalcInputError('%s.copy_from needs materials_project_id, the project to copy from' % where)
-            source = check_project_path(item['copy_from'], where + '.copy_from')
-            spec.handouts.append(Handout(path, copy_from=source, force=item.get('force', True) is not False))
-            continue
-        content = item.get('content')
-        if item.get('src') is not None and content is None:
-            content = _read_text_file(item['src'], where + '.src')
-        if content is None:
-            raise CocalcInputError('%s needs one of content, src or copy_from' % where)
-        text_bytes(content, where + ('.src' if item.get('src') is not None else '.content'))
-        spec.handouts.append(Handout(path, content=content, force=item.get('force', True) is not False, src=item.get('src')))
-
-
-def course_spec(params):
-    """Validate every option before any call; CocalcInputError names the option (or roster line)."""
-    course_id = params.get('course_id')
-    if not isinstance(course_id, str) or not _COURSE_ID_RE.match(course_id):
-        raise CocalcInputError('course_id must be 1 to 40 letters, digits, "-" and "_", got %r' % (course_id,))
-    parallel = params.get('parallel')
-    if not isinstance(parallel, int) or isinstance(parallel, bool) or not 1 <= parallel <= MAX_PARALLEL:
-        raise CocalcInputError('parallel must be between 1 and %d, got %r' % (MAX_PARALLEL, parallel))
-    if params.get('title') is not None:
-        validated('title', params['title'], 'title')
-    if params.get('description') is not None:
-        validated('description', params['description'], 'description')
-    _check_title_template(params.get('student_project_title'))
-    if params.get('materials_project_id') is not None:
-        params['materials_project_id'] = check_uuid(params['materials_project_id'], 'materials_project_id')
-    spec = CourseSpec(params)
-    if spec.state == 'present' and not spec.title:
-        raise CocalcInputError('title is required with state=present')
-    invite = spec.invite
-    # The subject is an email header: a line break in it would start another header (Bcc: ...).
-    for option, kind in (('subject', 'email_subject'), ('body', 'email_body')):
-        if invite.get(option) is not None:
-            validated(kind, invite[option], 'invite.%s' % option)
-            check_non_empty(invite[option], 'invite.%s' % option)
-    if invite.get('reply_to') is not None:
-        invite['reply_to'] = check_email(invite['reply_to'], 'invite.reply_to')
-    for index, entry in enumerate(params.get('staff') or []):
-        where = 'staff[%d]' % index
-        if isinstance(entry, str) and '@' in entry:
-            address = check_email(entry, where)
-            if address.lower() not in [known.lower() for known in spec.staff_emails]:
-                spec.staff_emails.append(address)
-        else:
-            try:
-                account_id = check_uuid(entry, where)
-            except CocalcInputError:
-                raise CocalcInputError('%s must be an email address or an account ID (UUID), got %r' % (where, entry)) from None
-            if account_id not in spec.staff_ids:
-                spec.staff_ids.append(account_id)
-    if spec.state == 'present':
-        if params.get('roster') is not None:
-            text = _read_text_file(params['roster'], 'roster')
-            students = parse_roster(text, params.get('roster_columns'), source=params['roster'])
-            _check_students(spec, students, 'roster')
-        else:
-            students = params.get('students')
-            if students is None:
-                raise CocalcInputError('one of students or roster is required with state=present')
-            _check_students(spec, [dict(student) for student in students], 'students')
-        _check_handouts(spec, params.get('handouts'), spec.materials_project_id)
-        spec.setup = setup_spec(params.get('setup'), spec.course_id)
-    return spec
+    """A problem with one student's project (e.g. a handout of it that could not be read)."""
 
 
 # ---- read (batched) -----------------------------------------------------------------------------
@@ -451,47 +104,8 @@ class CourseState(object):
 
 
 def index_projects(rows, me, course_id):
-    """{marker key: [rows]} of the course's projects the key's account owns: by name, or by the
-    description marker (so a course moved to a server with names is still found)."""
-    prefix = course_id.lower() + '.'
-    index = {}
-    for row in rows:
-        if me not in owners_of(row.get('users')):
-            continue
-        keys = set()
-        name = row.get('name')
-        if isinstance(name, str) and name.lower().startswith(prefix):
-            keys.add(name.lower())
-        match = _MARKER_RE.search(row.get('description') or '')
-        if match and match.group(1).lower().startswith(prefix):
-            keys.add(match.group(1).lower())
-        for key in keys:
-            index.setdefault(key, []).append(row)
-    return index
-
-
-def pick_project(candidates, key):
-    """The project of a marker key: a name match beats a description marker, a live project a deleted
-    one, a finished project one whose creation was never finished (it still carries its creation token),
-    and among unfinished ones the oldest (creation_order: the rule for runs at the same time). Several
-    finished ones left: CourseError listing them (never pick one)."""
-    named = [row for row in candidates if (row.get('name') or '').lower() == key]
-    pool = named or candidates
-    pool = [row for row in pool if not row.get('deleted')] or pool
-    if len(pool) > 1:
-        finished = [row for row in pool if not creation_of(row.get('description'))[0]]
-        if len(finished) > 1:
-            raise CourseError('%d projects carry the marker %s: %s; delete or rename all but one'
-                              % (len(finished), key, ', '.join(sorted(row['project_id'] for row in finished))))
-        return finished[0] if finished else min(pool, key=creation_order)
-    return pool[0] if pool else None
-
-
-def unfinished_extras(candidates, chosen):
-    """The live projects of a key, other than chosen, whose creation was never finished: leftovers of a
-    lost create answer or of runs at the same time. They are ours and were never the student's project."""
-    return [row for row in candidates if row is not chosen and not row.get('deleted')
-            and creation_of(row.get('description'))[0] and not row.get('name')]
+    """{marker key: [rows]} of the course's projects the key's account owns (the finder's marker mode)."""
+    return index_by_marker(rows, me, course_id.lower() + '.')
 
 
 def read_chunks(targets, parallel):
@@ -547,16 +161,15 @@ def _existing(spec, state):
     for student in spec.students:
         try:
             row = pick_project(state.index.get(student['key'], []), student['key'])
-        except CourseError:
+        except ProjectError:
             continue
         if row is not None:
             found.append((student, row))
     return found
 
 
-def _read_handouts(client, spec, state, pool):
-    texts = [handout for handout in spec.handouts if handout.content is not None]
-    copies = [handout for handout in spec.handouts if handout.copy_from is not None]
+def _read_targets(spec, state, texts, copies):
+    """([(project_id, path)] to read in batches, [project_id] to probe for copies) of the existing projects."""
     targets = []
     probe_ids = []
     for student, row in _existing(spec, state):
@@ -568,31 +181,52 @@ def _read_handouts(client, spec, state, pool):
             targets.append((row['project_id'], INVITE_RECORD_PATH))
         if copies:
             probe_ids.append(row['project_id'])
-    if targets:
-        def read(chunk):
-            with attempting('read the handouts of %d projects' % len(set(pid for pid, _path in chunk))):
-                return read_text_files(client, chunk)
-        for result in _map(pool, read, read_chunks(targets, spec.parallel)):
-            state.files.update(result)
-    if copies and spec.students:
-        sources = [handout.copy_from for handout in copies]
-        with attempting('read the checksums of the handouts in materials project %s' % spec.materials_project_id):
-            trees = probe_trees(client, spec.materials_project_id, sources, options=_handout_options(spec, copies, '.copy_from'))
-        state.sources = dict(zip(sources, trees))
-        for path, tree in state.sources.items():
-            if tree.kind not in ('file', 'directory'):
-                raise CocalcInputError("handouts: copy_from '%s' is not a file or directory in materials project %s"
-                                       % (path, spec.materials_project_id))
-        paths = [handout.path for handout in copies]
-        options = _handout_options(spec, copies, '.path')
+    return targets, probe_ids
 
-        def probe(project_id):
-            try:
-                with attempting('read the checksums of the handouts in project %s' % project_id):
-                    return project_id, dict(zip(paths, probe_trees(client, project_id, paths, options=options)))
-            except CocalcError as err:   # also a handout path that leaves this project's home
-                return project_id, err
-        state.trees.update(_map(pool, probe, probe_ids))
+
+def _read_files(client, spec, state, pool, targets):
+    def read(chunk):
+        with attempting('read the handouts of %d projects' % len(set(pid for pid, _path in chunk))):
+            return read_text_files(client, chunk)
+    for result in _map(pool, read, read_chunks(targets, spec.parallel)):
+        state.files.update(result)
+
+
+def _probe_sources(client, spec, state, copies):
+    """The checksums of the copy_from sources in the materials project; each must be a file or directory."""
+    sources = [handout.copy_from for handout in copies]
+    with attempting('read the checksums of the handouts in materials project %s' % spec.materials_project_id):
+        trees = probe_trees(client, spec.materials_project_id, sources, options=_handout_options(spec, copies, '.copy_from'))
+    state.sources = dict(zip(sources, trees))
+    for path, tree in state.sources.items():
+        if tree.kind not in ('file', 'directory'):
+            raise CocalcInputError("handouts: copy_from '%s' is not a file or directory in materials project %s"
+                                   % (path, spec.materials_project_id))
+
+
+def _probe_targets(client, spec, state, pool, copies, probe_ids):
+    """The checksums of the copied handouts in each existing project (one probe per project)."""
+    paths = [handout.path for handout in copies]
+    options = _handout_options(spec, copies, '.path')
+
+    def probe(project_id):
+        try:
+            with attempting('read the checksums of the handouts in project %s' % project_id):
+                return project_id, dict(zip(paths, probe_trees(client, project_id, paths, options=options)))
+        except CocalcError as err:   # also a handout path that leaves this project's home
+            return project_id, err
+    state.trees.update(_map(pool, probe, probe_ids))
+
+
+def _read_handouts(client, spec, state, pool):
+    texts = [handout for handout in spec.handouts if handout.content is not None]
+    copies = [handout for handout in spec.handouts if handout.copy_from is not None]
+    targets, probe_ids = _read_targets(spec, state, texts, copies)
+    if targets:
+        _read_files(client, spec, state, pool, targets)
+    if copies and spec.students:
+        _probe_sources(client, spec, state, copies)
+        _probe_targets(client, spec, state, pool, copies, probe_ids)
 
 
 def _handout_options(spec, handouts, suffix):
@@ -666,35 +300,41 @@ def _text_view(current):
     return 'sha256:' + hashlib.sha256(current.encode('utf-8')).hexdigest()
 
 
+def _plan_text(plan, state, handout, new):
+    """(before, after) views when the text handout must be written, else None."""
+    # "Missing" (None) only for a new project or where the hub said ENOENT for this very file:
+    # a file that was not read, or whose read failed, is never written over.
+    current = None if new else state.files.get((plan.project_id, handout.path), _NOT_READ)
+    if current is _NOT_READ:
+        raise CourseError("handout '%s' of project %s was not read, so it is left alone" % (handout.path, plan.project_id))
+    if isinstance(current, CocalcApiError):
+        raise current
+    if current is None or (handout.force and plan_text(current, handout.content).changed):
+        return _text_view(current), 'sha256:' + handout.sha256
+    return None
+
+
+def _plan_copied(plan, state, handout, new):
+    """(before, after) views when the copied handout must be copied, else None."""
+    trees = {} if new else state.trees.get(plan.project_id)
+    if isinstance(trees, CocalcError):
+        raise trees
+    target = (trees or {}).get(handout.path)
+    if target is not None and target.kind != 'missing':
+        copy_plan = plan_copy(state.sources[handout.copy_from], target, CopyOptions())
+        if not (handout.force and copy_plan is not None and copy_plan.changed):
+            return None
+    return (target.kind if target is not None else 'missing'), 'copy of %s' % handout.copy_from
+
+
 def _plan_handouts(plan, spec, state, new):
     before, after = plan.file_views
     for handout in spec.handouts:
-        if handout.content is not None:
-            # "Missing" (None) only for a new project or where the hub said ENOENT for this very file:
-            # a file that was not read, or whose read failed, is never written over.
-            current = None if new else state.files.get((plan.project_id, handout.path), _NOT_READ)
-            if current is _NOT_READ:
-                raise CourseError("handout '%s' of project %s was not read, so it is left alone" % (handout.path, plan.project_id))
-            if isinstance(current, CocalcApiError):
-                raise current
-            if current is None or (handout.force and plan_text(current, handout.content).changed):
-                plan.writes.append(handout)
-                before[handout.path] = _text_view(current)
-                after[handout.path] = 'sha256:' + handout.sha256
-            continue
-        trees = {} if new else state.trees.get(plan.project_id)
-        if isinstance(trees, CocalcError):
-            raise trees
-        target = (trees or {}).get(handout.path)
-        if target is None or target.kind == 'missing':
-            changed = True
-        else:
-            copy_plan = plan_copy(state.sources[handout.copy_from], target, CopyOptions())
-            changed = handout.force and copy_plan is not None and copy_plan.changed
-        if changed:
-            plan.copies.append(handout)
-            before[handout.path] = target.kind if target is not None else 'missing'
-            after[handout.path] = 'copy of %s' % handout.copy_from
+        text = handout.content is not None
+        views = (_plan_text if text else _plan_copied)(plan, state, handout, new)
+        if views is not None:
+            (plan.writes if text else plan.copies).append(handout)
+            before[handout.path], after[handout.path] = views
 
 
 def _invites_of(plan, state):
@@ -709,36 +349,46 @@ def _invites_of(plan, state):
     return parse_invite_record(text)
 
 
-def plan_student(spec, state, student, staff_ids):
-    """The plan for one roster student (pure). CourseError/CocalcApiError for a student that cannot be planned."""
-    candidates = state.index.get(student['key'], [])
-    row = pick_project(candidates, student['key'])
-    plan = ProjectPlan(student['key'], student, row)
-    plan.discard = [extra['project_id'] for extra in unfinished_extras(candidates, row)]
-    account = state.accounts.get(student['email'].lower())
-    plan.account_id = account['account_id'] if account else None
-    wanted_description = spec.description
-    if state.marker == 'name' and wanted_description is None and row is not None \
+def _wanted_description(spec, state, row, key):
+    """The description a student project must have, None to leave it as it is."""
+    if state.marker == 'description':
+        current = project_view(row, state.me)['description'] if row else ''
+        return with_marker(spec.description if spec.description is not None else current, key)
+    if spec.description is None and row is not None \
             and strip_marker(row.get('description')) != (row.get('description') or '').rstrip():
         # A project adopted from an unfinished creation: its description still holds the marker / token.
-        wanted_description = strip_marker(row.get('description'))
-    if state.marker == 'description':
-        current_description = project_view(row, state.me)['description'] if row else ''
-        wanted_description = with_marker(spec.description if spec.description is not None else current_description, plan.key)
+        return strip_marker(row.get('description'))
+    return spec.description
+
+
+def _plan_fields(plan, spec, state, row):
+    """plan.create (a missing project) or plan.changes (an existing one); the project's users now."""
+    student = plan.student
+    wanted_description = _wanted_description(spec, state, row, plan.key)
     if row is None:
         plan.create = dict(title=student['title'])
         if wanted_description:
             plan.create['description'] = wanted_description
         if state.marker == 'name':
             plan.changes = dict(name=plan.key)
-        users = {state.me: dict(group='owner')}
-    else:
-        current = project_view(row, state.me)
-        desired = dict(title=student['title'], description=wanted_description, deleted=False)
-        if state.marker == 'name':
-            desired['name'] = plan.key
-        plan.changes = plan_changes(current, desired)
-        users = current['users']
+        return {state.me: dict(group='owner')}
+    current = project_view(row, state.me)
+    desired = dict(title=student['title'], description=wanted_description, deleted=False)
+    if state.marker == 'name':
+        desired['name'] = plan.key
+    plan.changes = plan_changes(current, desired)
+    return current['users']
+
+
+def plan_student(spec, state, student, staff_ids):
+    """The plan for one roster student (pure). CourseError/ProjectError/CocalcApiError for a student that cannot be planned."""
+    candidates = state.index.get(student['key'], [])
+    row = pick_project(candidates, student['key'])
+    plan = ProjectPlan(student['key'], student, row)
+    plan.discard = [extra['project_id'] for extra in unfinished_extras(candidates, row)]
+    account = state.accounts.get(student['email'].lower())
+    plan.account_id = account['account_id'] if account else None
+    users = _plan_fields(plan, spec, state, row)
     wanted = ([plan.account_id] if plan.account_id else []) + [account_id for account_id in staff_ids if account_id != plan.account_id]
     plan.invites = _invites_of(plan, state)
     plan.membership = plan_membership(users, wanted, [] if plan.account_id else [student['email']], plan.invites,
@@ -779,7 +429,7 @@ def _known_row(state, key):
     """The student's project when it is unambiguous (to name it in a failure), else None."""
     try:
         return pick_project(state.index.get(key, []), key)
-    except CourseError:
+    except ProjectError:
         return None
 
 
@@ -811,7 +461,7 @@ def plan_course(spec, state):
             continue
         try:
             dropped.append(plan_dropped(spec, state, key, staff_ids))
-        except CourseError as err:
+        except ProjectError as err:
             failed = ProjectPlan(key)
             failed.error = str(err)
             dropped.append(failed)
@@ -904,45 +554,52 @@ def settle_creations(client, spec, state, plans):
         return
     index = index_projects(rows, state.me, spec.course_id)
     for plan in created:
-        live = [row for row in index.get(plan.key, []) if not row.get('deleted')]
-        if not any(row['project_id'] == plan.project_id for row in live):
-            continue
-        winner = min(live, key=creation_order)
-        if winner['project_id'] == plan.project_id:
-            continue
-        try:
-            apply_changes(client, plan.project_id, dict(deleted=True), state.me)
-            plan.actions.append(dict(action='delete_project', project_id=plan.project_id))
-        except CocalcApiError as err:
-            plan.error = str(err)
-            continue
-        plan.error = ('another run created the project of this student at the same time: kept the older one, %s, and '
-                      'removed (soft-deleted) the one this run created, %s; a re-run finishes it' % (winner['project_id'], plan.project_id))
+        _settle(client, state, plan, [row for row in index.get(plan.key, []) if not row.get('deleted')])
+
+
+def _settle(client, state, plan, live):
+    """Soft-delete the project this plan created unless it is the oldest of the live ones of its key."""
+    if not any(row['project_id'] == plan.project_id for row in live):
+        return
+    winner = min(live, key=creation_order)
+    if winner['project_id'] == plan.project_id:
+        return
+    try:
+        apply_changes(client, plan.project_id, dict(deleted=True), state.me)
+        plan.actions.append(dict(action='delete_project', project_id=plan.project_id))
+    except CocalcApiError as err:
+        plan.error = str(err)
+        return
+    plan.error = ('another run created the project of this student at the same time: kept the older one, %s, and '
+                  'removed (soft-deleted) the one this run created, %s; a re-run finishes it' % (winner['project_id'], plan.project_id))
 
 
 def _run_project_writes(client, spec, state, plan):
-    title = plan.student['title'] if plan.student else (plan.row or {}).get('title')
     if plan.create is not None:
         if plan.changes:
             _mark_new_project(client, state, plan)
     elif plan.changes:
         apply_changes(client, plan.project_id, plan.changes, state.me)
         plan.actions.append(dict(action='update_project', fields=sorted(plan.changes)))
-    membership = plan.membership
-    if membership is not None and membership.changed:
-        invitation = invitation_fields(client, dict(title=title, project_id=plan.project_id), _invite_params(spec)) \
-            if membership.invite else None
-        sent = apply_plan(client, plan.project_id, membership, invitation)
-        plan.actions.extend(dict(action='add_collaborator', account_id=account_id) for account_id in membership.add)
-        plan.actions.extend(dict(action='invite', email=email) for email in membership.invite)
-        plan.actions.extend(dict(action='remove_collaborator', account_id=account_id) for account_id in membership.remove)
-        if sent and not state.invites_readable:
-            record = dict(plan.invites)
-            record.update(sent)
-            write_invite_record(client, plan.project_id, record)
+    if plan.membership is not None and plan.membership.changed:
+        _run_membership(client, spec, state, plan)
     if plan.delete:
         apply_changes(client, plan.project_id, dict(deleted=True), state.me)
         plan.actions.append(dict(action='delete_project'))
+
+
+def _run_membership(client, spec, state, plan):
+    """Add, invite and remove people; where the server hides projects.invite, record the invitations in the project."""
+    membership = plan.membership
+    title = plan.student['title'] if plan.student else (plan.row or {}).get('title')
+    invitation = invitation_fields(client, dict(title=title, project_id=plan.project_id), _invite_params(spec)) \
+        if membership.invite else None
+    sent = apply_plan(client, plan.project_id, membership, invitation)
+    plan.actions.extend(dict(action='add_collaborator', account_id=account_id) for account_id in membership.add)
+    plan.actions.extend(dict(action='invite', email=email) for email in membership.invite)
+    plan.actions.extend(dict(action='remove_collaborator', account_id=account_id) for account_id in membership.remove)
+    if not state.invites_readable:
+        record_invitations(client, plan.project_id, plan.invites, sent)
 
 
 def _mark_new_project(client, state, plan):
@@ -1028,8 +685,8 @@ def _totals(plans, dropped):
     return counts
 
 
-def _views(plan, state):
-    """(before, after) of one project for the diff: its fields, people, invitations and handouts."""
+def _field_views(plan, state):
+    """(before, after, users now) of one project's fields; before is None for a project to create."""
     if plan.row is not None:
         current = project_view(plan.row, state.me)
         before = dict((key, current[key]) for key in ('title', 'description', 'deleted'))
@@ -1046,12 +703,24 @@ def _views(plan, state):
         after.setdefault('deleted', False)
     if plan.delete:
         after['deleted'] = True
-    people_before = dict((account_id, entry.get('group')) for account_id, entry in users.items())
+    return before, after, users
+
+
+def _people_views(plan, users):
+    """(collaborators, invited) before and after: {account_id: group}, [lower-cased emails]."""
     membership = plan.membership
+    people_before = dict((account_id, entry.get('group')) for account_id, entry in users.items())
     people_after = dict((account_id, entry.get('group')) for account_id, entry in
                         (membership.users_after(users) if membership else users).items())
     invited_before = sorted(address.lower() for address in plan.invites)
     invited_after = sorted(set(invited_before) | set(email.lower() for email in (membership.invite if membership else [])))
+    return (people_before, invited_before), (people_after, invited_after)
+
+
+def _views(plan, state):
+    """(before, after) of one project for the diff: its fields, people, invitations and handouts."""
+    before, after, users = _field_views(plan, state)
+    (people_before, invited_before), (people_after, invited_after) = _people_views(plan, users)
     files_before, files_after = plan.file_views
     if before is not None:
         before.update(collaborators=people_before, invited=invited_before, handouts=dict(files_before))
@@ -1093,31 +762,20 @@ def _failure_message(plans, dropped):
 
 # ---- the module's composition -----------------------------------------------------------------------
 
-def reconcile_course(client, params, check_mode):
-    """cocalc_course: validate, read in batches, plan, write in parallel (nothing in check mode)."""
-    spec = course_spec(params)
-    client.resize_pool(spec.parallel)
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=spec.parallel) if spec.parallel > 1 else None
-    try:
-        state = read_course(client, spec, pool)
-        plans, dropped = plan_course(spec, state)
-        for plan in plans + dropped:
-            if plan.error is None:
-                plan.actions = plan.planned_actions()
-        _check_staff_accounts(client, spec, plans + dropped)
-        if not check_mode:
-            work = [plan for plan in plans + dropped if plan.error is None and plan.needs_writes]
-            for plan in work:
-                plan.actions = []
-            # Every project and its people first, then the files: new projects start meanwhile. The
-            # setup command last, so that it finds the handouts.
-            _map(pool, lambda plan: run_plan(client, spec, state, plan, 'create'), work)
-            settle_creations(client, spec, state, work)
-            for phase in ('projects', 'files', 'setup'):
-                _map(pool, lambda plan, phase=phase: run_plan(client, spec, state, plan, phase), work)
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
+def run_plans(client, spec, state, plans, pool):
+    """Every write the plans need, phase by phase, each phase over the pool."""
+    work = [plan for plan in plans if plan.error is None and plan.needs_writes]
+    for plan in work:
+        plan.actions = []
+    # Every project and its people first, then the files: new projects start meanwhile. The
+    # setup command last, so that it finds the handouts.
+    _map(pool, lambda plan: run_plan(client, spec, state, plan, 'create'), work)
+    settle_creations(client, spec, state, work)
+    for phase in ('projects', 'files', 'setup'):
+        _map(pool, lambda plan, phase=phase: run_plan(client, spec, state, plan, phase), work)
+
+
+def _outcome(spec, state, plans, dropped):
     warnings = []
     if spec.state == 'absent' and spec.on_drop == 'keep':
         warnings.append('state=absent with on_drop=keep leaves every project of the course as it is')
@@ -1132,3 +790,23 @@ def reconcile_course(client, params, check_mode):
     diff = course_diff(plans, dropped, state)
     return Outcome(course, changed, diff=diff if (diff['before'] or diff['after']) else None, warnings=warnings,
                    failure=_failure_message(plans, dropped))
+
+
+def reconcile_course(client, params, check_mode):
+    """cocalc_course: validate, read in batches, plan, write in parallel (nothing in check mode)."""
+    spec = course_spec(params)
+    client.resize_pool(spec.parallel)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=spec.parallel) if spec.parallel > 1 else None
+    try:
+        state = read_course(client, spec, pool)
+        plans, dropped = plan_course(spec, state)
+        for plan in plans + dropped:
+            if plan.error is None:
+                plan.actions = plan.planned_actions()
+        _check_staff_accounts(client, spec, plans + dropped)
+        if not check_mode:
+            run_plans(client, spec, state, plans + dropped, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+    return _outcome(spec, state, plans, dropped)

@@ -30,6 +30,7 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (
     CocalcError,
     CocalcInputError,
     attempting,
+    validated,
 )
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_command, exec_in_project
 
@@ -64,8 +65,7 @@ class Setup(object):
 
     def __init__(self, params, course_id):
         params = dict(params)
-        if not isinstance(params.get('command'), str) or not params['command'].strip():
-            raise CocalcInputError('setup.command must be a non-empty string, got %r' % (params.get('command'),))
+        validated('non_empty', params.get('command'), 'setup.command')
         params.setdefault('timeout', DEFAULT_TIMEOUT)
         try:
             checked, program, argv, shown = check_command(params)

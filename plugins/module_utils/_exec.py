@@ -5,7 +5,7 @@
 
 """Running commands inside a project (project_exec): the one place that knows its rules.
 
-Used by the cocalc_exec module and by _files.py (checksums, removals, probes)::
+Used by the cocalc_exec module, _texts.py and _trees.py (checksums, joins, removals, probes)::
 
     result = exec_in_project(client, project_id, 'sha256sum', args=['notes.md'])
     result.rc, result.stdout, result.stderr, result.truncated
@@ -44,6 +44,8 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (
 
 # The server's own default for project_exec.
 SERVER_DEFAULT_TIMEOUT = 10
+# Seconds for the helper commands the collection runs in projects (checksums, joins, removals).
+PROJECT_COMMAND_TIMEOUT = 120
 _KILLED_RE = re.compile(r"-- killed command '")
 _TRUNCATED_RE = re.compile(r' \(truncated at (\d+) characters\)$')
 
@@ -152,17 +154,7 @@ def exec_in_project(client, project_id, command, args=None, bash=False, path=Non
     Raises CommandTimeout when the server killed it, CocalcApiError for every other failure
     (no access, program not found, bad working directory, ...).
     """
-    body = dict(project_id=project_id, command=command, err_on_exit=False)
-    if args:
-        body['args'] = list(args)
-    if bash:
-        body['bash'] = True
-    if path:
-        body['path'] = path
-    if timeout is not None:
-        body['timeout'] = timeout
-    if max_output is not None:
-        body['max_output'] = max_output
+    body = _exec_body(project_id, command, args, bash, path, timeout, max_output)
     seconds = SERVER_DEFAULT_TIMEOUT if timeout is None else timeout
     request_timeout = seconds + client.timeout
     started = _wait.now()
@@ -177,7 +169,27 @@ def exec_in_project(client, project_id, command, args=None, bash=False, path=Non
                                  'the command was killed after running for timeout=%s seconds (option timeout); server said: %s'
                                  % (seconds, err.message), err.body) from None
         raise
-    delta = datetime.timedelta(seconds=_wait.now() - started)
+    return _exec_result(answer, max_output, datetime.timedelta(seconds=_wait.now() - started))
+
+
+def _exec_body(project_id, command, args, bash, path, timeout, max_output):
+    """The project_exec request: only the options that are set."""
+    body = dict(project_id=project_id, command=command, err_on_exit=False)
+    if args:
+        body['args'] = list(args)
+    if bash:
+        body['bash'] = True
+    if path:
+        body['path'] = path
+    if timeout is not None:
+        body['timeout'] = timeout
+    if max_output is not None:
+        body['max_output'] = max_output
+    return body
+
+
+def _exec_result(answer, max_output, delta):
+    """The ExecResult of a project_exec answer; CocalcApiError when it has no exit code."""
     stdout, cut_out = _strip_truncation(answer.get('stdout'), max_output)
     stderr, cut_err = _strip_truncation(answer.get('stderr'), max_output)
     rc = answer.get('exit_code')
@@ -269,8 +281,8 @@ def run_command(client, params, check_mode):
     """The resource function of cocalc_exec: ansible.builtin.command semantics in a project.
 
     Returns an Outcome whose resource is the ``cmd`` that ran (or would have run) and whose extra
-    holds rc, stdout, stderr, stdout_lines, stderr_lines, truncated, delta and msg; turning a
-    non-zero rc into a failure is the caller's job.
+    holds rc, stdout, stderr, stdout_lines, stderr_lines, truncated, delta and msg. A non-zero rc
+    fails the task, as in ansible.builtin.command (Outcome.failure), with everything the command printed.
     """
     params, program, argv, shown = check_command(params)
     if params.get('chdir') not in (None, '.'):
@@ -300,4 +312,4 @@ def run_command(client, params, check_mode):
     extra.update(rc=result.rc, stdout=result.stdout, stderr=result.stderr, truncated=result.truncated,
                  stdout_lines=result.stdout.splitlines(), stderr_lines=result.stderr.splitlines(), delta=str(result.delta),
                  msg='' if result.rc == 0 else 'non-zero return code')
-    return Outcome(shown, True, **extra)
+    return Outcome(shown, True, failure=extra['msg'] or None, **extra)

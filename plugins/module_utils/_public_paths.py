@@ -117,7 +117,11 @@ def read_public_paths(client, project_ids, with_authenticated=False):
             err.message += (' (this CoCalc server predates the public path option authenticated, '
                             'added in December 2021; leave authenticated unset)')
         raise
-    answers = [answer] if len(specs) == 1 else (answer or [])
+    return _rows_by_project(project_ids, [answer] if len(specs) == 1 else (answer or []), with_authenticated)
+
+
+def _rows_by_project(project_ids, answers, with_authenticated):
+    """{project_id: [normalised rows]} from the parts of a query answer, one part per project."""
     rows = {}
     for project_id, part in zip(project_ids, answers):
         found = (part or {}).get(TABLE) or []
@@ -274,6 +278,20 @@ def public_path_info(client, params, check_mode):
     Reads ``authenticated`` where the server has it: one call, plus a second on old servers.
     """
     project_id = params['project_id']
+    path, listing_path, text_paths = _info_paths(params)
+    rows = _read_all_fields(client, project_id)
+    if path is not None:
+        rows = [row for row in rows if row['id'] == public_path_id(project_id, path)]
+    extra = {}
+    if listing_path is not None:
+        extra['listing'] = public_directory_listing(client, project_id, listing_path, hidden=params.get('listing_hidden'))
+    if text_paths:
+        extra['texts'] = dict((given, public_text(client, project_id, sent)) for given, sent in text_paths)
+    return Outcome(rows, False, **extra)
+
+
+def _info_paths(params):
+    """cocalc_public_path_info's paths, checked: (path, listing_path, [(text path as given, as sent)])."""
     path = params.get('path')
     if path is not None:
         check_public_path(path, 'path')
@@ -283,17 +301,14 @@ def public_path_info(client, params, check_mode):
     # (as given, as sent): RV(texts) is keyed by the path the user wrote.
     text_paths = [(text_path, check_public_read_path(text_path, 'text_paths[%d]' % index))
                   for index, text_path in enumerate(params.get('text_paths') or [])]
+    return path, listing_path, text_paths
+
+
+def _read_all_fields(client, project_id):
+    """The project's rows with ``authenticated`` where the server has it (a second read on old servers)."""
     try:
-        rows = read_public_paths(client, [project_id], with_authenticated=True)[project_id]
+        return read_public_paths(client, [project_id], with_authenticated=True)[project_id]
     except CocalcApiError as err:
         if not is_unknown_field_error(err, AUTHENTICATED):
             raise
-        rows = read_public_paths(client, [project_id])[project_id]
-    if path is not None:
-        rows = [row for row in rows if row['id'] == public_path_id(project_id, path)]
-    extra = {}
-    if listing_path is not None:
-        extra['listing'] = public_directory_listing(client, project_id, listing_path, hidden=params.get('listing_hidden'))
-    if text_paths:
-        extra['texts'] = dict((given, public_text(client, project_id, sent)) for given, sent in text_paths)
-    return Outcome(rows, False, **extra)
+        return read_public_paths(client, [project_id])[project_id]

@@ -465,11 +465,8 @@ course:
         failed: 0
 '''
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._course import (
-    MODULE_OPTIONS,
-    argument_spec,
-    reconcile_course,
-)
+from ansible_collections.cocalc.cocalc.plugins.module_utils._course import reconcile_course
+from ansible_collections.cocalc.cocalc.plugins.module_utils._course_spec import MODULE_OPTIONS, argument_spec
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcModule
 
 

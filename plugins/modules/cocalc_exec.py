@@ -182,15 +182,6 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import run_com
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcModule
 
 
-def _run(client, params, check_mode, module):
-    outcome = run_command(client, params, check_mode)
-    if outcome.extra['rc'] != 0:
-        # Like ansible.builtin.command: the task fails, and everything the command printed is returned.
-        extra = dict(outcome.extra)
-        module.fail(extra.pop('msg'), changed=True, cmd=outcome.resource, **extra)
-    return outcome
-
-
 def main():
     module = CocalcModule(
         argument_spec=dict(
@@ -208,7 +199,7 @@ def main():
         checks={'project_id': 'uuid', 'command': 'non_empty'},
         supports_check_mode=True,
     )
-    module.run(_run, module)
+    module.run(run_command)
 
 
 if __name__ == '__main__':

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Unit tests of _course.py: roster parsing, markers, read chunks, and the thread pool against a
+"""Unit tests of _course.py and _course_spec.py: roster parsing, markers, read chunks, and the thread pool against a
 small in-memory hub (the fake transport checks calls in order, which a pool cannot give)."""
 
 from __future__ import annotations
@@ -22,15 +22,9 @@ from requests.structures import CaseInsensitiveDict
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _api, _course, _exec, _wait
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcClient
 from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcInputError
-from ansible_collections.cocalc.cocalc.plugins.module_utils._course import (
-    parse_roster,
-    pick_project,
-    project_key,
-    read_chunks,
-    reconcile_course,
-    strip_marker,
-    with_marker,
-)
+from ansible_collections.cocalc.cocalc.plugins.module_utils._course import read_chunks, reconcile_course
+from ansible_collections.cocalc.cocalc.plugins.module_utils._course_spec import parse_roster, project_key, strip_marker, with_marker
+from ansible_collections.cocalc.cocalc.plugins.module_utils._project import pick_project
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import FakeClock
 
 ME = '5134e292-3608-4e27-b5d1-645b92dc67fd'

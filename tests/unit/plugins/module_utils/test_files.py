@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Unit tests of _files.py and _exec.py pieces the course reconciler reuses: batched reads,
+"""Unit tests of _texts.py, _trees.py and _exec.py pieces the course reconciler reuses: batched reads,
 the pure planners, the probe parser, path checks and the parts splitter."""
 
 from __future__ import annotations
@@ -13,19 +13,11 @@ import json
 import pytest
 import requests
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils import _files
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _texts, _trees
 from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcInputError, ProjectNotReady
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_project_path
-from ansible_collections.cocalc.cocalc.plugins.module_utils._files import (
-    TOO_LARGE,
-    CopyOptions,
-    FileEntry,
-    Tree,
-    parse_probe,
-    plan_copy,
-    plan_text,
-    read_text_files,
-)
+from ansible_collections.cocalc.cocalc.plugins.module_utils._texts import TOO_LARGE, plan_text, read_text_files
+from ansible_collections.cocalc.cocalc.plugins.module_utils._trees import CopyOptions, FileEntry, Tree, parse_probe, plan_copy
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import ApiCall, FakeCocalc
 
 P1 = '3702601d-9fbc-4e4e-b7ab-c10a79e34d3b'
@@ -126,24 +118,24 @@ def test_plan_text_diff_like_copy():
 
 
 def test_plan_text_skips_large_and_binary_sides():
-    big = 'x' * (_files.MAX_DIFF_BYTES + 1)
-    assert plan_text(TOO_LARGE, 'y').diff == {'dst_larger': _files.MAX_DIFF_BYTES, 'after': 'y'}
-    assert plan_text('bin\ufffd', big).diff == {'dst_binary': 1, 'src_larger': _files.MAX_DIFF_BYTES}
+    big = 'x' * (_texts.MAX_DIFF_BYTES + 1)
+    assert plan_text(TOO_LARGE, 'y').diff == {'dst_larger': _texts.MAX_DIFF_BYTES, 'after': 'y'}
+    assert plan_text('bin\ufffd', big).diff == {'dst_binary': 1, 'src_larger': _texts.MAX_DIFF_BYTES}
     assert plan_text('', 'nul\x00').diff == {'before': '', 'src_binary': 1}
 
 
 def test_text_bytes_limits():
-    assert _files.text_bytes('é' * 10) == 'é'.encode('utf-8') * 10
-    assert len(_files.text_bytes('x' * _files.MAX_CONTENT_BYTES)) == _files.MAX_CONTENT_BYTES
+    assert _texts.text_bytes('é' * 10) == 'é'.encode('utf-8') * 10
+    assert len(_texts.text_bytes('x' * _texts.MAX_CONTENT_BYTES)) == _texts.MAX_CONTENT_BYTES
     with pytest.raises(CocalcInputError, match='at most 1048576 bytes'):
-        _files.text_bytes('x' * (_files.MAX_CONTENT_BYTES + 1))
+        _texts.text_bytes('x' * (_texts.MAX_CONTENT_BYTES + 1))
     with pytest.raises(CocalcInputError, match='not valid UTF-8'):
-        _files.text_bytes('bad \udcff surrogate')
+        _texts.text_bytes('bad \udcff surrogate')
 
 
 def test_split_for_json_keeps_every_piece_under_the_budget():
     text = ('é"\\\n\x01 ' * 50000) + 'end'
-    pieces = _files._split_for_json(text, 10000)
+    pieces = _texts._split_for_json(text, 10000)
     assert ''.join(pieces) == text
     assert all(len(json.dumps(piece, ensure_ascii=False).encode('utf-8')) <= 10000 for piece in pieces)
     assert len(pieces) > 1
@@ -256,10 +248,10 @@ def test_plan_copy_cannot_plan_a_link_source():
 
 
 def test_tree_info_sums_sizes():
-    assert _files.tree_info(P1, 'd', 'directory', {'a': FileEntry(3, 1.0, SHA_A), 'b': FileEntry(4, 1.0, SHA_B)}) == {
+    assert _trees.tree_info(P1, 'd', 'directory', {'a': FileEntry(3, 1.0, SHA_A), 'b': FileEntry(4, 1.0, SHA_B)}) == {
         'project_id': P1, 'path': 'd', 'state': 'directory', 'size': 7, 'sha256': None}
-    assert _files.tree_info(P1, 'f', 'file', {'': FileEntry(3, 1.0, SHA_A)})['sha256'] == SHA_A
-    assert _files.tree_info(P1, 'f', 'missing', {}) is None
+    assert _trees.tree_info(P1, 'f', 'file', {'': FileEntry(3, 1.0, SHA_A)})['sha256'] == SHA_A
+    assert _trees.tree_info(P1, 'f', 'missing', {}) is None
 
 
 # ---- batched reads against the 2024 hub's answers (runs-2024/README.md, facts 2 and 3) ----
@@ -305,6 +297,23 @@ def test_items_of_starting_projects_are_read_again_after_a_pause(monkeypatch):
     assert fake.sleeps == [1.0, 2.0]
 
 
+@pytest.mark.parametrize('second', [
+    lambda call: call.error('Read access denied -- invalid project_id -- %s' % P2),    # an error event
+    lambda call: call.reply({'event': 'text_file_read_from_project', 'content': 'no list'}),
+])
+def test_a_later_round_that_fails_is_an_error_for_its_files_not_a_fallback(monkeypatch, second):
+    """The server took arrays a moment ago: a failure of the next round is real, never "no arrays"."""
+    fake = FakeCocalc(monkeypatch, [
+        batch([P1, P2], ['a', 'b']).reply(answer(item(P1, 'a', 'A'), item(P2, 'b', error={}))),
+        second(ApiCall('read_text_file_from_project', {'project_id': [P2], 'path': ['b']})),
+    ])
+    result = read_text_files(fake.client(), [(P1, 'a'), (P2, 'b')])
+    fake.assert_done()
+    assert result[(P1, 'a')] == 'A'
+    assert isinstance(result[(P2, 'b')], CocalcApiError)
+    assert fake.sleeps == [1.0]
+
+
 def test_a_project_that_never_starts_is_an_error_that_says_so_never_missing(monkeypatch):
     calls = [batch([P1, P2], ['a', 'a']).reply(answer(item(P2, 'a', error={}), item(P1, 'a', 'A')))]
     # Pauses of 1, 2, 4 and 5 s fit into a ready_wait of 12 s; the next 5 s would not.
@@ -340,6 +349,36 @@ def test_single_read_waits_for_a_starting_project(monkeypatch):
         ApiCall('read_text_file_from_project', {'project_id': P1, 'path': 'a'}).error('Error: unable to determine host'),
         ApiCall('read_text_file_from_project', {'project_id': P1, 'path': 'a'}).error(ENOENT % (P1, 'a')),
     ])
-    assert _files.read_text_file(fake.client(), P1, 'a') is None
+    assert _texts.read_text_file(fake.client(), P1, 'a') is None
     fake.assert_done()
     assert fake.sleeps == [1.0, 2.0]
+
+
+# ---- text files on the controller (cocalc_file's src, the course roster) ----
+
+def test_read_controller_text_keeps_the_text_exactly(tmp_path):
+    path = tmp_path / 'a.md'
+    path.write_bytes(b'\xef\xbb\xbfhead\r\nline \xc3\xa9\n')
+    assert _texts.read_controller_text(str(path), 'src') == '\ufeffhead\r\nline \xe9\n'
+    assert _texts.read_controller_text(str(path), 'roster', strip_bom=True) == 'head\r\nline \xe9\n'
+
+
+def test_read_controller_text_limit(tmp_path):
+    path = tmp_path / 'big.txt'
+    path.write_bytes(b'x' * 11)
+    assert _texts.read_controller_text(str(path), 'src', limit=11) == 'x' * 11
+    with pytest.raises(CocalcInputError, match=r'^src: .*big\.txt is larger than 10 bytes'):
+        _texts.read_controller_text(str(path), 'src', limit=10)
+
+
+def test_read_controller_text_refuses_what_is_not_utf8_text(tmp_path):
+    path = tmp_path / 'latin.txt'
+    path.write_bytes(b'caf\xe9')
+    with pytest.raises(CocalcInputError, match=r'^src: .*latin\.txt is not UTF-8 text \(byte 3 cannot be decoded\)'):
+        _texts.read_controller_text(str(path), 'src')
+
+
+def test_read_controller_text_names_the_option_when_the_file_cannot_be_read(tmp_path):
+    missing = str(tmp_path / 'nope.csv')
+    with pytest.raises(CocalcInputError, match=r'^roster: cannot read .*nope\.csv on the controller: No such file'):
+        _texts.read_controller_text(missing, 'roster')

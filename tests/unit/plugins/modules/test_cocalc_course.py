@@ -15,7 +15,7 @@ import hashlib
 
 import pytest
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils import _exec, _files
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _exec, _trees
 from ansible_collections.cocalc.cocalc.plugins.modules import cocalc_course
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import (
     API_KEY,
@@ -575,7 +575,7 @@ def test_api_error_while_reading_fails_with_api_error(monkeypatch):
 
 def probe_reply(project_id, paths, stdout):
     return ApiCall('project_exec', {'project_id': project_id, 'command': 'sh', 'err_on_exit': False, 'timeout': 120,
-                                    'args': ['-c', _files._PROBE_SCRIPT, 'sh', '0'] + paths}).expect_timeout(150).reply(
+                                    'args': ['-c', _trees._PROBE_SCRIPT, 'sh', '0'] + paths}).expect_timeout(150).reply(
         {'event': 'project_exec_output', 'stdout': stdout, 'stderr': '', 'exit_code': 0})
 
 
@@ -623,6 +623,8 @@ def test_copy_handouts_are_compared_by_checksum_and_copied_when_missing(monkeypa
     ({'parallel': 0}, 'parallel must be between 1 and 64'),
     ({'parallel': 65}, 'parallel must be between 1 and 64'),
     ({'invite': {'reply_to': 'nobody'}}, 'invite.reply_to must be one email address'),
+    ({'invite': {'subject': 'Hi\nBcc: all@example.edu'}}, 'invite.subject must be one line'),
+    ({'invite': {'body': ' '}}, 'invite.body must be a non-empty string'),
     ({'on_drop': 'archive'}, 'on_drop'),
     ({'title': None}, 'title'),
     ({'roster': '/nonexistent/roster.csv', 'students': None}, 'roster: cannot read /nonexistent/roster.csv'),

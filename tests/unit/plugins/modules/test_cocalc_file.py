@@ -14,7 +14,7 @@ from unittest.mock import ANY
 
 import pytest
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils import _exec, _files
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _exec, _texts, _trees
 from ansible_collections.cocalc.cocalc.plugins.modules import cocalc_file
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import API_KEY, ApiCall, run_module_failed, run_module_success
 
@@ -77,7 +77,7 @@ def probe(paths, trees, project_id=PID, exclude='0'):
         records.append('@' + kind)
         records.extend('S %d %s %s' % (size, mtime, name) for name, (size, mtime, _sha) in files.items())
         records.extend('%s  %s' % (digest, './' + name if kind == 'directory' else 'p') for name, (_s, _m, digest) in files.items())
-    body = {'command': 'sh', 'args': ['-c', _files._PROBE_SCRIPT, 'sh', exclude] + list(paths), 'timeout': 120}
+    body = {'command': 'sh', 'args': ['-c', _trees._PROBE_SCRIPT, 'sh', exclude] + list(paths), 'timeout': 120}
     return execute(body, stdout=''.join(r + '\0' for r in records), seconds=120, project_id=project_id)
 
 
@@ -150,7 +150,7 @@ def test_oversized_current_file_is_replaced(monkeypatch):
         guard('notes/a.md'), write('notes/a.md', 'small'),
     ], diff=True)
     assert result['changed'] is True
-    assert result['diff']['dst_larger'] == _files.MAX_DIFF_BYTES and result['diff']['after'] == 'small'
+    assert result['diff']['dst_larger'] == _texts.MAX_DIFF_BYTES and result['diff']['after'] == 'small'
 
 
 def test_directory_at_path_fails_without_writing(monkeypatch):
@@ -171,13 +171,13 @@ def test_large_text_goes_form_encoded(monkeypatch):
     result = run_module_success(monkeypatch, cocalc_file, args(content=text),
                                 [read('notes/a.md'), guard('notes/a.md'), write('notes/a.md', text).expect_form()])
     assert result['file']['size'] == 200000
-    assert len(result.transport.requests[2]['raw_body']) > _files.JSON_BODY_LIMIT
+    assert len(result.transport.requests[2]['raw_body']) > _texts.JSON_BODY_LIMIT
 
 
 def _parts_calls(text, path='notes/a.md', join_reply=None):
     """Expected calls of a write in parts (part names are random, so matched with ANY)."""
-    overhead = _files._json_size(dict(project_id=PID, path=_parts_name(path), content='')) + 64
-    count = len(_files._split_for_json(text, _files.JSON_BODY_LIMIT - overhead))
+    overhead = _texts._json_size(dict(project_id=PID, path=_parts_name(path), content='')) + 64
+    count = len(_texts._split_for_json(text, _texts.JSON_BODY_LIMIT - overhead))
     calls = [ApiCall('write_text_file_to_project', {'project_id': PID, 'path': ANY, 'content': ANY}).reply({'event': 'file_written_to_project'})
              for part in range(count)]
     calls.append(execute({'command': 'sh', 'args': ANY, 'timeout': 120}, seconds=120, **(join_reply or {'stdout': '%s  -\n' % sha(text)})))
@@ -201,9 +201,9 @@ def test_text_beyond_the_form_limit_is_written_in_parts(monkeypatch):
     assert all(re.match(r'^notes/\.a\.md\.cocalc-part-[0-9a-f]{12}-\d{4}$', name) for name in names)
     assert len(set(names)) == len(names)
     assert ''.join(request['body']['content'] for request in parts) == text
-    assert all(request['content_type'] == 'application/json' and len(request['raw_body']) <= _files.JSON_BODY_LIMIT for request in parts)
+    assert all(request['content_type'] == 'application/json' and len(request['raw_body']) <= _texts.JSON_BODY_LIMIT for request in parts)
     join = seen[-1]['body']['args']
-    assert join[:4] == ['-c', _files._JOIN_SCRIPT, 'sh', 'notes/a.md'] and join[4:] == names
+    assert join[:4] == ['-c', _texts._JOIN_SCRIPT, 'sh', 'notes/a.md'] and join[4:] == names
 
 
 def test_parts_join_checksum_mismatch_fails(monkeypatch):
@@ -233,7 +233,7 @@ def test_form_413_falls_back_to_parts(monkeypatch):
 
 
 def test_largest_content_is_accepted_and_one_more_byte_refused(monkeypatch):
-    text = 'x' * _files.MAX_CONTENT_BYTES
+    text = 'x' * _texts.MAX_CONTENT_BYTES
     result = run_module_success(monkeypatch, cocalc_file, args(content=text), [read('notes/a.md', text)])
     assert result['file']['size'] == 1048576
     result = run_module_failed(monkeypatch, cocalc_file, args(content=text + 'y'), [])
@@ -468,7 +468,7 @@ def test_copy_within_one_project_probes_once(monkeypatch):
 def test_copy_refuses_source_or_target_out_of_the_home(monkeypatch, index, option):
     # The checksum probe checks every path before it lists anything: no extra call, no copy.
     paths = ['handout', 'hw', 'hw/handout']
-    body = {'command': 'sh', 'args': ['-c', _files._PROBE_SCRIPT, 'sh', '0'] + paths, 'timeout': 120}
+    body = {'command': 'sh', 'args': ['-c', _trees._PROBE_SCRIPT, 'sh', '0'] + paths, 'timeout': 120}
     result = run_module_failed(monkeypatch, cocalc_file, args(path='hw', copy_from=copy_from(project_id=PID)),
                                [_outside(body, index, '/elsewhere', seconds=120)])
     assert result['msg'].startswith("%s '%s' leaves the home of project %s" % (option, paths[index - 1], PID))
@@ -509,7 +509,7 @@ def test_copy_queued_copy_is_polled(monkeypatch):
         .reply({'event': 'copy_path_status_response', 'data': {'started': 'x', 'finished': 'y'}}),
     ])
     assert result['changed'] is True
-    assert result.transport.sleeps == [_files.COPY_POLL_INTERVAL]
+    assert result.transport.sleeps == [_trees.COPY_POLL_INTERVAL]
 
 
 def test_copy_missing_source_fails_before_copying(monkeypatch):
@@ -584,7 +584,7 @@ def test_probe_output_garbage_is_a_clear_failure(monkeypatch):
 
 def test_json_sizes_match_the_client():
     body = {'project_id': PID, 'path': 'é', 'content': 'x"\n'}
-    assert _files._json_size(body) == len(json.dumps(body, separators=(',', ':'), ensure_ascii=False).encode('utf-8'))
+    assert _texts._json_size(body) == len(json.dumps(body, separators=(',', ':'), ensure_ascii=False).encode('utf-8'))
 
 
 PORT = 'Error: unable to determine project port'
