@@ -158,7 +158,7 @@ def test_a_client_on_the_current_api_gets_json_bodies_of_any_size(monkeypatch):
     del opts['project_id']
     bridge = {'project_id': PID, 'name': 'system.exec', 'args': [opts], 'timeout': (COMMAND_TIMEOUT + 29) * 1000}
     call = ApiCall('system.exec', bridge).expect_url(API_URL + '/api/conat/project').expect_timeout(COMMAND_TIMEOUT + 30)
-    fake = FakeCocalc(monkeypatch, [call.reply({'type': 'blocking', 'stdout': 'done', 'stderr': '', 'exit_code': 0})])
+    fake = FakeCocalc(monkeypatch, [call.reply({'type': 'blocking', 'stdout': 'done', 'stderr': '\ncocalc-rc 0\n', 'exit_code': 0})])
     conn = connect()
     conn._connect()  # pylint: disable=protected-access
     conn._client.generation = 'current'  # pylint: disable=protected-access
