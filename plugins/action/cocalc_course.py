@@ -19,7 +19,8 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS
 from ansible_collections.cocalc.cocalc.plugins.module_utils._module import module_argument_spec, open_client, resource_params, run_resource
-from ansible_collections.cocalc.cocalc.plugins.module_utils._course import MODULE_OPTIONS, argument_spec, reconcile_course
+from ansible_collections.cocalc.cocalc.plugins.module_utils._course import reconcile_course
+from ansible_collections.cocalc.cocalc.plugins.module_utils._course_spec import MODULE_OPTIONS, argument_spec
 from ansible_collections.cocalc.cocalc.plugins.module_utils._validate import InvalidInput, check_raw_options
 
 

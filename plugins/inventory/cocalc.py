@@ -110,8 +110,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS
 from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcError
-from ansible_collections.cocalc.cocalc.plugins.module_utils._course import _MARKER_RE
-from ansible_collections.cocalc.cocalc.plugins.module_utils._project import read_projects
+from ansible_collections.cocalc.cocalc.plugins.module_utils._project import MARKER_RE, read_projects
 from ansible_collections.cocalc.cocalc.plugins.plugin_utils._client import make_client
 
 FIELDS = ('name', 'title', 'description', 'users', 'state', 'deleted')
@@ -126,7 +125,7 @@ def title_slug(title):
 def course_key(row):
     """(course_id, student_id) from the project's course marker (name first, then description), or (None, None)."""
     candidates = [row.get('name') or '']
-    match = _MARKER_RE.search(row.get('description') or '')
+    match = MARKER_RE.search(row.get('description') or '')
     if match:
         candidates.append(match.group(1))
     for key in candidates:

@@ -42,10 +42,7 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._collaborators impor
 )
 from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcError, CocalcInputError, Outcome, attempting, diff_changed_keys
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course_setup import SetupFailed, current_result, pending_result, run_setup
-# argument_spec and MODULE_OPTIONS also from here: the action plugin imports them from this file.
-from ansible_collections.cocalc.cocalc.plugins.module_utils._course_spec import (  # noqa: F401 pylint: disable=unused-import
-    MODULE_OPTIONS,
-    argument_spec,
+from ansible_collections.cocalc.cocalc.plugins.module_utils._course_spec import (
     course_spec,
     strip_marker,
     with_marker,
@@ -64,8 +61,6 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._project import (
     read_projects,
     unfinished_extras,
 )
-# The inventory plugin imports the marker pattern from here; it is the finder's (_project.MARKER_RE).
-from ansible_collections.cocalc.cocalc.plugins.module_utils._project import MARKER_RE as _MARKER_RE  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.cocalc.cocalc.plugins.module_utils._texts import READ_BATCH, TOO_LARGE, plan_text, read_text_files, write_text_file
 from ansible_collections.cocalc.cocalc.plugins.module_utils._trees import CopyOptions, copy_path, plan_copy, probe_trees
 
