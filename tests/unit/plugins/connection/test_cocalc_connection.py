@@ -154,10 +154,14 @@ def test_pipelined_input_over_the_json_limit_goes_as_one_form_body(monkeypatch):
 def test_a_client_on_the_current_api_gets_json_bodies_of_any_size(monkeypatch):
     """Current CoCalc takes 1 MiB of JSON and no form bodies: with a client on that generation the large input stays JSON."""
     module = bytes(range(256)) * 800
-    fake = FakeCocalc(monkeypatch, [sh_call(plugin._PIPE_SCRIPT, ['python3'] + plugin.pieces(module), stdout='done')])
-    conn = connect()
+    opts = sh_body(plugin._PIPE_SCRIPT, ['python3'] + plugin.pieces(module))
+    del opts['project_id']
+    # The current backend sends project_exec as the project bridge's system.exec (one JSON body).
+    fake = FakeCocalc(monkeypatch, [
+        ApiCall('system.exec', dict(project_id=PID, name='system.exec', args=[opts], timeout=(COMMAND_TIMEOUT + 29) * 1000))
+        .expect_url(API_URL + '/api/conat/project').expect_timeout(COMMAND_TIMEOUT + 30).reply(answer(stdout='done'))])
+    conn = connect(api_version='current')
     conn._connect()  # pylint: disable=protected-access
-    conn._client.generation = 'current'  # pylint: disable=protected-access
     assert conn.exec_command('python3', in_data=module) == (0, b'done', b'')
     fake.assert_done()
 
