@@ -140,7 +140,14 @@ class CurrentBackend(object):
         method = getattr(self, '_op_' + operation, None)
         if method is None:
             raise _missing(operation)
-        return method(client, payload, how)
+        try:
+            return method(client, payload, how)
+        except CocalcApiError as err:
+            # The contract names the operation (as API v1 did); the route or function is named in the text.
+            if err.endpoint != operation:
+                err.message += ' (current API: %s)' % err.endpoint
+                err.endpoint = operation
+            raise
 
     # ---- the three ways to send ----
 
