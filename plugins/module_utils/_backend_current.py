@@ -64,7 +64,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, RETRY_POLICY, is_read_only
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import _REMOVED_ENDPOINTS, CocalcApiError, RETRY_POLICY, is_read_only
 
 V2 = '/api/v2/'
 HUB = '/api/conat/hub'
@@ -91,8 +91,9 @@ def _unexpected(name, answer):
 
 
 def _missing(operation):
-    error = CocalcApiError(operation, None, None, "current CoCalc (api/v2, conat) has no counterpart of API v1's %s; "
-                           "nothing was sent" % operation)
+    removed = _REMOVED_ENDPOINTS.get(operation)
+    error = CocalcApiError(operation, None, None, "current CoCalc (api/v2, conat) has no counterpart of API v1's %s%s; nothing was sent"
+                           % (operation, ' (CoCalc removed %s from API v1 in %s)' % (operation, removed) if removed else ''))
     error.unknown_endpoint = True
     return error
 
@@ -139,7 +140,14 @@ class CurrentBackend(object):
         method = getattr(self, '_op_' + operation, None)
         if method is None:
             raise _missing(operation)
-        return method(client, payload, how)
+        try:
+            return method(client, payload, how)
+        except CocalcApiError as err:
+            # The contract names the operation (as API v1 did); the route or function is named in the text.
+            if err.endpoint != operation:
+                err.message += ' (current API: %s)' % err.endpoint
+                err.endpoint = operation
+            raise
 
     # ---- the three ways to send ----
 

@@ -156,12 +156,12 @@ def test_a_client_on_the_current_api_gets_json_bodies_of_any_size(monkeypatch):
     module = bytes(range(256)) * 800
     opts = sh_body(plugin._PIPE_SCRIPT, ['python3'] + plugin.pieces(module))
     del opts['project_id']
-    bridge = {'project_id': PID, 'name': 'system.exec', 'args': [opts], 'timeout': (COMMAND_TIMEOUT + 29) * 1000}
-    call = ApiCall('system.exec', bridge).expect_url(API_URL + '/api/conat/project').expect_timeout(COMMAND_TIMEOUT + 30)
-    fake = FakeCocalc(monkeypatch, [call.reply({'type': 'blocking', 'stdout': 'done', 'stderr': '\ncocalc-rc 0\n', 'exit_code': 0})])
-    conn = connect()
+    # The current backend sends project_exec as the project bridge's system.exec (one JSON body).
+    fake = FakeCocalc(monkeypatch, [
+        ApiCall('system.exec', dict(project_id=PID, name='system.exec', args=[opts], timeout=(COMMAND_TIMEOUT + 29) * 1000))
+        .expect_url(API_URL + '/api/conat/project').expect_timeout(COMMAND_TIMEOUT + 30).reply(answer(stdout='done'))])
+    conn = connect(api_version='current')
     conn._connect()  # pylint: disable=protected-access
-    conn._client.generation = 'current'  # pylint: disable=protected-access
     assert conn.exec_command('python3', in_data=module) == (0, b'done', b'')
     fake.assert_done()
 

@@ -228,7 +228,8 @@ def test_write_onto_a_directory_reports_the_projects_error(monkeypatch):
     calls = [project(PID, 'system.writeTextFileToProject', [{'path': 'sub', 'content': 'x'}])
              .reply({'error': "Error: EISDIR: illegal operation on a directory, open 'sub'"})]
     err, _fake = fails(monkeypatch, calls, lambda c: c.call('write_text_file_to_project', project_id=PID, path='sub', content='x'))
-    assert err.message == "EISDIR: illegal operation on a directory, open 'sub'"
+    assert err.message == "EISDIR: illegal operation on a directory, open 'sub' (current API: system.writeTextFileToProject)"
+    assert err.endpoint == 'write_text_file_to_project'
 
 
 def test_read_one_file_and_a_missing_one(monkeypatch):
@@ -328,7 +329,8 @@ def test_removing_an_owner_is_the_servers_error(monkeypatch):
     calls = [v2('projects/collaborators/remove', {'project_id': PID, 'account_id': AID})
              .reply({'error': 'Cannot remove an owner. Demote to collaborator first.'})]
     err, _fake = fails(monkeypatch, calls, lambda c: c.call('remove_collaborator', project_id=PID, account_id=AID))
-    assert err.message == 'Cannot remove an owner. Demote to collaborator first.' and err.http_status == 200
+    assert err.message == 'Cannot remove an owner. Demote to collaborator first. (current API: projects/collaborators/remove)'
+    assert err.http_status == 200 and err.endpoint == 'remove_collaborator'
     assert err.event == 'error'   # v1's shape of an HTTP 200 failure
 
 
@@ -383,6 +385,11 @@ def test_change_email_address(monkeypatch):
 def test_operations_without_a_counterpart_send_nothing(monkeypatch, operation):
     err, fake = fails(monkeypatch, [], lambda c: c.call(operation, project_id=PID, allow_in_check_mode=True))
     assert err.unknown_endpoint and fake.requests == []
+
+
+def test_a_missing_operation_says_when_api_v1_lost_it(monkeypatch):
+    err, _fake = fails(monkeypatch, [], lambda c: c.call('public_get_text_file', project_id=PID, path='a'))
+    assert 'CoCalc removed public_get_text_file from API v1 in July 2021' in err.message
 
 
 # ---- check mode, errors ----
