@@ -351,6 +351,7 @@ class CocalcModule(object):
         for text in outcome.warnings:
             self.warn(text)
         result = result_of(outcome, self.result_key, self.module._diff)
+        self._note_generation(result)
         if outcome.failure:
             self.module.fail_json(msg=outcome.failure, **result)
         self.module.exit_json(**result)
@@ -358,4 +359,10 @@ class CocalcModule(object):
     def fail(self, error, **result):
         """fail_json for an API error (msg + api_error) or any other error (msg)."""
         result.update(error_result(error))
+        self._note_generation(result)
         self.module.fail_json(**result)
+
+    def _note_generation(self, result):
+        # Which API generation the client spoke (api_version auto decides it): shown at -v.
+        if self.client.generation:
+            result['api_version'] = self.client.generation
