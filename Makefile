@@ -178,8 +178,10 @@ changelog-release: venv collection
 
 # The README demo: the local server in a temp dir, an example course of 30 students provisioned twice
 # (the second run must report changed=0), a summary, and the server stopped whatever happens.
+# ERA=2026 (current CoCalc, the default), ERA=2024 or ERA=guide (API v1).
+ERA ?= 2026
 demo: venv collection
-	PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/python tests/utils/demo.py --collection $(COLLECTION)
+	PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/python tests/utils/demo.py --collection $(COLLECTION) --era $(ERA)
 
 # Course provisioning benchmark (numbers, not a test): the collection vs a hand-written requests script vs a
 # naive ansible.builtin.uri playbook, N=30 and N=200, without and with the real hub's latency.
