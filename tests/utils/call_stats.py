@@ -31,7 +31,8 @@ CURRENT_TO_V1 = {
     'exec': 'project_exec', 'project:system.exec': 'project_exec',
     'projects/copy-path': 'copy_path_between_projects', 'hub:projects.copyPathBetweenProjects': 'copy_path_between_projects',
     'projects/copy-path-status': 'copy_path_status',
-    'projects/collaborators/add': 'add_collaborator', 'hub:projects.addCollaborator': 'add_collaborator',
+    # Adding an existing account: API v1's invite_collaborator (what the collection calls; add_collaborator is unused).
+    'projects/collaborators/add': 'invite_collaborator', 'hub:projects.addCollaborator': 'invite_collaborator',
     'projects/collaborators/remove': 'remove_collaborator', 'hub:projects.removeCollaborator': 'remove_collaborator',
     'hub:projects.inviteCollaborator': 'invite_collaborator',
     'hub:projects.inviteCollaboratorWithoutAccount': 'invite_noncloud_collaborators',
