@@ -44,6 +44,24 @@ CURRENT_TO_V1 = {
 }
 
 
+def era_names(operation, era):
+    """The names `serve stats` and fault rules use for an API v1 operation in this era (every route and
+    function that does it in era 2026; the operation itself in the API v1 eras)."""
+    if era != '2026':
+        return [operation]
+    return sorted(name for name, op in CURRENT_TO_V1.items() if op == operation) or [operation]
+
+
+def fault_spec_for_era(spec, era):
+    """A `serve faults` spec whose rules name API v1 operations, with each rule repeated for every name of
+    its operation in this era ('*' stays as it is)."""
+    rules = []
+    for rule in spec.get('rules', []):
+        names = [rule['endpoint']] if rule.get('endpoint') == '*' else era_names(rule['endpoint'], era)
+        rules.extend(dict(rule, endpoint=name) for name in names)
+    return dict(spec, rules=rules)
+
+
 def by_operation(stats):
     """`serve stats` of any era with API v1 operation names: {operation: {calls, http_status, [gets, sets]}}."""
     result = {}

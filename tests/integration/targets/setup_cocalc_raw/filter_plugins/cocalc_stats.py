@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Test helper filter: `serve stats` of any era with the API v1 operation names the targets count by.
+"""Test helper filters: `serve stats` of any era with the API v1 operation names the targets count by, and
+`serve faults` specs naming API v1 operations turned into the names of the server's era.
 
 Era 2026 counts calls by v2 route or conat function; the targets count writes, execs and reads by the v1
 operation. The table is tests/utils/call_stats.py's (shared with the demo and the bench), found in the
@@ -32,6 +33,11 @@ def cocalc_v1_stats(stats):
     return _call_stats().by_operation(stats)
 
 
+def cocalc_era_fault_spec(spec, era):
+    """A `serve faults` spec naming API v1 operations, with the names of the server's era."""
+    return _call_stats().fault_spec_for_era(spec, era)
+
+
 class FilterModule:
     def filters(self):
-        return {'cocalc_v1_stats': cocalc_v1_stats}
+        return {'cocalc_v1_stats': cocalc_v1_stats, 'cocalc_era_fault_spec': cocalc_era_fault_spec}
