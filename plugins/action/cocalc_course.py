@@ -17,10 +17,10 @@ from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CONNECTION_OPTIONS, HAS_REQUESTS, CocalcClient, connection_argument_spec
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS
+from ansible_collections.cocalc.cocalc.plugins.module_utils._module import module_argument_spec, open_client, resource_params, run_resource
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course import MODULE_OPTIONS, argument_spec, reconcile_course
 from ansible_collections.cocalc.cocalc.plugins.module_utils._validate import InvalidInput, check_raw_options
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import call_resource, error_result, plain_http_warning, result_of
 
 
 class ActionModule(ActionBase):
@@ -29,51 +29,40 @@ class ActionModule(ActionBase):
     _supports_check_mode = True
 
     def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
+        result = super().run(tmp, task_vars)
         del tmp  # not used
-        spec = connection_argument_spec()
-        spec.update(argument_spec())
-        try:
-            # On the options as written: Ansible would turn a list given for a string into "['a', 'b']".
-            check_raw_options(spec, self._task.args, data_options=('content',))
-        except InvalidInput as err:
-            result.update(failed=True, msg=str(err))
-            return result
-        try:
-            dummy, args = self.validate_argument_spec(argument_spec=spec, **MODULE_OPTIONS)
-        except AnsibleActionFail as err:
-            # Not re-raised: the error would carry the task's arguments, API key included.
-            result.update(failed=True, msg=to_native(err.message))
-            return result
-        if not HAS_REQUESTS:
-            result.update(failed=True, msg='the Python library requests is required on the controller to run cocalc.cocalc.cocalc_course')
-            return result
-        problem = self._find_controller_files(args)
+        args, problem = self._checked_args()
         if problem:
             result.update(failed=True, msg=problem)
             return result
         check_mode = bool(self._task.check_mode)
         try:
-            client = CocalcClient.from_params(args)
+            client, warnings = open_client(args, check_mode)
         except ValueError as err:
             result.update(failed=True, msg=str(err))
             return result
-        client.check_mode = check_mode
-        params = dict((key, value) for key, value in args.items() if key not in CONNECTION_OPTIONS)
-        outcome, failure = call_resource(reconcile_course, client, params, check_mode)
-        if failure is not None:
-            result.update(failed=True, **error_result(failure))
-            return result
-        result.update(result_of(outcome, 'course', bool(self._task.diff)))
-        warnings = list(outcome.warnings)
-        http_warning = plain_http_warning(client.api_url)
-        if http_warning:
-            warnings.append(http_warning)
+        result.update(run_resource(reconcile_course, client, resource_params(args), check_mode, bool(self._task.diff), 'course'))
+        warnings.extend(result.pop('warnings'))
         if warnings:
             result['warnings'] = warnings
-        if outcome.failure:
-            result.update(failed=True, msg=outcome.failure)
         return result
+
+    def _checked_args(self):
+        """(the validated options, None), or (None, the text of the first problem)."""
+        spec = module_argument_spec(argument_spec())
+        try:
+            # On the options as written: Ansible would turn a list given for a string into "['a', 'b']".
+            check_raw_options(spec, self._task.args, data_options=('content',))
+        except InvalidInput as err:
+            return None, str(err)
+        try:
+            dummy, args = self.validate_argument_spec(argument_spec=spec, **MODULE_OPTIONS)
+        except AnsibleActionFail as err:
+            # Not re-raised: the error would carry the task's arguments, API key included.
+            return None, to_native(err.message)
+        if not HAS_REQUESTS:
+            return None, 'the Python library requests is required on the controller to run cocalc.cocalc.cocalc_course'
+        return args, self._find_controller_files(args)
 
     def _find_controller_files(self, args):
         """Resolve roster and handouts[].src like ansible.builtin.copy's src; an error text or None."""

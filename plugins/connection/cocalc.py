@@ -132,9 +132,9 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS, CocalcApiError, CocalcClient, JSON_BODY_LIMIT
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS, JSON_BODY_LIMIT, CocalcClient
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcInputError, check_uuid
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import HOME_GUARD, OUTSIDE_HOME_RC, CommandTimeout, exec_in_project
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, check_uuid
 
 display = Display()
 

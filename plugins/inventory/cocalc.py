@@ -98,7 +98,8 @@ import re
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS, CocalcError, CocalcClient
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS, CocalcClient
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcError
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course import _MARKER_RE
 from ansible_collections.cocalc.cocalc.plugins.module_utils._project import read_projects
 

@@ -81,10 +81,10 @@ _raw:
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS, CocalcApiError, CocalcClient
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS, CocalcClient
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcInputError, check_uuid
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_in_home, check_project_path
 from ansible_collections.cocalc.cocalc.plugins.module_utils._files import TOO_LARGE, looks_like_archive, read_text_files
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, check_uuid
 from ansible_collections.cocalc.cocalc.plugins.module_utils._public_paths import check_public_read_path, public_text
 
 

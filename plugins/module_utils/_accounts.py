@@ -17,10 +17,11 @@ the functions here rewrite their text so that it names the module option at faul
 
 from __future__ import annotations
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, attempting
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (
+    CocalcApiError,
     CocalcInputError,
     Outcome,
+    attempting,
     predict,
     validated,
     wanted_changes,
@@ -153,9 +154,16 @@ def change_own_email(client, account_id, new_email, password):
         raise
 
 
-def _guide_era_form(err):
-    """The guide's change_password names the account by email_address instead of account_id."""
-    return err.unexpected_argument == 'account_id' or "property 'email_address' must be specified" in (err.message or '')
+def _guide_era_form(email):
+    """adapt() for call_without_rejected: the guide's change_password names the account by email_address
+    instead of account_id."""
+    def adapt(body, err):
+        if err.unexpected_argument != 'account_id' and (err.kind, err.argument) != ('missing_argument', 'email_address'):
+            return False
+        del body['account_id']
+        body['email_address'] = email
+        return True
+    return adapt
 
 
 def change_own_password(client, account, new_password, old_password=None):
@@ -164,14 +172,7 @@ def change_own_password(client, account, new_password, old_password=None):
     body = dict(account_id=account['account_id'], old_password=old_password or '', new_password=new_password)
     try:
         with attempting(what):
-            try:
-                client.call('change_password', body)
-            except CocalcApiError as err:
-                if not _guide_era_form(err):
-                    raise
-                # Rejected at parameter validation, before anything happened: safe to send again.
-                client.call('change_password', dict(email_address=account['email'], old_password=old_password or '',
-                                                    new_password=new_password))
+            client.call_without_rejected('change_password', body, adapt=_guide_era_form(account['email']))
     except CocalcApiError as err:
         if err.unknown_endpoint:
             err.message += ('; set the password in the CoCalc web interface instead, or use update_password=on_create')

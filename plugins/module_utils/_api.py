@@ -26,12 +26,16 @@ import random
 import re
 import time
 import traceback
-from contextlib import contextmanager
 from urllib.parse import quote, urlsplit
 
-from ansible.module_utils.basic import env_fallback
-
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _wait
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (  # noqa: F401 (CocalcError, attempting: also read from here)
+    CocalcApiError,
+    CocalcCheckModeError,
+    CocalcError,
+    ProjectNotReady,
+    attempting,
+)
 
 try:
     import requests
@@ -189,90 +193,51 @@ _CONAT_ERROR_PREFIX = re.compile(r'^Error: ')
 _GAVE_UP_RE = re.compile(r"code='408'|^undefined$")
 # Servers before May 2019 run calls with an unknown key anonymously; these texts are the result.
 _ANONYMOUS_TEXTS = ('anonymous get queries not allowed', 'no anonymous set queries', 'must be signed in')
+# A query field this server does not know (or lets no user read or change).
+_QUERY_FIELD_RE = re.compile(r"user (?:get|set) query not allowed for \w+\.(\w+)|changing \w+\.(\w+) not allowed")
+_MISSING_ARGUMENT_RE = re.compile(r"property '([^']+)' must be specified")
+# The file a not_found text names: "ENOENT: no such file or directory, stat '/projects/<id>/a.md'".
+_MISSING_PATH_RE = re.compile(r"no such file or directory, \w+ '([^']*)'", re.IGNORECASE)
+# The server's words for the other kinds of CocalcApiError (_common.ERROR_KINDS), tried in this order.
+_KIND_TEXTS = (
+    ('not_ready', _NOT_READY_RE),
+    ('bad_key', re.compile('|'.join(re.escape(text) for text in _BAD_KEY_TEXTS + _ANONYMOUS_TEXTS))),
+    ('too_large', re.compile(r'Attempt to open large file')),
+    ('not_found', re.compile(r'\bENOENT\b|no such file or directory', re.IGNORECASE)),
+    ('no_access', re.compile(r'do(?:es)? not have (?:write|read) access|must have (?:write|read) access|access denied'
+                             r'|ACCESS BLOCKED|not a collaborator|must be an admin'
+                             # the current generation's words
+                             r'|must be (?:a )?collaborator|must be an owner|only project owners', re.IGNORECASE)),
+)
 _REDACTED = '<redacted>'
 # Keys shorter than this are not searched for in server text: masking every "abc" would garble it.
 _MIN_REDACT_LEN = 6
 
 
-def connection_argument_spec():
-    """Connection options shared by every module (documented in doc_fragments/connection.py).
-
-    Precedence: task option, then module_defaults (both arrive as task args), then the
-    environment variable (env_fallback), then the default.
-    """
-    return dict(
-        api_url=dict(type='str', required=True, fallback=(env_fallback, ['COCALC_API_URL'])),
-        api_key=dict(type='str', required=True, no_log=True, fallback=(env_fallback, ['COCALC_API_KEY'])),
-        validate_certs=dict(type='bool', default=True),
-        api_timeout=dict(type='int', default=DEFAULT_TIMEOUT, fallback=(env_fallback, ['COCALC_API_TIMEOUT'])),
-        api_retries=dict(type='int', default=DEFAULT_RETRIES),
-        api_version=dict(type='str', choices=list(API_VERSIONS), fallback=(env_fallback, ['COCALC_API_VERSION'])),
-    )
-
-
-CONNECTION_OPTIONS = frozenset(connection_argument_spec())
-
-
-class CocalcError(Exception):
-    """Any error a task reports as its failure message: the base that CocalcModule.run() and the
-    action plugins catch. Under it: CocalcApiError (a failed call), CocalcCheckModeError, and in the
-    other module_utils CocalcInputError (bad options) and the resource errors (e.g. ProjectError)."""
+def classify(http_status, message):
+    """(kind, argument) of a server's error answer: kind one of _common.ERROR_KINDS or None; argument the
+    option or query field of an unexpected_argument / missing_argument kind, else None."""
+    if http_status is None or not isinstance(message, str):
+        return None, None
+    match = _UNEXPECTED_ARGUMENT_RE.search(message) if http_status == 400 else None
+    match = match or _QUERY_FIELD_RE.search(message)
+    if match:
+        return 'unexpected_argument', match.group(match.lastindex)
+    match = _MISSING_ARGUMENT_RE.search(message)
+    if match:
+        return 'missing_argument', match.group(1)
+    for kind, pattern in _KIND_TEXTS:
+        if pattern.search(message):
+            path = _MISSING_PATH_RE.search(message) if kind == 'not_found' else None
+            return kind, path.group(1) if path else None
+    return None, None
 
 
-class CocalcApiError(CocalcError):
-    """A failed API call: what was called, what the server answered.
-
-    http_status is None when no answer arrived (connection error, timeout); event is the
-    ``event`` of an HTTP 200 failure body. message is the server's text (key redacted).
-    """
-
-    def __init__(self, endpoint, http_status=None, event=None, message='', body=None, attempted=None):
-        super(CocalcApiError, self).__init__(message)
-        self.endpoint = endpoint
-        self.http_status = http_status
-        self.event = event
-        self.message = message
-        self.body = body
-        # Filled in by attempting(): what the caller was doing, e.g. "create project 'Algebra'".
-        self.attempted = attempted
-        self.unknown_endpoint = False
-        # 'unsent' / 'lost' (see RETRY_POLICY) for a transient failure, None for the hub's own answer.
-        self.failure = None
-
-    @property
-    def may_have_run(self):
-        """True when the hub may have done the work though the answer was lost (then a 'once' call
-        must not be sent again blindly: look at the server to find out)."""
-        return self.failure == 'lost'
-
-    @property
-    def unexpected_argument(self):
-        """The option name of a "got an unexpected argument 'x'" rejection, else None."""
-        if self.http_status != 400:
-            return None
-        match = _UNEXPECTED_ARGUMENT_RE.search(self.message or '')
-        return match.group(1) if match else None
-
-    def as_dict(self):
-        return dict(endpoint=self.endpoint, http_status=self.http_status, event=self.event, message=self.message)
-
-    def __str__(self):
-        if self.http_status is None:
-            answer = 'no answer'
-        else:
-            answer = 'HTTP %s' % self.http_status
-        if self.event:
-            answer += ", event '%s'" % self.event
-        text = "API call '%s' failed (%s): %s" % (self.endpoint, answer, self.message)
-        if self.attempted:
-            text = 'Could not %s: %s' % (self.attempted, text)
-        return text
-
-
-class ProjectNotReady(CocalcApiError):
-    """The hub refused a project call because the project is not running yet (still starting): the
-    call never reached the project. Raised by CocalcClient.call() once its wait for the project is
-    spent; batched reads report it per item (see not_ready_item())."""
+def api_error(endpoint, http_status, event, message, body=None, cls=CocalcApiError):
+    """The CocalcApiError (or cls) of a server's error answer, its kind classified: every error built
+    from what a server said goes through here (also the items of batched answers)."""
+    kind, argument = classify(http_status, message)
+    return cls(endpoint, http_status, event, message, body, kind=kind, argument=argument)
 
 
 def is_not_ready_text(text):
@@ -289,25 +254,6 @@ def not_ready_item(item):
         return False
     error = item.get('error')
     return error == {} or is_not_ready_text(error)
-
-
-class CocalcCheckModeError(CocalcError, RuntimeError):
-    """A write was attempted while the client was in check mode: a bug in the caller."""
-
-
-@contextmanager
-def attempting(what):
-    """Label API errors raised inside the block with what the caller was doing.
-
-    with attempting("add %s to project %s" % (account_id, project_id)):
-        client.call('invite_collaborator', ...)
-    """
-    try:
-        yield
-    except CocalcApiError as err:
-        if err.attempted is None:
-            err.attempted = what
-        raise
 
 
 def has_null(value):
@@ -522,7 +468,7 @@ def _is_next_404(error):
     return any(marker in page for marker in _NEXT_404_MARKERS)
 
 
-class CocalcClient(object):
+class CocalcClient:
     """Client for one CoCalc server and one API key, with one pooled HTTP session.
 
     call(operation, body) hands an operation of OPERATIONS to the backend of the server's API
@@ -896,8 +842,29 @@ class CocalcClient(object):
             return [self._redact(v) for v in value]
         return value
 
-    def _error(self, endpoint, http_status, event, message, body=None, kind=None):
-        return (kind or CocalcApiError)(endpoint, http_status, event, self._redact(message), self._redact(body))
+    def _error(self, endpoint, http_status, event, message, body=None, cls=CocalcApiError):
+        return api_error(endpoint, http_status, event, self._redact(message), self._redact(body), cls)
+
+    def call_without_rejected(self, endpoint, body, optional=None, adapt=None, **options):
+        """call(endpoint, body, **options), sent again when the server refuses an argument at parameter
+        validation (kind unexpected_argument or missing_argument: it did nothing, so sending again is safe).
+
+        By default the call goes again without the unexpected argument, when it is one of optional (None:
+        any argument of body). adapt(body, err) replaces that rule: it changes body for the rejection and
+        returns True, or returns False to give up. Each rejection is answered once; body is changed in
+        place, so the caller sees what was sent last.
+        """
+        answered = set()
+        while True:
+            try:
+                return self.call(endpoint, body, **options)
+            except CocalcApiError as err:
+                rejection = (err.kind, err.argument)
+                if err.kind not in ('unexpected_argument', 'missing_argument') or rejection in answered:
+                    raise
+                answered.add(rejection)
+                if not (adapt or _drop_unexpected(optional))(body, err):
+                    raise
 
     # ---- helpers every module needs ----
 
@@ -1015,6 +982,17 @@ class CocalcClient(object):
 def _projects_of(payload):
     """The projects a call needs running (named by its body)."""
     return [payload[key] for key in _PROJECT_FIELDS if isinstance(payload.get(key), str)]
+
+
+def _drop_unexpected(optional):
+    """The default adapt() of call_without_rejected: leave out an unexpected argument of optional."""
+    def adapt(body, err):
+        rejected = err.unexpected_argument
+        if rejected not in body or (optional is not None and rejected not in optional):
+            return False
+        del body[rejected]
+        return True
+    return adapt
 
 
 def _never_connected(exc):

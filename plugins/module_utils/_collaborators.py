@@ -30,10 +30,11 @@ import datetime
 import json
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _project
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, attempting
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (
+    CocalcApiError,
     CocalcInputError,
     Outcome,
+    attempting,
     check_email,
     check_uuid,
     validated,
@@ -104,7 +105,7 @@ def read_invite_record(client, project_id):
         with attempting('read the invitation record %s of project %s' % (INVITE_RECORD_PATH, project_id)):
             content = client.call('read_text_file_from_project', project_id=project_id, path=INVITE_RECORD_PATH).get('content')
     except CocalcApiError as err:
-        if 'ENOENT' in (err.message or ''):
+        if err.kind == 'not_found':
             return {}
         raise
     return parse_invite_record(content)

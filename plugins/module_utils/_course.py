@@ -32,7 +32,6 @@ import io
 import re
 import string
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcError, attempting
 from ansible_collections.cocalc.cocalc.plugins.module_utils._collaborators import (
     INVITE_RECORD_PATH,
     apply_plan,
@@ -42,6 +41,18 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._collaborators impor
     parse_invite_record,
     plan_membership,
     write_invite_record,
+)
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (
+    CocalcApiError,
+    CocalcError,
+    CocalcInputError,
+    Outcome,
+    attempting,
+    check_email,
+    check_non_empty,
+    check_uuid,
+    diff_changed_keys,
+    validated,
 )
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course_setup import SetupFailed, current_result, pending_result, run_setup, setup_spec
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course_setup import argument_spec as setup_argument_spec
@@ -57,15 +68,6 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._files import (
     read_text_files,
     text_bytes,
     write_text_file,
-)
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
-    CocalcInputError,
-    Outcome,
-    check_email,
-    check_non_empty,
-    check_uuid,
-    diff_changed_keys,
-    validated,
 )
 from ansible_collections.cocalc.cocalc.plugins.module_utils._project import (
     SETTLE_FIELDS,

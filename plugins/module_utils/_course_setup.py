@@ -25,9 +25,13 @@ import hashlib
 import json
 import shlex
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcError, attempting
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (
+    CocalcApiError,
+    CocalcError,
+    CocalcInputError,
+    attempting,
+)
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_command, exec_in_project
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError
 
 MARKER_DIR = '.cocalc-course'
 # Characters of stdout and of stderr kept per student (the server cuts the rest): 1,000 students

@@ -33,8 +33,14 @@ import re
 import shlex
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _wait
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, ProjectNotReady, attempting
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, Outcome, validated
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (
+    CocalcApiError,
+    CocalcInputError,
+    Outcome,
+    ProjectNotReady,
+    attempting,
+    validated,
+)
 
 # The server's own default for project_exec.
 SERVER_DEFAULT_TIMEOUT = 10

@@ -46,11 +46,17 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._api import (
     JSON_BODY_LIMIT,
     READY_WAIT_CAP,
     READY_WAIT_FIRST,
-    CocalcApiError,
-    ProjectNotReady,
-    attempting,
+    api_error,
     form_encode,
     not_ready_item,
+)
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (
+    CocalcApiError,
+    CocalcInputError,
+    Outcome,
+    ProjectNotReady,
+    attempting,
+    check_uuid,
 )
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import (
     ENTRY_GUARD,
@@ -60,7 +66,6 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import (
     exec_in_project,
     outside_home_error,
 )
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, Outcome, check_uuid
 
 # The largest text cocalc_file writes: 1 MiB of UTF-8.
 MAX_CONTENT_BYTES = 1024 * 1024
@@ -76,11 +81,6 @@ PROJECT_COMMAND_TIMEOUT = 120
 DEFAULT_COPY_WAIT = 240
 COPY_POLL_INTERVAL = 2.0
 
-_ENOENT_RE = re.compile(r'\bENOENT\b|no such file or directory', re.IGNORECASE)
-# The file an ENOENT text names: "ENOENT: no such file or directory, stat '/projects/<id>/a.md'".
-_ENOENT_PATH_RE = re.compile(r"no such file or directory, \w+ '([^']*)'", re.IGNORECASE)
-_TOO_LARGE_RE = re.compile(r'Attempt to open large file')
-_NO_ACCESS_RE = re.compile(r'does not have (?:write|read) access|access denied|ACCESS BLOCKED|not a collaborator', re.IGNORECASE)
 # bzip2 magic, what the hub returns for a directory path.
 _BZ2_RE = re.compile(r'^BZh[1-9]1AY&SY')
 _SHA256_RE = re.compile(r'^([0-9a-f]{64}) [ *](.*)$', re.DOTALL)
@@ -107,21 +107,19 @@ def error_text(value):
 
 # ---- text: read ----
 
-def _names_other_file(message, path):
-    """True when an ENOENT text names a file (", stat '/projects/<id>/a.md'") that is not path."""
-    match = _ENOENT_PATH_RE.search(message or '')
-    if not match:
+def _names_other_file(named, path):
+    """True when a not_found error names a file (its argument, e.g. '/projects/<id>/a.md') that is not path."""
+    if not named:
         return False
-    named = match.group(1)
     return named != path and not named.endswith('/' + path)
 
 
 def _classify_read_error(err, path):
     """None for a missing file (the hub said ENOENT for this very path), TOO_LARGE for an oversized
     one; otherwise re-raise: no other answer ever counts as "missing"."""
-    if _ENOENT_RE.search(err.message or '') and not _names_other_file(err.message, path):
+    if err.kind == 'not_found' and not _names_other_file(err.argument, path):
         return None
-    if _TOO_LARGE_RE.search(err.message or ''):
+    if err.kind == 'too_large':
         return TOO_LARGE
     raise err
 
@@ -258,7 +256,7 @@ def _item_error_text(item):
 def _array_item(key, item):
     if isinstance(item.get('content'), str) and item.get('error') is None:
         return item['content']
-    err = CocalcApiError('read_text_file_from_project', 200, 'error', _item_error_text(item), item)
+    err = api_error('read_text_file_from_project', 200, 'error', _item_error_text(item), item)
     err.attempted = "read '%s' in project %s" % (key[1], key[0])
     try:
         return _classify_read_error(err, key[1])
@@ -653,24 +651,17 @@ def copy_path(client, src_project_id, src_path, target_project_id, target_path, 
         else:
             body['exclude'] = ['*.sage-history']
     wait = options.timeout or DEFAULT_COPY_WAIT
-    tried = set()
-    while True:
-        try:
-            answer = client.call(endpoint, body, request_timeout=client.timeout + wait)
-            break
-        except CocalcApiError as err:
-            rejected = err.unexpected_argument
-            if rejected not in body or rejected in tried:
-                raise
-            tried.add(rejected)
-            # A 400 for an option means nothing was copied: resending is safe.
-            _adapt_copy_body(body, rejected, options)
+    answer = client.call_without_rejected(endpoint, body, adapt=lambda sent, err: _adapt_copy_body(sent, err.unexpected_argument, options),
+                                          request_timeout=client.timeout + wait)
     copy_path_id = answer.get('copy_path_id')
     if copy_path_id:
         _wait_for_copy(client, copy_path_id, wait)
 
 
 def _adapt_copy_body(body, rejected, options):
+    """Change body for a server that rejected the option named rejected; False when body has no such option (give up)."""
+    if rejected not in body:
+        return False
     del body[rejected]
     if rejected == 'exclude':
         body['exclude_history'] = True
@@ -678,6 +669,7 @@ def _adapt_copy_body(body, rejected, options):
         if options.public:
             raise CocalcInputError('copy_from.exclude_history: this server cannot leave out *.sage-history files when copying a public path')
         body['exclude'] = ['*.sage-history']
+    return True
 
 
 def _wait_for_copy(client, copy_path_id, wait):
@@ -723,7 +715,7 @@ def ensure_copy(client, project_id, path, copy_from, check_mode):
             try:
                 source = probe_trees(client, src_project_id, [src_path], options.exclude_history, options=['copy_from.path'])[0]
             except CocalcApiError as err:
-                if not _NO_ACCESS_RE.search(err.message or ''):
+                if err.kind != 'no_access':
                     raise
                 # A public path (or a viewer's project): the copy may work where the listing does not.
     if source is not None and source.kind == 'missing':

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""CocalcModule: the one place that knows Ansible result conventions.
+"""The one adapter to Ansible: connection options, check mode, diff, result shape, error -> failure.
 
 A module declares its options and docs and makes one call::
 
@@ -15,7 +15,7 @@ A module declares its options and docs and makes one call::
             argument_spec=dict(
                 project_id=dict(type='str'),
                 title=dict(type='str'),
-                description=dict(type='str'),          # updatable: no default, see wanted_changes()
+                description=dict(type='str'),          # updatable: no default, see _common.wanted_changes()
                 state=dict(type='str', default='present', choices=['present', 'absent']),
             ),
             result_key='project',
@@ -25,45 +25,45 @@ A module declares its options and docs and makes one call::
         )
         module.run(ensure_project)
 
-The resource function (in plugins/module_utils/_<resource>.py) is pure logic over a client::
-
-    def ensure_project(client, params, check_mode):
-        current = ...find it with client.projects_all(...)...
-        return ensure_state(params['state'], current, desired, create=..., update=..., delete=...,
-                            check_mode=check_mode)
-
-It gets the module options without the connection options, must not write when check_mode
-is true (the client refuses writes then anyway), and returns an Outcome. run() turns the
-Outcome into exit_json (``changed``, the resource under result_key on every path, ``diff``
-of the changed keys with secrets removed when --diff is on, extra keys, warnings), and any
-CocalcError (the base, in _api, of CocalcApiError, of CocalcInputError below and of the
-resource errors such as _project.ProjectError) into fail_json with a readable ``msg`` and, for
-API errors, the structured error under ``api_error`` ({endpoint, http_status, event, message}).
-Wrap calls in ``attempting("add X to project Y")`` (from _api) so messages say what was attempted.
+The resource function (in plugins/module_utils/_<resource>.py) is pure logic over a client: it gets
+the module options without the connection options, must not write when check_mode is true (the
+client refuses writes then anyway), and returns a _common.Outcome. run_resource() is the one path
+from that Outcome (or a CocalcError) to a task result, shared by CocalcModule.run() and the action
+plugins that run resource logic in the controller: ``changed``, the resource under result_key on
+every path, ``diff`` of the changed keys with secrets removed when --diff is on, extra keys,
+warnings; a CocalcError becomes a failure with a readable ``msg`` and, for API errors, the
+structured error under ``api_error`` ({endpoint, http_status, event, message}).
 """
 
 from __future__ import annotations
 
-import copy
 from urllib.parse import urlsplit
 
 from ansible.module_utils import basic
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _validate
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import (
-    CONNECTION_OPTIONS,
+    API_VERSIONS,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
-    CocalcApiError,
     CocalcClient,
-    CocalcError,
-    connection_argument_spec,
 )
-from ansible_collections.cocalc.cocalc.plugins.module_utils import _validate
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (  # noqa: F401 (Outcome and the checks: also read from here)
+    CocalcApiError,
+    CocalcError,
+    CocalcInputError,
+    Outcome,
+    check_email,
+    check_non_empty,
+    check_uuid,
+    diff_changed_keys,
+    redact_secrets,
+    validated,
+)
 from ansible_collections.cocalc.cocalc.plugins.module_utils._validate import InvalidInput
-
-# Fields that never appear in returned resources or diffs.
-SECRET_FIELDS = frozenset(['api_key', 'password', 'new_password', 'old_password', 'auth_token'])
 
 API_ERROR_KEY = 'api_error'
 # The markers ansible.builtin.copy's diff uses where the content is not shown.
@@ -72,138 +72,37 @@ _FILE_DIFF_MARKERS = ('dst_larger', 'dst_binary', 'src_larger', 'src_binary')
 _LOOPBACK_HOSTS = ('localhost', '127.0.0.1', '::1')
 
 
-class CocalcInputError(CocalcError, InvalidInput):
-    """Bad user input; the message names the option. The _validate table raises its base,
-    InvalidInput; validated() turns that into this CocalcError."""
+# ---- the connection options ----
 
+def connection_argument_spec():
+    """Connection options shared by every module (documented in doc_fragments/connection.py).
 
-class Outcome(object):
-    """What a resource function did (or, in check mode, would do).
-
-    resource: the resource after the run (None when absent), returned under the module's
-    result_key. before / after: the states to diff (None = absent); leave both None for
-    read-only results. diff: a ready-made diff (e.g. the copy shape for file content) that
-    replaces the computed one. warnings: texts for the user. failure: a message when the task
-    must fail after doing part of its work (e.g. some students of a course); the result keys
-    are still returned, so the user sees what was done. extra: more result keys.
+    Precedence: task option, then module_defaults (both arrive as task args), then the
+    environment variable (env_fallback), then the default.
     """
-
-    def __init__(self, resource=None, changed=False, before=None, after=None, diff=None, warnings=None, failure=None, **extra):
-        self.resource = resource
-        self.changed = bool(changed)
-        self.before = before
-        self.after = after
-        self.diff = diff
-        self.warnings = list(warnings or [])
-        self.failure = failure
-        self.extra = extra
+    return dict(
+        api_url=dict(type='str', required=True, fallback=(env_fallback, ['COCALC_API_URL'])),
+        api_key=dict(type='str', required=True, no_log=True, fallback=(env_fallback, ['COCALC_API_KEY'])),
+        validate_certs=dict(type='bool', default=True),
+        api_timeout=dict(type='int', default=DEFAULT_TIMEOUT, fallback=(env_fallback, ['COCALC_API_TIMEOUT'])),
+        api_retries=dict(type='int', default=DEFAULT_RETRIES),
+        api_version=dict(type='str', choices=list(API_VERSIONS), fallback=(env_fallback, ['COCALC_API_VERSION'])),
+    )
 
 
-# ---- input validators (usable from resource logic too): the kinds of _validate ----
-
-def validated(kind, value, option):
-    """_validate.check() whose failure is a CocalcInputError (a CocalcError every caller reports)."""
-    try:
-        return _validate.check(kind, value, option)
-    except CocalcInputError:
-        raise
-    except InvalidInput as err:
-        raise CocalcInputError(str(err)) from None
+CONNECTION_OPTIONS = frozenset(connection_argument_spec())
 
 
-def check_uuid(value, option):
-    """Lower-cased UUID (or list of them); raises CocalcInputError naming the option."""
-    return validated('uuid', value, option)
+def module_argument_spec(argument_spec):
+    """The whole argument spec of a module or action plugin: the connection options and its own."""
+    spec = connection_argument_spec()
+    spec.update(argument_spec)
+    return spec
 
 
-def check_email(value, option):
-    """Stripped email address (or list of them); raises CocalcInputError naming the option."""
-    return validated('email', value, option)
-
-
-def check_non_empty(value, option):
-    """The string (or list of strings) unchanged if not blank; raises CocalcInputError."""
-    return validated('non_empty', value, option)
-
-
-# ---- comparing, diffing, redacting ----
-
-def _covers(current, wanted):
-    """True when current already satisfies wanted. Dicts compare only the wanted keys,
-    because the server deep-merges map fields on write."""
-    if isinstance(wanted, dict) and isinstance(current, dict):
-        return all(_covers(current.get(key), value) for key, value in wanted.items() if value is not None)
-    return current == wanted
-
-
-def wanted_changes(current, desired):
-    """{key: desired value} for every option the user set (not None) that differs from current.
-
-    Updatable options have no spec default, so an option the user left out is None and
-    never resets what someone changed in the web UI.
-    """
-    current = current or {}
-    return dict((key, value) for key, value in desired.items()
-                if value is not None and not _covers(current.get(key), value))
-
-
-def _merge(current, changes):
-    merged = copy.deepcopy(current)
-    for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def predict(current, changes):
-    """The resource as it will be after a write of changes (deep merge, like the server)."""
-    return _merge(current or {}, changes)
-
-
-def redact_secrets(value):
-    """A copy of value without SECRET_FIELDS at any depth."""
-    if isinstance(value, dict):
-        return dict((key, redact_secrets(item)) for key, item in value.items() if key not in SECRET_FIELDS)
-    if isinstance(value, list):
-        return [redact_secrets(item) for item in value]
-    return value
-
-
-def diff_changed_keys(before, after):
-    """{'before': ..., 'after': ...} holding only the top-level keys that differ, secrets removed."""
-    before = redact_secrets(before or {})
-    after = redact_secrets(after or {})
-    keys = sorted(key for key in set(before) | set(after) if before.get(key) != after.get(key))
-    return dict(before=dict((key, before[key]) for key in keys if key in before),
-                after=dict((key, after[key]) for key in keys if key in after))
-
-
-def ensure_state(state, current, desired, create, update, delete=None, check_mode=False):
-    """Find-compare-act for one resource, foreman style.
-
-    current: the found resource or None. desired: the wanted fields (None = not set).
-    create(fields) -> new resource; update(current, changes) -> updated resource (or None to
-    use the prediction); delete(current) -> None. In check mode nothing is called and the
-    result is predicted from desired / changes.
-    """
-    if state == 'absent':
-        if current is None:
-            return Outcome(None, False)
-        if not check_mode:
-            delete(current)
-        return Outcome(None, True, before=current, after=None)
-    if current is None:
-        fields = dict((key, value) for key, value in desired.items() if value is not None)
-        created = fields if check_mode else create(fields)
-        return Outcome(created, True, before=None, after=created)
-    changes = wanted_changes(current, desired)
-    if not changes:
-        return Outcome(current, False, before=current, after=current)
-    expected = predict(current, changes)
-    updated = expected if check_mode else (update(current, changes) or expected)
-    return Outcome(updated, True, before=current, after=updated)
+def resource_params(params):
+    """The options without the connection options (what resource logic gets)."""
+    return {key: value for key, value in params.items() if key not in CONNECTION_OPTIONS}
 
 
 def plain_http_warning(api_url):
@@ -214,10 +113,20 @@ def plain_http_warning(api_url):
     return None
 
 
+def open_client(params, check_mode):
+    """(client, warnings) for the connection options in params; ValueError names a bad option."""
+    client = CocalcClient.from_params(params)
+    client.check_mode = check_mode
+    warning = plain_http_warning(client.api_url)
+    return client, [warning] if warning else []
+
+
+# ---- from an Outcome or an error to a task result ----
+
 def call_resource(action, client, params, check_mode, *args):
     """(outcome, None) of action(client, params, check_mode, *args), or (None, error) for a
-    CocalcError; the client is closed either way. Shared by CocalcModule.run() and the action
-    plugins, so the failure is reported outside the except block (no traceback in the result)."""
+    CocalcError; the client is closed either way. The failure is reported outside the except
+    block, so no traceback reaches the result."""
     try:
         return action(client, params, check_mode, *args), None
     except CocalcError as err:
@@ -236,8 +145,7 @@ def error_result(error):
 
 def result_of(outcome, result_key, diff_mode):
     """The task result of an Outcome (changed, extra keys, result_key, diff; secrets removed),
-    without warnings and failure: shared by CocalcModule and the action plugins that run
-    resource logic in the controller."""
+    without warnings and failure."""
     result = dict(changed=outcome.changed)
     for key, value in outcome.extra.items():
         result[key] = redact_secrets(value)
@@ -249,6 +157,23 @@ def result_of(outcome, result_key, diff_mode):
         # A copy-shaped file diff may hold only size/binary markers (text too large or binary to show).
         if diff and (diff.get('before') or diff.get('after') or any(diff.get(marker) for marker in _FILE_DIFF_MARKERS)):
             result['diff'] = diff
+    return result
+
+
+def run_resource(action, client, params, check_mode, diff_mode, result_key, *args):
+    """THE run/exit path of modules and action plugins: the task result of action(client, params,
+    check_mode, *args). Always holds ``warnings`` (a list, maybe empty); ``failed`` and ``msg`` (and
+    ``api_error``) on failure, with the result keys when the Outcome itself failed. The client is closed."""
+    outcome, error = call_resource(action, client, params, check_mode, *args)
+    # Which API generation the client spoke (api_version auto decides it): shown at -v.
+    spoken = dict(api_version=client.generation) if client.generation else {}
+    if error is not None:
+        return dict(failed=True, warnings=[], **error_result(error), **spoken)
+    result = result_of(outcome, result_key, diff_mode)
+    result.update(spoken)
+    result['warnings'] = list(outcome.warnings)
+    if outcome.failure:
+        result.update(failed=True, msg=outcome.failure)
     return result
 
 
@@ -273,13 +198,12 @@ def _holds_nul(value):
     return False
 
 
-class CocalcModule(object):
+class CocalcModule:
     """An AnsibleModule with the connection options, a client, and the result conventions."""
 
     def __init__(self, argument_spec, result_key, checks=None, data_options=(), **kwargs):
         """checks: {option: kind of _validate.KINDS}. data_options: options holding file data (NUL allowed)."""
-        spec = connection_argument_spec()
-        spec.update(argument_spec)
+        spec = module_argument_spec(argument_spec)
         raw = _unconverted_options()
         failure = None if raw is None else self._raw_input_failure(spec, data_options, raw)
         if failure or (raw is not None and _holds_nul([raw.get(option) for option in data_options])):
@@ -295,21 +219,25 @@ class CocalcModule(object):
         self.result_key = result_key
         if not HAS_REQUESTS:
             self.module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+        self.client = self._open_client(checks or {})
+
+    def _open_client(self, checks):
         failure = None
         try:
-            self._apply_checks(checks or {})
-            self.client = CocalcClient.from_params(self.module.params)
+            self._apply_checks(checks)
+            client, warnings = open_client(self.module.params, self.module.check_mode)
         except ValueError as err:
             failure = str(err)
         if failure:
             self.module.fail_json(msg=failure)
-        self.client.check_mode = self.module.check_mode
-        self._warn_plain_http()
+        for text in warnings:
+            self.warn(text)
+        return client
 
     @property
     def params(self):
         """The module options without the connection options (what resource logic gets)."""
-        return dict((key, value) for key, value in self.module.params.items() if key not in CONNECTION_OPTIONS)
+        return resource_params(self.module.params)
 
     @property
     def check_mode(self):
@@ -335,34 +263,16 @@ class CocalcModule(object):
             return str(err)
         return None
 
-    def _warn_plain_http(self):
-        text = plain_http_warning(self.client.api_url)
-        if text:
-            self.warn(text)
-
     def run(self, action, *args):
-        """Call action(client, params, check_mode, *args) and exit with its Outcome."""
-        outcome, failure = call_resource(action, self.client, self.params, self.check_mode, *args)
-        if failure is not None:
-            self.fail(failure)
-        self.exit(outcome)
-
-    def exit(self, outcome):
-        for text in outcome.warnings:
+        """Call action(client, params, check_mode, *args) and exit with its result (run_resource())."""
+        result = run_resource(action, self.client, self.params, self.check_mode, self.module._diff, self.result_key, *args)
+        for text in result.pop('warnings'):
             self.warn(text)
-        result = result_of(outcome, self.result_key, self.module._diff)
-        self._note_generation(result)
-        if outcome.failure:
-            self.module.fail_json(msg=outcome.failure, **result)
+        if result.pop('failed', False):
+            self.module.fail_json(**result)
         self.module.exit_json(**result)
 
     def fail(self, error, **result):
         """fail_json for an API error (msg + api_error) or any other error (msg)."""
         result.update(error_result(error))
-        self._note_generation(result)
         self.module.fail_json(**result)
-
-    def _note_generation(self, result):
-        # Which API generation the client spoke (api_version auto decides it): shown at -v.
-        if self.client.generation:
-            result['api_version'] = self.client.generation

@@ -37,10 +37,12 @@ import uuid
 from urllib.parse import quote, unquote
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _wait
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcError, attempting
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (
+    CocalcApiError,
+    CocalcError,
     CocalcInputError,
     Outcome,
+    attempting,
     predict,
     validated,
     wanted_changes,
@@ -73,8 +75,6 @@ _TOKEN_RE = re.compile(r'\n*<!-- cocalc\.cocalc creating (\w+)(?: (\S+))? -->')
 # Read to settle a creation: which rows are the same project, and which of them is the oldest.
 SETTLE_FIELDS = ('name', 'title', 'description', 'users', 'deleted', 'created')
 
-_NOT_READABLE_RE = re.compile(r"user get query not allowed for projects(?:_all)?\.(\w+)")
-_NO_ACCESS_TEXT = 'you do not have read access to this project'
 
 
 class ProjectError(CocalcError):
@@ -150,9 +150,8 @@ def read_projects(client, fields=PROJECT_FIELDS, project_id=None, title=None, un
             with attempting(what):
                 rows = client.projects_all(asked, **filters)
         except CocalcApiError as err:
-            match = _NOT_READABLE_RE.search(err.message or '')
-            if match and match.group(1) in OPTIONAL_FIELDS and match.group(1) in asked:
-                unsupported.add(match.group(1))
+            if err.kind == 'unexpected_argument' and err.argument in OPTIONAL_FIELDS and err.argument in asked:
+                unsupported.add(err.argument)
                 continue
             raise
         return rows, frozenset(unsupported)
@@ -160,7 +159,7 @@ def read_projects(client, fields=PROJECT_FIELDS, project_id=None, title=None, un
 
 def is_no_access(err):
     """True for the hub's answer to a project_id that is missing or not the key's to read."""
-    return isinstance(err, CocalcApiError) and _NO_ACCESS_TEXT in (err.message or '')
+    return isinstance(err, CocalcApiError) and err.kind == 'no_access'
 
 
 def _state_of(row):
@@ -318,14 +317,8 @@ def create_findable(client, fields, start=False, unsupported=(), key=''):
     lost = None
     with attempting('create project %r' % (fields.get('title') or '')):
         try:
-            try:
-                answer = client.call('create_project', body)
-            except CocalcApiError as err:
-                # HTTP 400 "unexpected argument" means nothing was created, so asking again is safe.
-                if err.unexpected_argument != 'image' or 'image' not in body:
-                    raise
-                del body['image']
-                answer = client.call('create_project', body)
+            # An older hub rejects image (HTTP 400, nothing created): asked again without it.
+            answer = client.call_without_rejected('create_project', body, optional=('image',))
             project_id = answer.get('project_id')
         except CocalcApiError as err:
             if not err.may_have_run:

@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import hashlib
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, attempting
-from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_in_home, check_project_path
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (
+    CocalcApiError,
     Outcome,
+    attempting,
     predict,
     validated,
     wanted_changes,
 )
+from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_in_home, check_project_path
 
 TABLE = 'public_paths'
 # Readable on every server era; ``authenticated`` only exists on servers from 2021-12 on.
@@ -93,7 +94,7 @@ def normalise_row(row, with_authenticated=False):
 
 def is_unknown_field_error(error, field):
     """True when a query failed because this server's public_paths table lacks ``field``."""
-    return isinstance(error, CocalcApiError) and ('%s.%s' % (TABLE, field)) in (error.message or '')
+    return isinstance(error, CocalcApiError) and error.kind == 'unexpected_argument' and error.argument == field
 
 
 def read_public_paths(client, project_ids, with_authenticated=False):
@@ -205,7 +206,7 @@ def apply_public_path_plan(client, plan):
         with attempting('%s path %r in project %s' % (plan.action, plan.path, plan.project_id)):
             client.query_set(TABLE, values)
     except CocalcApiError as err:
-        if 'user must be an admin' in (err.message or ''):
+        if err.kind == 'no_access':
             err.message += ' (the API key must belong to an owner or collaborator of project %s)' % plan.project_id
         elif AUTHENTICATED in plan.write and is_unknown_field_error(err, AUTHENTICATED):
             err.message += ' (this CoCalc server predates the public path option authenticated; leave it unset)'

@@ -146,8 +146,8 @@ not_found:
   sample: [grace@example.org]
 '''
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import attempting
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, CocalcModule, Outcome
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcInputError, Outcome, attempting
+from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcModule
 
 # user_search never returns more than 50 rows to a non-admin.
 NAME_SEARCH_LIMIT = 50

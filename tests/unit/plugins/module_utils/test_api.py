@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _api
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcCheckModeError, attempting
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import ERROR_KINDS, CocalcApiError, CocalcCheckModeError, ProjectNotReady, attempting
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import API_KEY, API_URL, ApiCall, FakeCocalc
 
 PID = '3702601d-9fbc-4e4e-b7ab-c10a79e34d3b'
@@ -805,17 +805,6 @@ def test_attempting_labels_the_error(monkeypatch):
     assert str(info.value) == "Could not inner label is kept: API call 'create_project' failed (HTTP 200, event 'error'): boom"
 
 
-def test_connection_argument_spec():
-    spec = _api.connection_argument_spec()
-    assert sorted(spec) == ['api_key', 'api_retries', 'api_timeout', 'api_url', 'api_version', 'validate_certs']
-    assert spec['api_key']['no_log'] is True
-    assert spec['api_url']['fallback'][1] == ['COCALC_API_URL']
-    assert spec['api_key']['fallback'][1] == ['COCALC_API_KEY']
-    assert spec['api_timeout']['fallback'][1] == ['COCALC_API_TIMEOUT']
-    assert spec['validate_certs']['default'] is True
-    assert (spec['api_timeout']['default'], spec['api_retries']['default']) == (30, 3)
-
-
 # ---- projects that are still starting (runs-2024/README.md, fact 1) ----
 
 PORT = 'Error: unable to determine project port'
@@ -882,3 +871,74 @@ def test_ready_wait_zero_does_not_wait(monkeypatch):
 ])
 def test_not_ready_items(item, not_ready):
     assert _api.not_ready_item(item) is not_ready
+
+
+# ---- error kinds: the server's words read once, here ----
+
+@pytest.mark.parametrize('status, text, kind, argument', [
+    (200, "Error: ENOENT: no such file or directory, open '/projects/%s/a.md'" % PID, 'not_found', '/projects/%s/a.md' % PID),
+    (200, 'ENOENT', 'not_found', None),
+    (200, 'FATAL: you do not have read access to this project', 'no_access', None),
+    (200, 'ACCESS BLOCKED -- No read access to source project -- %s' % PID, 'no_access', None),
+    (200, 'FATAL: user must be an admin', 'no_access', None),
+    (200, 'Error: Attempt to open large file of size 12MB; the maximum allowed size is 10MB.', 'too_large', None),
+    (400, "invalid parameters 'Error: misc.defaults -- TypeError: got an unexpected argument 'image' '", 'unexpected_argument', 'image'),
+    (200, 'FATAL: user get query not allowed for projects_all.name', 'unexpected_argument', 'name'),
+    (200, 'FATAL: changing public_paths.authenticated not allowed', 'unexpected_argument', 'authenticated'),
+    (400, "invalid parameters 'Error: misc.defaults -- TypeError: property 'email_address' must be specified: '",
+     'missing_argument', 'email_address'),
+    (200, 'Error: unable to determine project port', 'not_ready', None),
+    (200, 'No account found. Is your API key wrong?', 'bad_key', None),
+    (200, 'FATAL: anonymous get queries not allowed for table \'accounts\'', 'bad_key', None),
+    (200, 'boom', None, None),
+    # only an endpoint's HTTP 400 names an unexpected argument
+    (200, "got an unexpected argument 'image'", None, None),
+    (None, 'could not connect to https://cocalc.example.org: ENOENT', None, None),
+])
+def test_classify(status, text, kind, argument):
+    assert _api.classify(status, text) == (kind, argument)
+    assert kind is None or kind in ERROR_KINDS
+
+
+def test_the_kind_is_set_where_the_error_is_built(monkeypatch):
+    text = "Error: ENOENT: no such file or directory, open '/projects/%s/a.md'" % PID
+    err, _fake = failing_call(monkeypatch, [ApiCall('read_text_file_from_project', {'project_id': PID, 'path': 'a.md'}).error(text)],
+                              lambda c: c.call('read_text_file_from_project', project_id=PID, path='a.md'))
+    assert (err.kind, err.argument, err.message) == ('not_found', '/projects/%s/a.md' % PID, text)
+    assert _api.api_error('x', 200, 'error', 'Error: unable to determine host', cls=ProjectNotReady).kind == 'not_ready'
+    assert ProjectNotReady('x', 200, 'error', 'something else').kind == 'not_ready'
+
+
+def test_call_without_rejected_drops_an_optional_option_once(monkeypatch):
+    rejected = "invalid parameters 'Error: misc.defaults -- TypeError: got an unexpected argument 'image' '"
+    fake = FakeCocalc(monkeypatch, [
+        ApiCall('create_project', {'title': 'A', 'image': 'old'}).reject(rejected),
+        ApiCall('create_project', {'title': 'A'}).reply({'event': 'project_created', 'project_id': PID}),
+    ])
+    body = {'title': 'A', 'image': 'old'}
+    assert fake.client().call_without_rejected('create_project', body, optional=('image',))['project_id'] == PID
+    assert body == {'title': 'A'}
+    fake.assert_done()
+
+
+def test_call_without_rejected_keeps_what_is_not_optional(monkeypatch):
+    rejected = "invalid parameters 'Error: misc.defaults -- TypeError: got an unexpected argument 'title' '"
+    err, _fake = failing_call(monkeypatch, [ApiCall('create_project', {'title': 'A'}).reject(rejected)],
+                              lambda c: c.call_without_rejected('create_project', {'title': 'A'}, optional=('image',)))
+    assert err.unexpected_argument == 'title'
+
+
+def test_call_without_rejected_answers_each_rejection_once(monkeypatch):
+    missing = "invalid parameters 'Error: misc.defaults -- TypeError: property 'email_address' must be specified: '"
+    seen = []
+
+    def adapt(body, err):
+        seen.append((err.kind, err.argument))
+        body['email_address'] = 'a@example.org'
+        return True
+    err, _fake = failing_call(monkeypatch, [
+        ApiCall('change_password', {'account_id': PID}).reject(missing),
+        ApiCall('change_password', {'account_id': PID, 'email_address': 'a@example.org'}).reject(missing),
+    ], lambda c: c.call_without_rejected('change_password', {'account_id': PID}, adapt=adapt))
+    assert seen == [('missing_argument', 'email_address')]
+    assert err.kind == 'missing_argument'

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 import requests
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils import _api, _files
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _api, _files, _module
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcCheckModeError
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import CommandTimeout, exec_in_project
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import API_KEY, API_URL, ApiCall, FakeCocalc
@@ -153,7 +153,7 @@ def test_a_bad_api_version_is_refused():
 
 
 def test_connection_spec_has_api_version_with_env_fallback():
-    spec = _api.connection_argument_spec()['api_version']
+    spec = _module.connection_argument_spec()['api_version']
     assert spec['choices'] == ['auto', 'v1', 'current']
     assert spec['fallback'][1] == ['COCALC_API_VERSION']
 
@@ -329,6 +329,12 @@ def test_removing_an_owner_is_the_servers_error(monkeypatch):
              .reply({'error': 'Cannot remove an owner. Demote to collaborator first.'})]
     err, _fake = fails(monkeypatch, calls, lambda c: c.call('remove_collaborator', project_id=PID, account_id=AID))
     assert err.message == 'Cannot remove an owner. Demote to collaborator first.' and err.http_status == 200
+
+
+def test_current_no_access_texts_have_the_no_access_kind(monkeypatch):
+    calls = [project(PID, 'system.exec', [{'command': 'id'}]).reply({'error': 'user must be a collaborator on the project'})]
+    err, _fake = fails(monkeypatch, calls, lambda c: c.call('project_exec', project_id=PID, command='id'))
+    assert err.kind == 'no_access'
 
 
 def test_invitation_without_account(monkeypatch):

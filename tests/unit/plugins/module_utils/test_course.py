@@ -20,7 +20,8 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _api, _course, _exec, _wait
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcClient
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcClient
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcInputError
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course import (
     parse_roster,
     pick_project,
@@ -30,7 +31,6 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._course import (
     strip_marker,
     with_marker,
 )
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import FakeClock
 
 ME = '5134e292-3608-4e27-b5d1-645b92dc67fd'

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _files
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, ProjectNotReady
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcInputError, ProjectNotReady
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import check_project_path
 from ansible_collections.cocalc.cocalc.plugins.module_utils._files import (
     TOO_LARGE,
@@ -26,7 +26,6 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._files import (
     plan_text,
     read_text_files,
 )
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import ApiCall, FakeCocalc
 
 P1 = '3702601d-9fbc-4e4e-b7ab-c10a79e34d3b'

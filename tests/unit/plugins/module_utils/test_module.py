@@ -12,20 +12,18 @@ import types
 import pytest
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _module
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import attempting
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import (
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (
     CocalcInputError,
-    CocalcModule,
     Outcome,
+    attempting,
     check_email,
     check_non_empty,
     check_uuid,
     diff_changed_keys,
-    ensure_state,
     redact_secrets,
-    result_of,
     wanted_changes,
 )
+from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcModule, result_of
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import API_KEY, API_URL, OMIT, ApiCall, run_module, run_module_failed, run_module_success
 
 PID = '3702601d-9fbc-4e4e-b7ab-c10a79e34d3b'
@@ -46,6 +44,17 @@ def pinging(client, params, check_mode):
 
 
 # ---- connection options ----
+
+def test_connection_argument_spec():
+    spec = _module.connection_argument_spec()
+    assert sorted(spec) == ['api_key', 'api_retries', 'api_timeout', 'api_url', 'api_version', 'validate_certs']
+    assert spec['api_key']['no_log'] is True
+    assert spec['api_url']['fallback'][1] == ['COCALC_API_URL']
+    assert spec['api_key']['fallback'][1] == ['COCALC_API_KEY']
+    assert spec['api_timeout']['fallback'][1] == ['COCALC_API_TIMEOUT']
+    assert spec['validate_certs']['default'] is True
+    assert (spec['api_timeout']['default'], spec['api_retries']['default']) == (30, 3)
+
 
 def test_resource_logic_gets_options_without_connection_options(monkeypatch):
     result = run_module_success(monkeypatch, module_running(pinging), {'title': 'T'}, [ApiCall('ping').reply(PONG)])
@@ -256,54 +265,6 @@ def test_redact_secrets_is_deep_and_does_not_modify_input():
     value = {'a': [{'password': 'p', 'b': 1}], 'auth_token': 't'}
     assert redact_secrets(value) == {'a': [{'b': 1}]}
     assert value['auth_token'] == 't'
-
-
-class Recorder(object):
-    def __init__(self):
-        self.calls = []
-
-    def create(self, fields):
-        self.calls.append(('create', fields))
-        return dict(fields, project_id=PID)
-
-    def update(self, current, changes):
-        self.calls.append(('update', changes))
-        return dict(current, **changes)
-
-    def delete(self, current):
-        self.calls.append(('delete', current['project_id']))
-
-
-@pytest.mark.parametrize('check_mode', [False, True])
-def test_ensure_state_create(check_mode):
-    rec = Recorder()
-    out = ensure_state('present', None, {'title': 'A', 'description': None}, rec.create, rec.update, rec.delete, check_mode)
-    assert out.changed and out.before is None
-    if check_mode:
-        assert rec.calls == [] and out.resource == {'title': 'A'}
-    else:
-        assert rec.calls == [('create', {'title': 'A'})] and out.resource == {'title': 'A', 'project_id': PID}
-
-
-@pytest.mark.parametrize('check_mode', [False, True])
-def test_ensure_state_update_only_differences(check_mode):
-    rec = Recorder()
-    current = {'project_id': PID, 'title': 'A', 'description': 'x'}
-    out = ensure_state('present', current, {'title': 'B', 'description': 'x'}, rec.create, rec.update, rec.delete, check_mode)
-    assert out.changed and out.resource == {'project_id': PID, 'title': 'B', 'description': 'x'}
-    assert rec.calls == ([] if check_mode else [('update', {'title': 'B'})])
-    assert current['title'] == 'A'
-
-
-def test_ensure_state_unchanged_and_absent():
-    rec = Recorder()
-    current = {'project_id': PID, 'title': 'A'}
-    assert not ensure_state('present', current, {'title': 'A'}, rec.create, rec.update, rec.delete).changed
-    assert not ensure_state('absent', None, {}, rec.create, rec.update, rec.delete).changed
-    out = ensure_state('absent', current, {}, rec.create, rec.update, rec.delete, check_mode=True)
-    assert out.changed and out.resource is None and rec.calls == []
-    ensure_state('absent', current, {}, rec.create, rec.update, rec.delete)
-    assert rec.calls == [('delete', PID)]
 
 
 def test_validators_name_the_option():

@@ -10,8 +10,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _project
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcError
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcError, CocalcInputError
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import ApiCall, FakeCocalc
 
 ME = '5134e292-3608-4e27-b5d1-645b92dc67fd'

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcCheckModeError
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcCheckModeError, CocalcInputError
 from ansible_collections.cocalc.cocalc.plugins.module_utils._public_paths import (
     apply_public_path_plan,
     check_public_path,

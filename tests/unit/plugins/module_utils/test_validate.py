@@ -13,7 +13,7 @@ import pathlib
 import pytest
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _validate
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError, validated
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcInputError, validated
 from ansible_collections.cocalc.cocalc.plugins.module_utils._validate import InvalidInput, check, check_raw_options
 
 UUID = '3702601d-9fbc-4e4e-b7ab-c10a79e34d3b'
