@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Connection options shared by every module; must match _api.connection_argument_spec()."""
+"""Connection options shared by every module; must match _module.connection_argument_spec()."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ options:
         removed API v1) through C(POST <api_url>/api/v2/<route>) and the C(/api/conat/hub) and
         C(/api/conat/project) bridges.
       - V(auto) sends the first call of a task as API v1 and switches to V(current) when the server
-        answers it with current CoCalc's 404 page (which runs nothing, so the call is sent again):
+        answers it with current CoCalc's 404 page (which runs nothing, so the call is sent again);
         no extra call on an API v1 server, one on a current one. The generation used is returned as
         the result key C(api_version) (shown at C(-v)).
       - If not set in the task or in C(module_defaults), the environment variable E(COCALC_API_VERSION)

@@ -29,7 +29,8 @@ import traceback
 from urllib.parse import quote, urlsplit
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _wait
-from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (  # noqa: F401 (CocalcError, attempting: also read from here)
+# The errors and attempting() are also importable from here, as before _common.py existed.
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (  # noqa: F401 pylint: disable=unused-import
     CocalcApiError,
     CocalcCheckModeError,
     CocalcError,
@@ -778,7 +779,9 @@ class CocalcClient:
     def _current_error(self, name, status, data):
         text = data.get('error') if isinstance(data, dict) else None
         text = _CONAT_ERROR_PREFIX.sub('', self._as_text(text)) if text is not None else json.dumps(data, sort_keys=True)
-        error = self._error(name, status, None, text, data, ProjectNotReady if is_not_ready_text(text) else CocalcApiError)
+        # An HTTP 200 {"error"} is API v1's event 'error' in the contract's terms.
+        event = 'error' if status == 200 else None
+        error = self._error(name, status, event, text, data, ProjectNotReady if is_not_ready_text(text) else CocalcApiError)
         if _GAVE_UP_RE.search(text):
             # A bridge timeout (code 408) or the 60 s hub->project limit ("undefined"): the work may go on.
             error.failure = 'lost'
@@ -837,7 +840,7 @@ class CocalcClient:
         if isinstance(value, bytes):
             return value.replace(key.encode('utf-8'), _REDACTED.encode('utf-8'))
         if isinstance(value, dict):
-            return dict((self._redact(k), self._redact(v)) for k, v in value.items())
+            return {self._redact(k): self._redact(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self._redact(v) for v in value]
         return value
@@ -973,7 +976,7 @@ class CocalcClient:
         last 21 days (and at most 100), so it must never be used to look a project up.
         Keyword filters are equality filters, e.g. title='Algebra'.
         """
-        spec = dict((field, None) for field in fields)
+        spec = dict.fromkeys(fields)
         spec['project_id'] = filters.pop('project_id', None)
         spec.update(filters)
         return self.query_get('projects_all', [spec])

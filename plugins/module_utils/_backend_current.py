@@ -50,8 +50,14 @@ copy_public_path_between_projects, user_auth
 
 Errors come back as CocalcApiError like API v1's (see _api._decode_current): HTTP 200 {"error"}
 texts without conat's "Error: " prefix, bridge timeouts (code 408) as failures that may have run,
-413 and Next's 404 page as non-JSON answers. Every route is also checked against the check-mode
-write guard (READS below), besides the operation itself.
+413 and Next's 404 page as non-JSON answers. The bare ``{}`` that v2 write-text-file and
+projects/call answer when the hub's 60 s limit runs out cannot arise: neither route is used. Every
+route is also checked against the check-mode write guard (READS below), besides the operation itself.
+
+Not relied on (recorded defects, L71/L98/L66/L114): the server does not refuse a collaborator's
+rewrite of a project's ``users`` map, unknown fields of projects/update, or an unknown account id
+in collaborators/add; the resource code must check such preconditions itself (it writes only its own
+``users`` entry, never touches owners, and finds accounts before adding them).
 """
 
 from __future__ import annotations
@@ -112,6 +118,14 @@ def _exec_text(opts, text):
     args = opts.get('args')
     shown = ','.join(str(arg) for arg in args) if isinstance(args, list) else 'undefined'
     return "Error executing command '%s' with args '%s' -- %s" % (opts.get('command'), shown, text)
+
+
+def _username(row):
+    """v1's {first_name, last_name}; {} for an unknown id, which get-names answers as a "Deleted User"
+    without the profile field every real account's entry has (L34)."""
+    if 'profile' not in row and (row.get('first_name'), row.get('last_name')) == ('Deleted', 'User'):
+        return {}
+    return dict(first_name=row.get('first_name'), last_name=row.get('last_name'))
 
 
 class CurrentBackend(object):
@@ -270,8 +284,7 @@ class CurrentBackend(object):
         names = answer.get('names') if isinstance(answer, dict) else None
         if not isinstance(names, dict):
             raise _unexpected('accounts/get-names', answer)
-        usernames = dict((account_id, dict(first_name=row.get('first_name'), last_name=row.get('last_name')))
-                         for account_id, row in names.items() if isinstance(row, dict))
+        usernames = dict((account_id, _username(row)) for account_id, row in names.items() if isinstance(row, dict))
         return {'event': 'usernames', 'usernames': usernames}
 
     def _op_create_account(self, client, payload, how):

@@ -51,7 +51,9 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._api import (
     REQUESTS_IMPORT_ERROR,
     CocalcClient,
 )
-from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (  # noqa: F401 (Outcome and the checks: also read from here)
+# Outcome, CocalcInputError and the checks are also importable from here for code written before _common.py
+# existed (plugins may use either; test_layers keeps the resource files off this module).
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (  # noqa: F401 pylint: disable=unused-import
     CocalcApiError,
     CocalcError,
     CocalcInputError,

@@ -329,6 +329,7 @@ def test_removing_an_owner_is_the_servers_error(monkeypatch):
              .reply({'error': 'Cannot remove an owner. Demote to collaborator first.'})]
     err, _fake = fails(monkeypatch, calls, lambda c: c.call('remove_collaborator', project_id=PID, account_id=AID))
     assert err.message == 'Cannot remove an owner. Demote to collaborator first.' and err.http_status == 200
+    assert err.event == 'error'   # v1's shape of an HTTP 200 failure
 
 
 def test_current_no_access_texts_have_the_no_access_kind(monkeypatch):
@@ -350,8 +351,10 @@ def test_user_search_emails(monkeypatch):
 
 
 def test_get_usernames(monkeypatch):
-    calls = [v2('accounts/get-names', {'account_ids': [AID]}).reply({'names': {AID: {'first_name': 'A', 'last_name': 'B', 'profile': None}}})]
-    assert run(monkeypatch, calls, lambda c: c.get_usernames([AID])) == {AID: {'first_name': 'A', 'last_name': 'B'}}
+    calls = [v2('accounts/get-names', {'account_ids': [AID, PID]}).reply(
+        {'names': {AID: {'first_name': 'A', 'last_name': 'B', 'profile': None}, PID: {'first_name': 'Deleted', 'last_name': 'User'}}})]
+    # An unknown id is v1's {} (get-names calls it a "Deleted User" without a profile field).
+    assert run(monkeypatch, calls, lambda c: c.get_usernames([AID, PID])) == {AID: {'first_name': 'A', 'last_name': 'B'}, PID: {}}
 
 
 def test_create_account_is_sign_up(monkeypatch):
