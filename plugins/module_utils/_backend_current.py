@@ -64,7 +64,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, RETRY_POLICY, is_read_only
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import _REMOVED_ENDPOINTS, CocalcApiError, RETRY_POLICY, is_read_only
 
 V2 = '/api/v2/'
 HUB = '/api/conat/hub'
@@ -91,8 +91,9 @@ def _unexpected(name, answer):
 
 
 def _missing(operation):
-    error = CocalcApiError(operation, None, None, "current CoCalc (api/v2, conat) has no counterpart of API v1's %s; "
-                           "nothing was sent" % operation)
+    removed = _REMOVED_ENDPOINTS.get(operation)
+    error = CocalcApiError(operation, None, None, "current CoCalc (api/v2, conat) has no counterpart of API v1's %s%s; nothing was sent"
+                           % (operation, ' (CoCalc removed %s from API v1 in %s)' % (operation, removed) if removed else ''))
     error.unknown_endpoint = True
     return error
 

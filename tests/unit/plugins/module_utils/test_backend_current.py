@@ -385,6 +385,11 @@ def test_operations_without_a_counterpart_send_nothing(monkeypatch, operation):
     assert err.unknown_endpoint and fake.requests == []
 
 
+def test_a_missing_operation_says_when_api_v1_lost_it(monkeypatch):
+    err, _fake = fails(monkeypatch, [], lambda c: c.call('public_get_text_file', project_id=PID, path='a'))
+    assert 'CoCalc removed public_get_text_file from API v1 in July 2021' in err.message
+
+
 # ---- check mode, errors ----
 
 def test_check_mode_lets_reads_through_and_refuses_writes_before_sending(monkeypatch):
