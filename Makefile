@@ -51,7 +51,7 @@ help:
 	@echo "make demo   - start a local CoCalc server (ERA=2026, the default, or 2024 / guide) and provision an example course against it"
 	@echo "make test   - sanity, unit, server and integration tests (ERAS: $(ERAS)), lint, docs (site, galaxy-importer), ansible-core matrix,"
 	@echo "              in the lanes of TEST_LANES at the same time; each stage's log in $(LOG_DIR)"
-	@echo "make bench  - course provisioning benchmark against the local server"
+	@echo "make bench  - course provisioning benchmark against the local server (BENCH=hosts: projects as hosts)"
 	@echo "single stages: $(STAGES)"
 	@echo "also: docs-site, galaxy-importer, changelog-release VERSION=X.Y.Z"
 	@echo "main toolchain: ansible-core $(MAIN_CORE) on $(or $(PYTHON),NO PYTHON FOUND); matrix: $(MATRIX) (tests/utils/versions)"
@@ -184,10 +184,15 @@ ERA ?= 2026
 demo: venv collection
 	PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/python tests/utils/demo.py --collection $(COLLECTION) --era $(ERA)
 
-# Course provisioning benchmark (numbers, not a test): the collection vs a hand-written requests script vs a
-# naive ansible.builtin.uri playbook, N=30 and N=200, without and with the real hub's latency.
+# Benchmarks (numbers, not tests), chosen with BENCH (default course; BENCH=hosts or BENCH="course hosts"):
+# course: provisioning, the collection vs a hand-written requests script vs a naive ansible.builtin.uri playbook,
+#   N=30 and N=200, without and with the real hub's latency (BENCH_ARGS);
+# hosts: projects as hosts, a copy + command play over 30 projects through the connection plugin vs the same
+#   work through cocalc_file/cocalc_exec, forks 1, 8 and 16 (HOSTS_BENCH_ARGS, e.g. "--pipelining off,on --cold").
+BENCH ?= course
 bench: venv collection
-	PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/python bench/run_bench.py --collection $(COLLECTION) $(BENCH_ARGS)
+	$(if $(filter course,$(BENCH)),PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/python bench/run_bench.py --collection $(COLLECTION) $(BENCH_ARGS))
+	$(if $(filter hosts,$(BENCH)),PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/python bench/hosts_bench.py --collection $(COLLECTION) $(HOSTS_BENCH_ARGS))
 
 # The main venv and every matrix venv built at the same time, then the collection copy once.
 test-prepare:

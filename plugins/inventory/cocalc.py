@@ -69,6 +69,16 @@ options:
     description: Also deleted projects.
     type: bool
     default: false
+  api_version:
+    description:
+      - Which generation of CoCalc's HTTP API to speak (V(auto), V(v1) or V(current)), as the modules' option
+        C(api_version) and the connection plugin's; passed to the client of this collection when it supports API
+        generations (a client that speaks only API v1 accepts V(auto) and V(v1) and refuses V(current) clearly).
+      - Without it, the environment variable E(COCALC_API_VERSION), else V(auto).
+    type: str
+    choices: [auto, v1, current]
+    env:
+      - name: COCALC_API_VERSION
   set_connection:
     description:
       - Set C(ansible_connection=cocalc.cocalc.cocalc) and C(cocalc_project_id) for every host. Turn off to use
@@ -98,10 +108,11 @@ import re
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS, CocalcClient
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS
 from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcError
 from ansible_collections.cocalc.cocalc.plugins.module_utils._course import _MARKER_RE
 from ansible_collections.cocalc.cocalc.plugins.module_utils._project import read_projects
+from ansible_collections.cocalc.cocalc.plugins.plugin_utils._client import make_client
 
 FIELDS = ('name', 'title', 'description', 'users', 'state', 'deleted')
 _SLUG_RE = re.compile(r'[^a-z0-9._]+')
@@ -202,9 +213,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if not HAS_REQUESTS:
             raise AnsibleError('cocalc.cocalc.cocalc needs the Python library requests on the controller')
         try:
-            client = CocalcClient(self.get_option('api_url'), self.get_option('api_key'),
-                                  validate_certs=self.get_option('validate_certs'),
-                                  timeout=self.get_option('api_timeout'), retries=self.get_option('api_retries'))
+            options = dict((name, self.get_option(name)) for name in ('validate_certs', 'api_timeout', 'api_retries', 'api_version'))
+            client = make_client(self.get_option('api_url'), self.get_option('api_key'), options)
             with client:
                 me = (client.whoami() or {}).get('account_id')
                 rows, _unsupported = read_projects(client, FIELDS, what='read the projects for the inventory')
