@@ -48,8 +48,9 @@ LOG_DIR ?= $(CURDIR)/tests/output/make-test
 .PHONY: help venv sandbox-tools seed-get-pip collection sanity units server-tests integration awx lint dist docs docs-lint docs-site galaxy-importer matrix matrix-venvs matrix-checks matrix-integration changelog-release test test-prepare demo bench clean
 
 help:
-	@echo "make demo   - start a local CoCalc server and provision an example course against it"
-	@echo "make test   - sanity, unit, server and integration tests (both server eras), lint, docs (site, galaxy-importer), ansible-core matrix"
+	@echo "make demo   - start a local CoCalc server (ERA=2026, the default, or 2024 / guide) and provision an example course against it"
+	@echo "make test   - sanity, unit, server and integration tests (ERAS: $(ERAS)), lint, docs (site, galaxy-importer), ansible-core matrix,"
+	@echo "              in the lanes of TEST_LANES at the same time; each stage's log in $(LOG_DIR)"
 	@echo "make bench  - course provisioning benchmark against the local server (BENCH=hosts: projects as hosts)"
 	@echo "single stages: $(STAGES)"
 	@echo "also: docs-site, galaxy-importer, changelog-release VERSION=X.Y.Z"
@@ -178,8 +179,10 @@ changelog-release: venv collection
 
 # The README demo: the local server in a temp dir, an example course of 30 students provisioned twice
 # (the second run must report changed=0), a summary, and the server stopped whatever happens.
+# ERA=2026 (current CoCalc, the default), ERA=2024 or ERA=guide (API v1).
+ERA ?= 2026
 demo: venv collection
-	PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/python tests/utils/demo.py --collection $(COLLECTION)
+	PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/python tests/utils/demo.py --collection $(COLLECTION) --era $(ERA)
 
 # Benchmarks (numbers, not tests), chosen with BENCH (default course; BENCH=hosts or BENCH="course hosts"):
 # course: provisioning, the collection vs a hand-written requests script vs a naive ansible.builtin.uri playbook,

@@ -1,14 +1,15 @@
 #!/usr/bin/env python
 """The README demo (`make demo`): provision an example course on a local CoCalc server, twice.
 
-Starts the local CoCalc API v1 server (tests/server/serve) in a temporary directory, creates an
+Starts the local CoCalc server (tests/server/serve) in a temporary directory, in era 2026 (current
+CoCalc: api/v2 and conat, as cocalc.com today) unless --era names an API v1 era (2024, guide), creates an
 instructor, a teaching assistant and accounts for most students of examples/roster.csv (the last few
 emails get no account, so they are invited by email), runs playbooks/course.yml for the 30-student
 course of examples/course.yml, runs it again and checks that the second run reports changed=0 and
 sent no write to the server, prints a summary read back from the server, and stops the server
 whatever happens (error, Ctrl-C, SIGTERM).
 
-Usage: demo.py [--collection DIR] [--keep-going]
+Usage: demo.py [--collection DIR] [--era 2026|2024|guide]
 DIR holds playbooks/ and examples/ (default: this repository); ansible-playbook must find the
 collection cocalc.cocalc (the Makefile sets ANSIBLE_COLLECTIONS_PATH to a copy of this tree).
 """
@@ -77,9 +78,16 @@ def run_playbook(playbook, env, label):
     return rc, recap, seconds
 
 
-def server_summary(api, data_dir, instructor_id):
+def server_summary(api, data_dir, instructor_id, era):
     """What the course looks like on the server: projects, people, invitations, files."""
-    projects = api.query({'projects_all': [{'project_id': None, 'title': None, 'users': None, 'deleted': None}]})['projects_all']
+    query = {'projects_all': [{'project_id': None, 'title': None, 'users': None, 'deleted': None}]}
+    if era == '2026':
+        # Current CoCalc's user-query: API v1's query semantics at api/v2.
+        reply = api.raw('user-query', {'query': query}, path='/api/v2/user-query')
+        assert reply.status == 200 and reply.json and 'query' in reply.json, 'user-query -> HTTP %s %s' % (reply.status, reply.text[:300])
+        projects = reply.json['query']['projects_all']
+    else:
+        projects = api.query(query)['projects_all']
     projects = [p for p in projects if not p.get('deleted')]
     collaborators = sum(len([a for a, u in (p.get('users') or {}).items() if u.get('group') != 'owner']) for p in projects)
     people = set(a for p in projects for a in (p.get('users') or {}) if a != instructor_id)
@@ -95,6 +103,8 @@ def server_summary(api, data_dir, instructor_id):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--collection', default=ROOT, help='directory holding playbooks/ and examples/ (default: this repository)')
+    parser.add_argument('--era', default='2026', choices=['2026', '2024', 'guide'],
+                        help='the local server speaks current CoCalc (2026, the default) or API v1 (2024, guide)')
     args = parser.parse_args()
     collection = os.path.abspath(args.collection)
     playbook = os.path.join(collection, 'playbooks', 'course.yml')
@@ -104,10 +114,10 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix='cocalc-demo-') as tmp:
         data_dir = os.path.join(tmp, 'data')
-        server = ServerProcess(data_dir)
+        server = ServerProcess(data_dir, era=args.era)
         try:
             boot = server.start()
-            say('local CoCalc server at %s (data dir %s)' % (boot['url'], data_dir))
+            say('local CoCalc server at %s, era %s (data dir %s)' % (boot['url'], args.era, data_dir))
             with_account = roster[:len(roster) - STUDENTS_WITHOUT_ACCOUNT]
             people = [INSTRUCTOR, TEACHING_ASSISTANT] + [(s['email'], s['first_name'], s['last_name']) for s in with_account]
             accounts = make_accounts(data_dir, people)
@@ -132,7 +142,7 @@ def main():
                 return 1
 
             api = Api(boot['url'], instructor['api_key'])
-            projects, collaborators, people_on, files = server_summary(api, data_dir, instructor['account_id'])
+            projects, collaborators, people_on, files = server_summary(api, data_dir, instructor['account_id'], args.era)
             outbox = server.outbox()
             invited = sorted(set(mail['to'] for mail in outbox))
             say('summary')
@@ -151,7 +161,7 @@ def main():
                 return 1
             what = 'no create, invite, remove or write call' if second_calls['query_sets'] is None else 'no write'
             print('\nThe second run changed nothing: changed=0, %s reached the server, and no command ran (the setup markers'
-                  ' came with the batched reads).' % what)
+                  ' came with the reads of the handouts).' % what)
             print('Times: first run %.1f s, second run %.1f s.' % (first_seconds, second_seconds))
             return 0
         finally:
