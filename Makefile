@@ -31,10 +31,21 @@ MATRIX_INTEGRATION ?= $(OLDEST_CORE)
 # One era on the oldest core keeps `make test` near 25 minutes on 2 cores; the main stage runs every era, and
 # `make matrix MATRIX_ERAS="2024 guide"` runs them all on the oldest too.
 MATRIX_ERAS ?= 2024
+# pylint runs in the main sanity stage with the newest rule set; on the older releases it would only repeat
+# that on the same code, and it is the slowest sanity test (tests/utils/matrix.py).
+MATRIX_SANITY_SKIP ?= pylint
+# The local server's eras for the integration stage: 2024 and guide speak API v1, 2026 the current API
+# (api/v2 + conat). `make integration ERAS=2026` runs the current one alone.
 ERAS ?= 2024 guide
+# The single stages (each also a make target). `make test` runs them in the lanes of TEST_LANES at the same
+# time (tests/utils/run_stages.py): the integration suites mostly wait for project starts while the other
+# stages compute. The stages of one lane run one after another; matrix = matrix-checks + matrix-integration.
 STAGES ?= sanity units server-tests integration awx lint docs matrix
+TEST_LANES ?= integration | sanity units awx lint docs matrix-checks | matrix-integration server-tests
+# Each stage's output of `make test` goes to its own file here (printed whole when the stage fails).
+LOG_DIR ?= $(CURDIR)/tests/output/make-test
 
-.PHONY: help venv sandbox-tools seed-get-pip collection sanity units server-tests integration awx lint dist docs docs-lint docs-site galaxy-importer matrix changelog-release test demo bench clean
+.PHONY: help venv sandbox-tools seed-get-pip collection sanity units server-tests integration awx lint dist docs docs-lint docs-site galaxy-importer matrix matrix-venvs matrix-checks matrix-integration changelog-release test test-prepare demo bench clean
 
 help:
 	@echo "make demo   - start a local CoCalc server and provision an example course against it"
@@ -71,11 +82,17 @@ seed-get-pip: venv
 	$(BIN)/python tests/utils/seed_get_pip.py $(BIN)/python
 
 # Copy what git tracks plus untracked files it does not ignore: the same tree a fresh clone would test.
+# `make test` builds it once before its lanes start and then sets COLLECTION_READY=1, so that stages running
+# at the same time do not delete it under each other.
 collection:
+ifeq ($(COLLECTION_READY),1)
+	@[ -e $(COLLECTION)/galaxy.yml ] || { echo "COLLECTION_READY=1 but $(COLLECTION) was not built"; exit 1; }
+else
 	rm -rf $(BUILD_DIR) && mkdir -p $(COLLECTION)
 	git ls-files -z -co --exclude-standard | while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done \
 		| tar -c --null -T - | tar -x -C $(COLLECTION)
 	! git -C $(COLLECTION) rev-parse --git-dir >/dev/null 2>&1 || { echo "BUILD_DIR=$(BUILD_DIR) lies inside a git checkout: ansible-test would test nothing"; exit 1; }
+endif
 
 sanity: seed-get-pip collection
 	$(ANSIBLE_TEST) sanity --python $(PYVER) --local --color no
@@ -88,7 +105,7 @@ server-tests: venv
 
 integration: venv collection
 	PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/python tests/utils/run_integration.py \
-		--collection $(COLLECTION) $(foreach era,$(ERAS),--era $(era)) $(TARGETS)
+		--collection $(COLLECTION) $(foreach era,$(ERAS),--era $(era)) $(if $(COLLECTION_READY),--log-dir $(LOG_DIR)) $(TARGETS)
 
 # AWX-style run through ansible-runner (credentials injected as environment), plus EE introspection.
 awx: venv collection
@@ -132,9 +149,22 @@ galaxy-importer: venv dist
 
 # Sanity and units on each older ansible-core of tests/utils/versions, each in its own venv on a Python it
 # supports (the main release runs in the main stages), and the integration suite on the oldest one.
+MATRIX_PY = $(BIN)/python tests/utils/matrix.py --collection $(COLLECTION) --build-dir $(BUILD_DIR) \
+	$(foreach era,$(MATRIX_ERAS),--era $(era)) $(foreach test,$(MATRIX_SANITY_SKIP),--sanity-skip $(test))
 matrix: venv collection
-	$(BIN)/python tests/utils/matrix.py --collection $(COLLECTION) --build-dir $(BUILD_DIR) --cores "$(MATRIX)" \
-		--integration "$(MATRIX_INTEGRATION)" $(foreach era,$(MATRIX_ERAS),--era $(era))
+	$(MATRIX_PY) --cores "$(MATRIX)" --integration "$(MATRIX_INTEGRATION)"
+
+# The same in parts, for `make test`'s lanes: every matrix venv at once (before the lanes start), the checks
+# (sanity and units on every older release), and the integration suite on the oldest.
+matrix-venvs:
+	@[ -n "$(PYTHON)" ] || { echo "no Python for the main toolchain (see make help)"; exit 1; }
+	$(PYTHON) tests/utils/matrix.py --collection $(COLLECTION) --build-dir $(BUILD_DIR) --prepare --cores "$(MATRIX)" --integration "$(MATRIX_INTEGRATION)"
+
+matrix-checks: venv collection
+	$(MATRIX_PY) --cores "$(MATRIX)" --stages sanity,units $(if $(COLLECTION_READY),--log-dir $(LOG_DIR))
+
+matrix-integration: venv collection
+	$(MATRIX_PY) --cores "$(MATRIX_INTEGRATION)" --integration "$(MATRIX_INTEGRATION)" --stages integration $(if $(COLLECTION_READY),--log-dir $(LOG_DIR))
 
 # Release prep (not a publish): galaxy.yml and the client's User-Agent get VERSION, and antsibull-changelog turns every fragment into the
 # VERSION section of changelogs/changelog.yaml and CHANGELOG.rst (fragments are removed, keep_fragments: false).
@@ -156,19 +186,23 @@ demo: venv collection
 bench: venv collection
 	PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) $(BIN)/python bench/run_bench.py --collection $(COLLECTION) $(BENCH_ARGS)
 
-# Every stage runs even when an earlier one failed, so one run shows every problem; the exit code is
-# non-zero if any failed. The last line is a plain "N passed, N failed" count of the stages.
-test: venv
-	passed=0; failed=0; failures=""; \
-	for stage in $(STAGES); do \
-		start=$$(date +%s); echo "=== stage $$stage"; \
-		if $(MAKE) --no-print-directory $$stage; then passed=$$((passed+1)); result=ok; \
-		else failed=$$((failed+1)); failures="$$failures $$stage"; result=FAILED; fi; \
-		echo "=== stage $$stage: $$result in $$(( $$(date +%s) - start )) s"; \
-	done; \
-	[ -z "$$failures" ] || echo "failed stages:$$failures"; \
-	echo "stages: $$passed passed, $$failed failed"; \
-	[ $$failed -eq 0 ]
+# The main venv and every matrix venv built at the same time, then the collection copy once.
+test-prepare:
+	$(MAKE) --no-print-directory -j2 venv matrix-venvs
+	$(MAKE) --no-print-directory collection
+
+# Every stage of STAGES, in the lanes of TEST_LANES at the same time; each stage runs even when an earlier
+# one failed, so one run shows every problem. Each stage's output is in LOG_DIR/<stage>.log (printed when
+# it fails); the end is a table of stage seconds and a plain "N passed, N failed" count of the stages.
+test:
+	start=$$(date +%s); rm -rf $(LOG_DIR); mkdir -p $(LOG_DIR); \
+	$(MAKE) --no-print-directory test-prepare > $(LOG_DIR)/prepare.log 2>&1 \
+		|| { cat $(LOG_DIR)/prepare.log; echo "make test: preparing the venvs and the collection failed"; exit 1; }; \
+	echo "=== prepared the venvs and the collection in $$(( $$(date +%s) - start )) s (log: $(LOG_DIR)/prepare.log)"; \
+	IFS='|' read -ra lanes <<< "$(TEST_LANES)"; lane_args=(); for lane in "$${lanes[@]}"; do lane_args+=(--lane "$$lane"); done; \
+	rc=0; $(BIN)/python tests/utils/run_stages.py --log-dir $(LOG_DIR) \
+		--make "$(MAKE) --no-print-directory COLLECTION_READY=1 LOG_DIR=$(LOG_DIR)" "$${lane_args[@]}" || rc=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s in all, venvs and collection included"; exit $$rc
 
 clean:
 	rm -rf $(BUILD_DIR) tests/output

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Connection options shared by every module; must match _api.connection_argument_spec()."""
+"""Connection options shared by every module; must match _module.connection_argument_spec()."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ class ModuleDocFragment(object):
 options:
   api_url:
     description:
-      - Base URL of the CoCalc server, for example V(https://cocalc.example.org). The module sends
-        C(POST <api_url>/api/v1/<endpoint>); a trailing C(/api/v1) in the value is ignored.
-      - The server must still serve CoCalc's HTTP API v1. U(https://cocalc.com) removed API v1 in 2025,
-        so this is a self-hosted CoCalc server (or the local test server of this collection).
+      - Base URL of the CoCalc server, for example V(https://cocalc.com) or V(https://cocalc.example.org).
+        A trailing C(/api/v1) in the value is ignored.
+      - Current CoCalc (U(https://cocalc.com) and self-hosted releases since 2025) and older hubs with
+        API v1 both work; see O(api_version).
       - If not set in the task or in C(module_defaults), the environment variable E(COCALC_API_URL) is used.
     type: str
     required: true
@@ -50,6 +50,21 @@ options:
       - V(0) disables retries.
     type: int
     default: 3
+  api_version:
+    description:
+      - Which generation of CoCalc's HTTP API to speak.
+      - V(v1) sends C(POST <api_url>/api/v1/<endpoint>), the API of hubs up to 2024 (and of the guide).
+      - V(current) speaks the API of current CoCalc (U(https://cocalc.com), releases since 2025, which
+        removed API v1) through C(POST <api_url>/api/v2/<route>) and the C(/api/conat/hub) and
+        C(/api/conat/project) bridges.
+      - V(auto) sends the first call of a task as API v1 and switches to V(current) when the server
+        answers it with current CoCalc's 404 page (which runs nothing, so the call is sent again);
+        no extra call on an API v1 server, one on a current one. The generation used is returned as
+        the result key C(api_version) (shown at C(-v)).
+      - If not set in the task or in C(module_defaults), the environment variable E(COCALC_API_VERSION)
+        is used; without either, V(auto).
+    type: str
+    choices: [auto, v1, current]
 notes:
   - Requires the Python library C(requests) on the host that runs the module; usually that is the
     controller (a task with C(delegate_to) set to V(localhost), or a play on V(localhost)).

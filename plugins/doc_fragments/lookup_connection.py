@@ -6,7 +6,7 @@
 """Connection options of the lookup plugins: the module options of connection.py, but with
 ``env:`` entries, because plugins read environment fallbacks from their documentation.
 
-Keep the texts and defaults equal to connection.py and _api.connection_argument_spec().
+Keep the texts and defaults equal to connection.py and _module.connection_argument_spec().
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ Every failure is a CocalcApiError; its text never contains the API key.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import time
@@ -28,7 +29,8 @@ import traceback
 from urllib.parse import quote, urlsplit
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _wait
-from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (  # noqa: F401 (CocalcError, attempting: also read from here)
+# The errors and attempting() are also importable from here, as before _common.py existed.
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (  # noqa: F401 pylint: disable=unused-import
     CocalcApiError,
     CocalcCheckModeError,
     CocalcError,
@@ -51,6 +53,13 @@ COLLECTION_VERSION = '0.2.0'
 USER_AGENT = 'cocalc.cocalc/%s (+ansible)' % COLLECTION_VERSION
 
 DEFAULT_TIMEOUT = 30
+
+# Which API generation to speak (option api_version / env COCALC_API_VERSION): auto sends the first
+# call as API v1 and switches to the current generation when /api/v1 answers current CoCalc's 404
+# page (nothing ran, so resending is safe); a v1 server costs no extra call.
+API_VERSIONS = ('auto', 'v1', 'current')
+# Markers of the 404 page of current CoCalc's Next.js server (the only answer /api/v1 gets there).
+_NEXT_404_MARKERS = ('__next', 'data-next-head', '/_next/')
 DEFAULT_RETRIES = 3
 
 # Express's default JSON body limit on servers since 2022-07; form bodies may be 1 MB.
@@ -82,25 +91,45 @@ USER_SEARCH_CAP = 50
 USER_SEARCH_BATCH = 1000
 USER_SEARCH_QUERY_CHARS = 50000
 
+# THE table of operations: what the resource code asks for with client.call(<operation>, body), and
+# the kind of each (the RETRY_POLICY row; 'query' is decided per body by call_kind()). The names are
+# API v1's endpoint names and the answers keep API v1's shapes: that is the contract every backend
+# (one per API generation, see _backend_v1.py and _backend_current.py) keeps.
+#   read:       changes nothing (allowed in check mode, retried after any transient failure)
+#   idempotent: a write whose repetition cannot do harm (retried like a read)
+#   once:       a write that must not be repeated blindly (creates, exec, copies, emails, password changes)
+OPERATIONS = {
+    'ping': 'read',
+    'user_search': 'read',
+    'get_usernames': 'read',
+    'read_text_file_from_project': 'read',
+    'public_get_directory_listing': 'read',
+    'public_get_text_file': 'read',
+    'copy_path_status': 'read',
+    'query': None,
+    'write_text_file_to_project': 'idempotent',
+    'invite_collaborator': 'idempotent',
+    'remove_collaborator': 'idempotent',
+    'add_collaborator': 'once',
+    'create_project': 'once',
+    'create_account': 'once',
+    'delete_account': 'once',
+    'change_password': 'once',
+    'change_email_address': 'once',
+    'project_exec': 'once',
+    'copy_path_between_projects': 'once',
+    'copy_public_path_between_projects': 'once',
+    'invite_noncloud_collaborators': 'once',
+    'user_auth': 'once',
+}
+
 # Endpoints that change nothing on the server.
-READ_ONLY_ENDPOINTS = frozenset([
-    'ping',
-    'user_search',
-    'get_usernames',
-    'read_text_file_from_project',
-    'public_get_directory_listing',
-    'public_get_text_file',
-    'copy_path_status',
-])
+READ_ONLY_ENDPOINTS = frozenset(name for name, kind in OPERATIONS.items() if kind == 'read')
 
 # Endpoints whose repetition cannot do harm: reads, and writes the reference shows to be
 # idempotent. create_project, create_account, project_exec, copy_*, invite_noncloud_collaborators
 # (sends email), change_* and user_auth (lockout) are deliberately absent. query is decided per body.
-REPEATABLE_ENDPOINTS = READ_ONLY_ENDPOINTS | frozenset([
-    'write_text_file_to_project',
-    'invite_collaborator',
-    'remove_collaborator',
-])
+REPEATABLE_ENDPOINTS = frozenset(name for name, kind in OPERATIONS.items() if kind in ('read', 'idempotent'))
 
 # THE retry table: which failures a call may be sent again after, by the kind of call. Failure kinds:
 #   'unsent': the hub cannot have done the work: no connection was made (refused, DNS, connect timeout), or
@@ -157,7 +186,12 @@ _NOT_READY_RE = re.compile(r"unable to determine (?:project port|host)|\bno host
 # Body fields that name the projects a call needs running.
 _PROJECT_FIELDS = ('project_id', 'src_project_id', 'target_project_id')
 _BAD_KEY_TEXTS = ('No account found. Is your API key wrong?', 'out of range for type integer',
-                  'You must provide authentication via an API key')
+                  'You must provide authentication via an API key', 'MUST provide an api key',
+                  'must sign in as project or account')
+# Current generation: conat texts carry the JS error class; a bridge timeout says code='408'; the hub's
+# fixed 60 s limit on hub->project calls answers "undefined" (exec).
+_CONAT_ERROR_PREFIX = re.compile(r'^Error: ')
+_GAVE_UP_RE = re.compile(r"code='408'|^undefined$")
 # Servers before May 2019 run calls with an unknown key anonymously; these texts are the result.
 _ANONYMOUS_TEXTS = ('anonymous get queries not allowed', 'no anonymous set queries', 'must be signed in')
 # A query field this server does not know (or lets no user read or change).
@@ -172,7 +206,9 @@ _KIND_TEXTS = (
     ('too_large', re.compile(r'Attempt to open large file')),
     ('not_found', re.compile(r'\bENOENT\b|no such file or directory', re.IGNORECASE)),
     ('no_access', re.compile(r'do(?:es)? not have (?:write|read) access|must have (?:write|read) access|access denied'
-                             r'|ACCESS BLOCKED|not a collaborator|must be an admin', re.IGNORECASE)),
+                             r'|ACCESS BLOCKED|not a collaborator|must be an admin'
+                             # the current generation's words
+                             r'|must be (?:a )?collaborator|must be an owner|only project owners', re.IGNORECASE)),
 )
 _REDACTED = '<redacted>'
 # Keys shorter than this are not searched for in server text: masking every "abc" would garble it.
@@ -328,6 +364,10 @@ def _describe(exc):
     return match.group(1).strip() if match else text
 
 
+def _text_of(raw):
+    return raw.decode('utf-8', 'replace') if isinstance(raw, bytes) else str(raw)
+
+
 def _text_snippet(raw, limit=200):
     """A short one-line excerpt of a non-JSON answer (HTML tags removed)."""
     text = raw.decode('utf-8', 'replace') if isinstance(raw, bytes) else str(raw)
@@ -375,33 +415,93 @@ def _batches(items, max_items, max_chars):
         yield batch
 
 
+class CallOptions(object):
+    """How one operation is sent, settled once by CocalcClient.call() and handed to the backend
+    and post(): which failures may be retried (a RETRY_POLICY row), the HTTP timeout, the body
+    encoding, the ready wait and whether a write is allowed in check mode (probes)."""
+
+    def __init__(self, retry_on, timeout, form=None, ready_wait=None, allow_in_check_mode=False):
+        self.retry_on = retry_on
+        self.timeout = timeout
+        self.form = form
+        self.ready_wait = ready_wait
+        self.allow_in_check_mode = allow_in_check_mode
+
+    def but(self, **changes):
+        """A copy with some fields changed (e.g. a read of one file of a batch: retry_on of a read)."""
+        fields = dict(self.__dict__)
+        fields.update(changes)
+        return CallOptions(**fields)
+
+
+class _NoCookies(requests.cookies.RequestsCookieJar if HAS_REQUESTS else object):
+    """A cookie jar that keeps nothing: current CoCalc sets cookies on every answer, and its
+    remember_me cookie (from auth/sign-up) would override the API key on api/v2, so that later
+    calls would act as the new account. The client authenticates with the key alone."""
+
+    def set_cookie(self, cookie, *args, **kwargs):
+        return None
+
+
+def _new_session(api_key):
+    session = requests.Session()
+    session.cookies = _NoCookies()
+    session.auth = (api_key, '')  # the key is the Basic-auth user; the password is ignored
+    session.headers.update({'User-Agent': USER_AGENT, 'Accept': 'application/json'})
+    return session
+
+
+def _checked(value, ok, text):
+    if not ok(value):
+        raise ValueError(text % (value,))
+    return value
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_next_404(error):
+    """True for current CoCalc's answer to /api/v1/*: its Next.js 404 page (nothing ran)."""
+    if error.http_status != 404 or isinstance(error.body, dict):
+        return False
+    page = error.body.decode('utf-8', 'replace') if isinstance(error.body, bytes) else str(error.body or '')
+    return any(marker in page for marker in _NEXT_404_MARKERS)
+
+
 class CocalcClient:
-    """Client for one CoCalc server and one API key, with one pooled HTTP session."""
+    """Client for one CoCalc server and one API key, with one pooled HTTP session.
+
+    call(operation, body) hands an operation of OPERATIONS to the backend of the server's API
+    generation (api_version: 'v1', 'current', or 'auto' = decided by the first answer); the
+    backend turns it into POSTs through post(), the only place that sends."""
 
     def __init__(self, api_url, api_key, validate_certs=True, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES, pool_size=None,
-                 ready_wait=DEFAULT_READY_WAIT):
+                 ready_wait=DEFAULT_READY_WAIT, api_version=None):
         if not HAS_REQUESTS:
             raise RuntimeError('the Python library requests is required')
         self.api_url = self._normalise_url(api_url)
-        if not isinstance(api_key, str) or not api_key.strip():
-            raise ValueError('api_key must be a non-empty string (option api_key or env COCALC_API_KEY)')
-        self._api_key = api_key
-        if validate_certs not in (True, False):
-            raise ValueError('validate_certs must be true or false')
-        self.validate_certs = validate_certs
-        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
-            raise ValueError('api_timeout must be a positive number of seconds, got %r' % (timeout,))
-        self.timeout = timeout
-        if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 20:
-            raise ValueError('api_retries must be an integer between 0 and 20, got %r' % (retries,))
-        self.retries = retries
+        self._api_key = _checked(api_key, lambda v: isinstance(v, str) and v.strip(),
+                                 'api_key must be a non-empty string (option api_key or env COCALC_API_KEY)%.0s')
+        self.validate_certs = _checked(validate_certs, lambda v: v in (True, False), 'validate_certs must be true or false%.0s')
+        self.timeout = _checked(timeout, lambda v: _is_number(v) and v > 0,
+                                'api_timeout must be a positive number of seconds, got %r')
+        self.retries = _checked(retries, lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 20,
+                                'api_retries must be an integer between 0 and 20, got %r')
+        if api_version is None:
+            api_version = os.environ.get('COCALC_API_VERSION') or 'auto'
+        self.api_version = _checked(api_version, lambda v: v in API_VERSIONS,
+                                    'api_version must be one of auto, v1, current (option api_version or env COCALC_API_VERSION), got %r')
+        # The generation spoken: 'v1' or 'current'; None until auto has seen the first answer.
+        self.generation = None if api_version == 'auto' else api_version
+        self._backends = {}
         # Seconds a project call waits for its project to finish starting (see ProjectNotReady).
         self.ready_wait = ready_wait
         # When True, any call that could change the server raises CocalcCheckModeError.
         self.check_mode = False
-        self._session = requests.Session()
-        self._session.auth = (api_key, '')  # the key is the Basic-auth user; the password is ignored
-        self._session.headers.update({'User-Agent': USER_AGENT, 'Accept': 'application/json'})
+        # Connections kept open (requests' default); backends that fan out use as many threads.
+        self.pool_size = 10
+        self._session = _new_session(api_key)
         if pool_size is not None:
             self.resize_pool(pool_size)
 
@@ -413,12 +513,13 @@ class CocalcClient:
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=size)
         self._session.mount('https://', adapter)
         self._session.mount('http://', adapter)
+        self.pool_size = size
 
     @classmethod
     def from_params(cls, params):
         """Build a client from the connection options (module params or plugin options)."""
         return cls(params['api_url'], params['api_key'], validate_certs=params['validate_certs'],
-                   timeout=params['api_timeout'], retries=params['api_retries'])
+                   timeout=params['api_timeout'], retries=params['api_retries'], api_version=params.get('api_version'))
 
     @staticmethod
     def _normalise_url(api_url):
@@ -443,11 +544,11 @@ class CocalcClient:
     def __exit__(self, *exc_info):
         self.close()
 
-    # ---- transport ----
+    # ---- operations ----
 
     def call(self, endpoint, body=None, retry=None, request_timeout=None, form=None, allow_in_check_mode=False, ready_wait=None,
              **options):
-        """POST /api/v1/<endpoint> and return the decoded success body (a dict).
+        """Run one operation of OPERATIONS and return its answer in API v1's shape (a dict).
 
         The request body is ``body`` (a dict) updated with ``options``; use ``body`` for options
         whose names collide with the keywords here (project_exec has its own ``timeout``).
@@ -455,7 +556,7 @@ class CocalcClient:
         False = never retry.
         request_timeout: seconds for this call (default api_timeout).
         form: None = JSON unless the JSON would exceed the server's 100 kB limit and every value
-        is a string; True/False forces form/JSON.
+        is a string; True/False forces form/JSON (API v1; the current generation takes JSON).
         allow_in_check_mode: let a non-read call through in check mode (for probes).
         ready_wait: seconds to wait for a project that is still starting (default: the client's
         ready_wait). The hub refuses such a call before it reaches the project, so it is sent again
@@ -464,45 +565,106 @@ class CocalcClient:
         """
         payload = dict(body or {})
         payload.update(options)
-        if self.check_mode and not allow_in_check_mode and not is_read_only(endpoint, payload):
-            raise CocalcCheckModeError("internal error: API call '%s' would change the server in check mode" % endpoint)
-        data, content_type = self._encode(payload, form)
+        self.guard(endpoint, is_read_only(endpoint, payload), allow_in_check_mode)
+        how = CallOptions(self._retry_on(endpoint, payload, retry), self.timeout if request_timeout is None else request_timeout,
+                          form, ready_wait, allow_in_check_mode)
+        return self._dispatch(endpoint, payload, how)
+
+    def guard(self, name, read, allowed=False):
+        """The check-mode write guard: refuse a call (operation, route or RPC function) that could
+        change the server. The backends ask again for every route they send."""
+        if self.check_mode and not allowed and not read:
+            raise CocalcCheckModeError("internal error: API call '%s' would change the server in check mode" % name)
+
+    @staticmethod
+    def _retry_on(endpoint, payload, retry):
         if retry is None:
-            retry_on = RETRY_POLICY[call_kind(endpoint, payload)]
-        else:
-            retry_on = RETRY_POLICY['idempotent'] if retry else frozenset()
-        timeout = self.timeout if request_timeout is None else request_timeout
-        url = '%s/api/v1/%s' % (self.api_url, endpoint)
+            return RETRY_POLICY[call_kind(endpoint, payload)]
+        return RETRY_POLICY['idempotent'] if retry else frozenset()
+
+    def _dispatch(self, operation, payload, how):
+        """Hand the operation to the backend of the generation; auto sends it as API v1 first."""
+        if self.generation is not None:
+            return self.backend(self.generation).run(self, operation, payload, how)
+        try:
+            answer = self.backend('v1').run(self, operation, payload, how)
+        except CocalcApiError as err:
+            if _is_next_404(err):
+                # Current CoCalc answers every /api/v1 path with this page before running anything.
+                self.generation = 'current'
+                return self.backend('current').run(self, operation, payload, how)
+            if err.http_status is not None and err.http_status != 404:
+                self.generation = 'v1'
+            raise
+        self.generation = 'v1'
+        return answer
+
+    def backend(self, generation):
+        """The backend object of an API generation ('v1' or 'current'), made at first use."""
+        backend = self._backends.get(generation)
+        if backend is None:
+            # The backends sit above this transport (they call post()); they are imported here, at
+            # first use, because the client that the resource code holds hands operations down to them.
+            if generation == 'v1':
+                from ansible_collections.cocalc.cocalc.plugins.module_utils._backend_v1 import V1Backend as backend_class
+            else:
+                from ansible_collections.cocalc.cocalc.plugins.module_utils._backend_current import CurrentBackend as backend_class
+            backend = self._backends.setdefault(generation, backend_class())
+        return backend
+
+    # ---- transport ----
+
+    def post(self, path, payload, name, how, answers='v1'):
+        """POST <api_url><path> with payload and return the decoded answer: the one place that sends.
+
+        name: what errors call the call (an operation, route or RPC function). answers: 'v1' (event
+        answers, a dict) or 'current' (HTTP 200 {"error"}, any JSON value). Retries follow
+        how.retry_on; a call refused because its project is still starting is sent again within the
+        ready wait (see call())."""
+        data, content_type = self._encode(payload, how.form)
+        url = self.api_url + path
+        decode = self._decode if answers == 'v1' else self._decode_current
         attempt = 0
         waiter = None
         while True:
-            response, error = self._post(endpoint, url, data, content_type, timeout)
+            response, error = self._post(name, url, data, content_type, how.timeout)
             if error is None:
                 try:
-                    return self._decode(endpoint, response, len(data))
+                    return decode(name, response, len(data))
                 except ProjectNotReady as err:
                     # The hub refused the call before it reached the project: sending it again after a
-                    # pause is safe whatever the endpoint, within the ready_wait budget.
-                    projects = [payload[key] for key in _PROJECT_FIELDS if isinstance(payload.get(key), str)]
-                    if projects:
-                        if waiter is None:
-                            budget = self.ready_wait if ready_wait is None else ready_wait
-                            waiter = _wait.Waiter(budget, first=READY_WAIT_FIRST, cap=READY_WAIT_CAP)
-                        if waiter.pause():
-                            continue
-                        err.message += (' (project %s did not become ready within %s seconds: it is still starting, or cannot start)'
-                                        % (' / '.join(projects), waiter.budget))
-                    raise self._note_retries(err, attempt)
+                    # pause is safe whatever the call, within the ready_wait budget.
+                    waiter = waiter or self._ready_waiter(payload, how)
+                    if waiter is not None and waiter.pause():
+                        continue
+                    raise self._note_retries(self._not_ready_spent(err, payload, waiter), attempt)
                 except CocalcApiError as err:
                     error = err
-                    error.failure = _answer_failure(response.status_code, err.body)
-            if error.failure in retry_on and attempt < self.retries:
-                wait = self._retry_wait(attempt, response) if response is not None else _backoff(attempt)
-                if wait is not None:
-                    _wait.sleep(wait)
-                    attempt += 1
-                    continue
-            raise self._note_retries(error, attempt)
+                    error.failure = error.failure or _answer_failure(response.status_code, err.body)
+            wait = self._retry_pause(error, how.retry_on, attempt, response)
+            if wait is None:
+                raise self._note_retries(error, attempt)
+            _wait.sleep(wait)
+            attempt += 1
+
+    def _ready_waiter(self, payload, how):
+        if not _projects_of(payload):
+            return None
+        budget = self.ready_wait if how.ready_wait is None else how.ready_wait
+        return _wait.Waiter(budget, first=READY_WAIT_FIRST, cap=READY_WAIT_CAP)
+
+    @staticmethod
+    def _not_ready_spent(err, payload, waiter):
+        if waiter is not None:
+            err.message += (' (project %s did not become ready within %s seconds: it is still starting, or cannot start)'
+                            % (' / '.join(_projects_of(payload)), waiter.budget))
+        return err
+
+    def _retry_pause(self, error, retry_on, attempt, response):
+        """Seconds to pause before sending the call again, or None to give up with error."""
+        if error.failure not in retry_on or attempt >= self.retries:
+            return None
+        return self._retry_wait(attempt, response) if response is not None else _backoff(attempt)
 
     @staticmethod
     def _note_retries(error, attempt):
@@ -592,6 +754,42 @@ class CocalcClient:
             raise self._error(endpoint, status, event, self._as_text(data['error']), data)
         return data
 
+    def _decode_current(self, name, response, sent_bytes):
+        """Decode an answer of the current generation (api/v2 routes and the conat bridges): any
+        JSON value; failures are HTTP 200 {"error": text} (conat texts start with "Error: "),
+        auth/sign-up's {"issues": {field: text}}, 413 text, and Next's 404 page for unknown routes."""
+        status = response.status_code
+        raw = response.content or b''
+        try:
+            data = json.loads(raw.decode('utf-8'))
+        except ValueError:
+            error = self._error(name, status, None, self._non_json_message(status, response, raw, sent_bytes), raw)
+            if status == 404:
+                error.unknown_endpoint = True
+                error.message += (' (%s answers neither the current CoCalc API (/api/v2, /api/conat) nor, for api_version auto, '
+                                  'CoCalc API v1 (/api/v1))' % self.api_url)
+            raise error
+        if not 200 <= status < 300 or (isinstance(data, dict) and data.get('error') is not None):
+            raise self._current_error(name, status, data)
+        if isinstance(data, dict) and isinstance(data.get('issues'), dict):
+            text = '; '.join('%s: %s' % (key, self._as_text(value)) for key, value in sorted(data['issues'].items()))
+            raise self._error(name, status, 'account_creation_failed', text, data)
+        return data
+
+    def _current_error(self, name, status, data):
+        text = data.get('error') if isinstance(data, dict) else None
+        text = _CONAT_ERROR_PREFIX.sub('', self._as_text(text)) if text is not None else json.dumps(data, sort_keys=True)
+        # An HTTP 200 {"error"} is API v1's event 'error' in the contract's terms.
+        event = 'error' if status == 200 else None
+        error = self._error(name, status, event, text, data, ProjectNotReady if is_not_ready_text(text) else CocalcApiError)
+        if _GAVE_UP_RE.search(text):
+            # A bridge timeout (code 408) or the 60 s hub->project limit ("undefined"): the work may go on.
+            error.failure = 'lost'
+            error.message += ' (the server stopped waiting for the answer; the call may still have run)'
+        elif any(part in text for part in _BAD_KEY_TEXTS + _ANONYMOUS_TEXTS):
+            error.message += ' (the server did not recognise the key as an account; check api_key / COCALC_API_KEY)'
+        return error
+
     @staticmethod
     def _as_text(value):
         if isinstance(value, str):
@@ -605,8 +803,12 @@ class CocalcClient:
         text = 'expected a JSON object, got HTTP %s with %s: %s' % (status, content_type.split(';')[0], _text_snippet(raw))
         if status == 413:
             text += ' (the request body was %d bytes, over the server limit)' % sent_bytes
+        elif status == 404 and any(marker in _text_of(raw) for marker in _NEXT_404_MARKERS) and self.generation == 'v1':
+            text += (' (this is the 404 page of current CoCalc, which has no API v1: set api_version to auto or current)')
         elif status == 404:
             text += ' (is api_url the base URL of a CoCalc server?)'
+            if self.api_version == 'auto':
+                text += ' It serves neither CoCalc API v1 (/api/v1) nor looks like current CoCalc (api/v2, conat).'
         elif status in RETRY_STATUSES:
             text += ' (the server or a proxy in front of it is unavailable)'
         return text
@@ -638,7 +840,7 @@ class CocalcClient:
         if isinstance(value, bytes):
             return value.replace(key.encode('utf-8'), _REDACTED.encode('utf-8'))
         if isinstance(value, dict):
-            return dict((self._redact(k), self._redact(v)) for k, v in value.items())
+            return {self._redact(k): self._redact(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self._redact(v) for v in value]
         return value
@@ -774,10 +976,15 @@ class CocalcClient:
         last 21 days (and at most 100), so it must never be used to look a project up.
         Keyword filters are equality filters, e.g. title='Algebra'.
         """
-        spec = dict((field, None) for field in fields)
+        spec = dict.fromkeys(fields)
         spec['project_id'] = filters.pop('project_id', None)
         spec.update(filters)
         return self.query_get('projects_all', [spec])
+
+
+def _projects_of(payload):
+    """The projects a call needs running (named by its body)."""
+    return [payload[key] for key in _PROJECT_FIELDS if isinstance(payload.get(key), str)]
 
 
 def _drop_unexpected(optional):

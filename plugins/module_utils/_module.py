@@ -44,13 +44,17 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _validate
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import (
+    API_VERSIONS,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     CocalcClient,
 )
-from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (  # noqa: F401 (Outcome and the checks: also read from here)
+# Outcome, the errors, the checks and the diff helpers are also importable from here for code written before
+# _common.py existed (plugins may use either; test_layers keeps the resource files off this module).
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (  # noqa: F401 pylint: disable=unused-import
+    SECRET_FIELDS,
     CocalcApiError,
     CocalcError,
     CocalcInputError,
@@ -59,8 +63,10 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (  # 
     check_non_empty,
     check_uuid,
     diff_changed_keys,
+    predict,
     redact_secrets,
     validated,
+    wanted_changes,
 )
 from ansible_collections.cocalc.cocalc.plugins.module_utils._validate import InvalidInput
 
@@ -85,6 +91,7 @@ def connection_argument_spec():
         validate_certs=dict(type='bool', default=True),
         api_timeout=dict(type='int', default=DEFAULT_TIMEOUT, fallback=(env_fallback, ['COCALC_API_TIMEOUT'])),
         api_retries=dict(type='int', default=DEFAULT_RETRIES),
+        api_version=dict(type='str', choices=list(API_VERSIONS), fallback=(env_fallback, ['COCALC_API_VERSION'])),
     )
 
 
@@ -163,9 +170,12 @@ def run_resource(action, client, params, check_mode, diff_mode, result_key, *arg
     check_mode, *args). Always holds ``warnings`` (a list, maybe empty); ``failed`` and ``msg`` (and
     ``api_error``) on failure, with the result keys when the Outcome itself failed. The client is closed."""
     outcome, error = call_resource(action, client, params, check_mode, *args)
+    # Which API generation the client spoke (api_version auto decides it): shown at -v.
+    spoken = dict(api_version=client.generation) if client.generation else {}
     if error is not None:
-        return dict(failed=True, warnings=[], **error_result(error))
+        return dict(failed=True, warnings=[], **error_result(error), **spoken)
     result = result_of(outcome, result_key, diff_mode)
+    result.update(spoken)
     result['warnings'] = list(outcome.warnings)
     if outcome.failure:
         result.update(failed=True, msg=outcome.failure)

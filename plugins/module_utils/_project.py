@@ -22,7 +22,7 @@ at the same time (the oldest wins; the loser soft-deletes only what it created).
 ensure_project() and list_projects() compose them for the cocalc_project and
 cocalc_project_info modules. read_projects() is also how _collaborators and _course read
 projects (with their own fields): the one place that probes for fields a server refuses.
-Facts they rely on (../shared/real-hub/FLOWS.md): projects are looked up through projects_all
+Facts they rely on (recorded from real hubs): projects are looked up through projects_all
 only (the table "projects" hides projects not edited for 21 days); the ``status`` field holds
 the project's secret token and is never requested; an action_request runs only when its
 ``time`` differs from the stored one and drops every other field of the same set, so it is
@@ -74,7 +74,6 @@ TOKEN_TEMPLATE = '<!-- cocalc.cocalc creating %s -->'
 _TOKEN_RE = re.compile(r'\n*<!-- cocalc\.cocalc creating (\w+)(?: (\S+))? -->')
 # Read to settle a creation: which rows are the same project, and which of them is the oldest.
 SETTLE_FIELDS = ('name', 'title', 'description', 'users', 'deleted', 'created')
-
 
 
 class ProjectError(CocalcError):

@@ -12,7 +12,7 @@ Free of Ansible (and of every other module_utils file), so any layer may use it:
     check_raw_options(spec, raw_params)              # before Ansible turns ['a', 'b'] into "['a', 'b']"
 
 Every failure is an InvalidInput (a ValueError) whose message starts with the option's name and
-never contains a traceback. _module.CocalcInputError derives from it, so code that catches either
+never contains a traceback. _common.CocalcInputError derives from it, so code that catches either
 sees both. Rules that hold for every string, whatever its kind: no NUL character, and a list or a
 dict is never accepted where a string is expected. Lengths are the API's own limits where known,
 and otherwise a bound far above any real use that keeps absurd input (a 20,000-character title)

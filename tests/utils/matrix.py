@@ -6,7 +6,14 @@ first of its Pythons that works here (tests/utils/find_python.sh), rebuilt when 
 stage runs even when an earlier one failed; the end is a table (core, Python, stage, result, seconds)
 and the exit code is non-zero if any stage failed or a release had no usable Python.
 
+`make test` splits this in three so that it runs beside the other stages: --prepare builds every venv at
+the same time (before anything else runs), --stages sanity,units runs the checks, --stages integration the
+suite (each in its own log file under --log-dir, printed when the stage fails).
+pylint is skipped on the older releases (--sanity-skip pylint): the main toolchain's sanity stage runs it
+with the newest rule set on the same code, and it is the slowest test of a sanity run.
+
 Usage: matrix.py --collection DIR --build-dir DIR --cores "2.20.10 ..." [--integration "2.17.14"] [--era 2024 ...]
+                 [--prepare] [--stages sanity,units,integration] [--sanity-skip pylint] [--log-dir DIR]
 """
 
 import argparse
@@ -14,6 +21,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -58,11 +66,57 @@ def ensure_venv(core, python):
     return venv
 
 
-def run(command, venv, cwd, build_dir):
+def prepare(core):
+    """(python, venv, X.Y) of a core, its venv ready and ansible-test's pip bootstrap seeded; None without a Python."""
+    python = find_python(pythons_for(core))
+    if not python:
+        return None
+    venv = ensure_venv(core, python)
+    venv_python = os.path.join(venv, 'bin', 'python')
+    pyver = subprocess.check_output([venv_python, '-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], text=True).strip()
+    subprocess.check_call([venv_python, os.path.join(HERE, 'seed_get_pip.py'), venv_python])
+    return python, venv, pyver
+
+
+def prepare_all(cores):
+    """Every core's venv at the same time (pip mostly waits on downloads); the exit code."""
+    failures = []
+
+    def one(core):
+        try:
+            if prepare(core) is None:
+                failures.append('%s: none of Python %s found' % (core, '/'.join(pythons_for(core))))
+        except (subprocess.CalledProcessError, OSError) as exc:
+            failures.append('%s: %s' % (core, exc))
+
+    threads = [threading.Thread(target=one, args=(core,)) for core in cores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for failure in failures:
+        print('matrix: venv for ansible-core %s' % failure, file=sys.stderr)
+    print('matrix: venvs ready for %s' % ' '.join(cores), flush=True)
+    return 1 if failures else 0
+
+
+def run(command, venv, cwd, build_dir, log_path=None):
+    """Run one stage; with log_path its output goes there and is printed only when the stage fails."""
     env = dict(os.environ, PATH='%s:%s' % (os.path.join(venv, 'bin'), os.environ['PATH']), ANSIBLE_COLLECTIONS_PATH=build_dir)
     env.pop('VIRTUAL_ENV', None)
     print('+ %s' % ' '.join(command), flush=True)
-    return subprocess.call(command, cwd=cwd, env=env)
+    if not log_path:
+        return subprocess.call(command, cwd=cwd, env=env)
+    with open(log_path, 'w+', encoding='utf-8') as log:
+        rc = subprocess.call(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        if rc:
+            log.seek(0)
+            print('--- %s (failed, rc %s):' % (log_path, rc), flush=True)
+            sys.stdout.write(log.read())
+            print('--- end of %s' % log_path, flush=True)
+        else:
+            print('    ok, log: %s' % log_path, flush=True)
+    return rc
 
 
 def main():
@@ -72,31 +126,45 @@ def main():
     parser.add_argument('--cores', required=True, help='space-separated ansible-core releases for sanity and units')
     parser.add_argument('--integration', default='', help='space-separated releases that also run the integration suite')
     parser.add_argument('--era', action='append', default=[], help='server era(s) for the integration runs')
+    parser.add_argument('--prepare', action='store_true', help='only build the venvs (all at the same time) and exit')
+    parser.add_argument('--stages', default='sanity,units,integration', help='which stages to run (comma-separated)')
+    parser.add_argument('--sanity-skip', action='append', default=[], help='sanity test to skip on these releases (repeatable)')
+    parser.add_argument('--log-dir', help="each stage's output in LOG_DIR/matrix-<core>-<stage>.log (printed when it fails)")
     args = parser.parse_args()
+    if args.prepare:
+        return prepare_all(sorted(set(args.cores.split() + args.integration.split())))
+    wanted = args.stages.split(',')
+    if args.log_dir:
+        os.makedirs(args.log_dir, exist_ok=True)
 
     rows = []
     for core in args.cores.split():
-        stages = ['sanity', 'units'] + (['integration'] if core in args.integration.split() else [])
-        python = find_python(pythons_for(core))
-        if not python:
+        stages = [stage for stage in ['sanity', 'units'] + (['integration'] if core in args.integration.split() else []) if stage in wanted]
+        if not stages:
+            continue
+        prepared = prepare(core)
+        if not prepared:
             rows += [(core, 'none of ' + '/'.join(pythons_for(core)), stage, 'NO PYTHON', 0) for stage in stages]
             continue
-        venv = ensure_venv(core, python)
-        venv_python = os.path.join(venv, 'bin', 'python')
-        pyver = subprocess.check_output([venv_python, '-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], text=True).strip()
-        subprocess.check_call([venv_python, os.path.join(HERE, 'seed_get_pip.py'), venv_python])
+        venv, pyver = prepared[1], prepared[2]
         for stage in stages:
             print('=== ansible-core %s on Python %s: %s' % (core, pyver, stage), flush=True)
             if stage == 'integration':
-                command = [venv_python, os.path.join(HERE, 'run_integration.py'), '--collection', args.collection]
+                command = [os.path.join(venv, 'bin', 'python'), os.path.join(HERE, 'run_integration.py'), '--collection', args.collection]
                 for era in args.era:
                     command += ['--era', era]
             else:
                 command = [os.path.join(venv, 'bin', 'ansible-test'), stage, '--python', pyver, '--local', '--color', 'no']
+                if stage == 'sanity':
+                    for test in args.sanity_skip:
+                        command += ['--skip-test', test]
+            log_path = os.path.join(args.log_dir, 'matrix-%s-%s.log' % (core, stage)) if args.log_dir else None
             start = time.monotonic()
-            rc = run(command, venv, args.collection, args.build_dir)
-            rows.append((core, pyver, stage + (' (%s)' % ' '.join(args.era) if stage == 'integration' and args.era else ''),
-                         'ok' if rc == 0 else 'FAILED (rc %s)' % rc, round(time.monotonic() - start)))
+            rc = run(command, venv, args.collection, args.build_dir, log_path)
+            label = stage + (' (%s)' % ' '.join(args.era) if stage == 'integration' and args.era else '')
+            if stage == 'sanity' and args.sanity_skip:
+                label += ' (without %s)' % ', '.join(args.sanity_skip)
+            rows.append((core, pyver, label, 'ok' if rc == 0 else 'FAILED (rc %s)' % rc, round(time.monotonic() - start)))
 
     print('\n| ansible-core | Python | stage | result | seconds |\n|---|---|---|---|---|')
     for row in rows:

@@ -7,7 +7,11 @@ writes tests/integration/integration_config.yml (the variables every target read
 Given COCALC_TEST_URL and COCALC_TEST_API_KEY it uses that server instead (one run, era COCALC_TEST_ERA,
 default 2024); COCALC_TEST_OTHER_API_KEY / COCALC_TEST_OTHER_ACCOUNT_ID name a second account if you have one.
 
-Usage: run_integration.py --collection DIR [--era 2024 --era guide] [ansible-test args/targets...]
+Every era runs in its own copy of the collection (named after the era and this venv, so that the main
+toolchain and an older ansible-core can run the suite at the same time) with its own server; several eras
+run at the same time. With --log-dir each era's output also goes to <log-dir>/integration-<era>.log.
+
+Usage: run_integration.py --collection DIR [--era 2024 --era guide --era 2026] [--log-dir DIR] [ansible-test args/targets...]
 """
 
 import argparse
@@ -24,6 +28,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVE = os.path.join(os.path.dirname(HERE), 'server', 'serve')
 PRINT_LOCK = threading.Lock()
+# The local server's eras: two of API v1 (the 2024 hub, the developers' guide) and the current generation
+# (api/v2 + conat, as CoCalc has spoken since 2025).
+ERAS = ['2024', 'guide', '2026']
+DEFAULT_ERAS = ['2024', 'guide']
+SECONDS = {}  # era -> wall seconds of its run, for the closing lines
 
 
 def start_server(data_dir, era):
@@ -72,9 +81,11 @@ def run_targets(collection, extra, log=None):
 
 
 def era_copy(collection, era):
-    """A copy of the collection for one era, so that eras run at the same time without sharing
-    integration_config.yml or tests/output."""
-    root = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(collection))), 'integration-era-%s' % era)
+    """A copy of the collection for one era, so that eras (and other stages working in the collection, and
+    an older ansible-core's run of the suite) run at the same time without sharing integration_config.yml
+    or tests/output."""
+    venv = os.path.basename(sys.prefix).lstrip('.') or 'python'
+    root = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(collection))), 'integration-%s-era-%s' % (venv, era))
     copy = os.path.join(root, 'ansible_collections', 'cocalc', 'cocalc')
     shutil.rmtree(root, ignore_errors=True)
     shutil.copytree(collection, copy, symlinks=True, ignore=shutil.ignore_patterns('output', '__pycache__'))
@@ -104,25 +115,43 @@ def run_era(collection, era, extra, log=None):
             stop_server(process)
 
 
-def run_eras_at_once(collection, eras, extra):
-    """Every era at the same time, each in its own copy with its own server: the suite waits mostly
-    for project starts, not for the CPU. Each era's output is printed whole when it is done."""
+def run_eras(collection, eras, extra, log_dir=None, at_once=True):
+    """Every era in its own copy with its own server, at the same time unless at_once is false: the suite
+    waits mostly for project starts, not for the CPU. Each era's output is printed whole when it is done
+    (and kept in <log_dir>/integration-<era>.log)."""
     results = {}
+    SECONDS.clear()
 
     def one(era):
         copy = era_copy(collection, era)
-        with tempfile.TemporaryFile(mode='w+') as log:
+        if log_dir:
+            os.makedirs(log_dir, exist_ok=True)
+            log = open(os.path.join(log_dir, 'integration-%s.log' % era), 'w+', encoding='utf-8')  # pylint: disable=consider-using-with
+        else:
+            log = tempfile.TemporaryFile(mode='w+')  # pylint: disable=consider-using-with
+        with log:
             started = time.monotonic()
             try:
                 results[era] = run_era(copy, era, extra, log)
             except Exception as exc:  # pylint: disable=broad-exception-caught
                 results[era] = 'error: %s' % exc
+            SECONDS[era] = time.monotonic() - started
             log.seek(0)
             with PRINT_LOCK:
                 print('=== era %s: output of its integration run (%d s)' % (era, time.monotonic() - started), flush=True)
                 shutil.copyfileobj(log, sys.stdout)
                 sys.stdout.flush()
 
+    if len(eras) == 1 and not log_dir:
+        # One era alone: its output streams as it comes.
+        started = time.monotonic()
+        results[eras[0]] = run_era(era_copy(collection, eras[0]), eras[0], extra)
+        SECONDS[eras[0]] = time.monotonic() - started
+        return results
+    if not at_once:
+        for era in eras:
+            one(era)
+        return results
     threads = [threading.Thread(target=one, args=(era,)) for era in eras]
     for thread in threads:
         thread.start()
@@ -134,8 +163,9 @@ def run_eras_at_once(collection, eras, extra):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--collection', required=True, help='the ansible_collections/cocalc/cocalc copy to test')
-    parser.add_argument('--era', action='append', choices=['2024', 'guide'], help='server era(s) to test against')
+    parser.add_argument('--era', action='append', choices=ERAS, help='server era(s) to test against (default: %s)' % ' '.join(DEFAULT_ERAS))
     parser.add_argument('--one-at-a-time', action='store_true', help='run the eras one after another (default: at the same time)')
+    parser.add_argument('--log-dir', help="also keep each era's output in LOG_DIR/integration-<era>.log")
     args, extra = parser.parse_known_args()
     collection = os.path.abspath(args.collection)
 
@@ -152,18 +182,15 @@ def main():
         write_config(collection, variables)
         return run_targets(collection, extra)
 
-    eras = args.era or ['2024', 'guide']
-    if len(eras) > 1 and not args.one_at_a_time:
-        results = run_eras_at_once(collection, eras, extra)
-    else:
-        results = dict((era, run_era(collection, era, extra)) for era in eras)
+    eras = args.era or DEFAULT_ERAS
+    results = run_eras(collection, eras, extra, args.log_dir, at_once=not args.one_at_a_time)
     failures = 0
     for era in eras:
         if results.get(era):
-            print('=== integration FAILED for era %s (rc=%s)' % (era, results.get(era)), flush=True)
+            print('=== integration FAILED for era %s (rc=%s) in %d s' % (era, results.get(era), SECONDS.get(era, 0)), flush=True)
             failures += 1
         else:
-            print('=== integration passed for era %s' % era, flush=True)
+            print('=== integration passed for era %s in %d s' % (era, SECONDS.get(era, 0)), flush=True)
     return 1 if failures else 0
 
 

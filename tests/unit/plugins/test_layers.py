@@ -133,17 +133,21 @@ MODULE_NAMES = sorted(name[:-len('.py')] for name in os.listdir(os.path.join(PLU
                       if name.startswith('cocalc_') and name.endswith('.py'))
 
 # Ideas with more than one spelling in the collection's history: (canonical, old spellings). One spelling
-# per idea across all modules (/work/shared/DESIGN.md "Names"); where a module used an old spelling, it
-# stays accepted as an alias of the canonical option. Dotted names are suboptions (invite.body).
+# per idea across all modules (/work/shared/DESIGN.md "Names"). Where a module used an old spelling it
+# stays accepted: as an alias of the canonical option, or, where the nesting differs (invite.body vs
+# invite_message, which no alias can reach), as an option beside the canonical one. The invitation's
+# canonical spelling is cocalc_collaborator's flat invite_message / invite_subject; the course keeps its
+# invite dict beside them (either choice leaves one module an old option beside the new one).
 SYNONYMS = {
     'the title of a project': ('title', ('project_title',)),
     'an email address': ('email', ('email_address',)),
-    'the text of an invitation email': ('invite.body', ('invite_message',)),
-    'the subject of an invitation email': ('invite.subject', ('invite_subject',)),
+    'the text of an invitation email': ('invite_message', ('invite.body',)),
+    'the subject of an invitation email': ('invite_subject', ('invite.subject',)),
 }
-# Option names a module accepted before the renames; each must still be accepted (option or alias).
+# Option names modules accepted before the renames; each must still be accepted (option or alias).
 ACCEPTED_BEFORE = {
     'cocalc_collaborator': ('project_title', 'invite_message', 'invite_subject', 'email'),
+    'cocalc_course': ('invite', 'invite.body', 'invite.subject'),
     'cocalc_account': ('email',),
     'cocalc_account_info': ('email',),
 }
@@ -198,8 +202,8 @@ def test_modules_are_found(specs):
     assert all('api_key' in spec for spec in specs.values())
 
 
-@pytest.mark.xfail(reason='handouts[].copy_from of cocalc_course (a path) and copy_from of cocalc_file (a dict) share a name '
-                          '(for h/course11 or h/files11)', strict=True)
+@pytest.mark.xfail(reason='handouts[].copy_from of cocalc_course (a path in materials_project_id) and copy_from of cocalc_file '
+                          '({project_id, path}) share a name with two shapes; remove this mark when one is renamed', strict=True)
 def test_one_name_one_type(specs):
     """The same option name (its last part, at any depth, aliases included) has the same value type in
     every module."""
@@ -220,40 +224,54 @@ def _spelt(dotted, spelling):
 
 
 def synonym_offenders(specs):
-    """Ideas spelt an old way as an option name (not an alias), and old option names no longer accepted."""
+    """Ideas spelt an old way (a plain old name that is not an alias, an old suboption without the canonical
+    option beside it), and option names a module no longer accepts."""
     offenders = []
     for idea, (canonical, old) in sorted(SYNONYMS.items()):
         for spelling in old:
-            where = sorted(set(module for module, spec in specs.items()
-                               for dotted, _option, _aliases in flatten(spec) if _spelt(dotted, spelling)))
+            # No alias reaches across nesting (invite_message vs invite.body): there the old option stays beside the canonical one.
+            nesting_differs = ('.' in spelling) != ('.' in canonical)
+            where = sorted(set(module for module, spec in specs.items() for dotted, _option, _aliases in flatten(spec)
+                               if _spelt(dotted, spelling) and not (nesting_differs and canonical in accepted_names(spec))))
             if where:
-                offenders.append('%s: spelt %s in %s; use %s (with the old spelling as an alias)'
+                offenders.append('%s: spelt %s in %s; use %s (keep the old spelling as an alias)'
                                  % (idea, spelling, ', '.join(where), canonical))
     for module, names in sorted(ACCEPTED_BEFORE.items()):
-        accepted = set()
-        for dotted, _option, aliases in flatten(specs[module]):
-            accepted.update([dotted] + aliases)
+        accepted = accepted_names(specs[module])
         offenders.extend('%s no longer accepts %s' % (module, name) for name in names if name not in accepted)
     return offenders
 
 
+def accepted_names(spec):
+    """Every dotted option name and alias the spec accepts."""
+    accepted = set()
+    for dotted, _option, aliases in flatten(spec):
+        accepted.update([dotted] + aliases)
+    return accepted
+
+
 def test_the_synonym_check_can_fail():
-    spec = dict(project_title=dict(type='str'), email=dict(type='str'))
-    fixed = dict(title=dict(type='str', aliases=['project_title']), email=dict(type='str'))
-    assert synonym_offenders({'cocalc_collaborator': spec, 'cocalc_account': fixed, 'cocalc_account_info': fixed}) == [
-        'the title of a project: spelt project_title in cocalc_collaborator; use title (with the old spelling as an alias)',
-        'cocalc_collaborator no longer accepts invite_message',
-        'cocalc_collaborator no longer accepts invite_subject',
+    course = dict(invite=dict(type='dict', options=dict(body=dict(type='str'), subject=dict(type='str'))))
+    old = dict(project_title=dict(type='str'), email=dict(type='str'), invite_message=dict(type='str'), invite_subject=dict(type='str'))
+    accounts = dict(email=dict(type='str'))
+    assert synonym_offenders({'cocalc_collaborator': old, 'cocalc_course': course, 'cocalc_account': accounts,
+                              'cocalc_account_info': accounts}) == [
+        'the subject of an invitation email: spelt invite.subject in cocalc_course; use invite_subject (keep the old spelling as an alias)',
+        'the text of an invitation email: spelt invite.body in cocalc_course; use invite_message (keep the old spelling as an alias)',
+        'the title of a project: spelt project_title in cocalc_collaborator; use title (keep the old spelling as an alias)',
     ]
-    assert synonym_offenders({'cocalc_collaborator': dict(fixed, invite_message=dict(), invite_subject=dict()),
-                              'cocalc_account': fixed, 'cocalc_account_info': fixed}) == [
-        'the subject of an invitation email: spelt invite_subject in cocalc_collaborator; use invite.subject '
-        '(with the old spelling as an alias)',
-        'the text of an invitation email: spelt invite_message in cocalc_collaborator; use invite.body '
-        '(with the old spelling as an alias)',
-    ]
+    renamed = dict(old, title=dict(type='str', aliases=['project_title']))
+    del renamed['project_title']
+    course.update(invite_message=dict(type='str'), invite_subject=dict(type='str'))
+    assert synonym_offenders({'cocalc_collaborator': renamed, 'cocalc_course': course, 'cocalc_account': accounts,
+                              'cocalc_account_info': accounts}) == []
+    del renamed['invite_subject']
+    assert synonym_offenders({'cocalc_collaborator': renamed, 'cocalc_course': course, 'cocalc_account': accounts,
+                              'cocalc_account_info': accounts}) == ['cocalc_collaborator no longer accepts invite_subject']
 
 
-@pytest.mark.xfail(reason='the renames with aliases belong to h/finders11 (cocalc_collaborator) and have not landed', strict=True)
+@pytest.mark.xfail(reason='title (alias project_title) is on h/finders11; cocalc_course (h/course11) still spells the invitation '
+                          'only invite.body / invite.subject: remove this mark once both are merged and the course accepts '
+                          'invite_message / invite_subject', strict=True)
 def test_one_spelling_per_idea(specs):
     assert synonym_offenders(specs) == []

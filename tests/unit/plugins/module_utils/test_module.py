@@ -47,7 +47,7 @@ def pinging(client, params, check_mode):
 
 def test_connection_argument_spec():
     spec = _module.connection_argument_spec()
-    assert sorted(spec) == ['api_key', 'api_retries', 'api_timeout', 'api_url', 'validate_certs']
+    assert sorted(spec) == ['api_key', 'api_retries', 'api_timeout', 'api_url', 'api_version', 'validate_certs']
     assert spec['api_key']['no_log'] is True
     assert spec['api_url']['fallback'][1] == ['COCALC_API_URL']
     assert spec['api_key']['fallback'][1] == ['COCALC_API_KEY']
