@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 import requests
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils import _accounts, _api, _files, _module
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _accounts, _api, _module, _texts
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcCheckModeError
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import CommandTimeout, exec_in_project
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import API_KEY, API_URL, ApiCall, FakeCocalc
@@ -238,7 +238,7 @@ def test_read_one_file_and_a_missing_one(monkeypatch):
              .reply({'error': "Error: ENOENT: no such file or directory, open 'nope.md'"})]
 
     def action(client):
-        return _files.read_text_file(client, PID, 'a.md'), _files.read_text_file(client, PID, 'nope.md')
+        return _texts.read_text_file(client, PID, 'a.md'), _texts.read_text_file(client, PID, 'nope.md')
     assert run(monkeypatch, calls, action) == ('text', None)
 
 
@@ -263,7 +263,7 @@ def test_read_text_files_keeps_its_contract_in_the_current_generation(monkeypatc
              .reply({'error': "Error: ENOENT: no such file or directory, open 'b'"})]
     fake, client = current(monkeypatch, calls)
     client.pool_size = 1
-    assert _files.read_text_files(client, [(PID, 'a'), (PID, 'b')]) == {(PID, 'a'): 'A', (PID, 'b'): None}
+    assert _texts.read_text_files(client, [(PID, 'a'), (PID, 'b')]) == {(PID, 'a'): 'A', (PID, 'b'): None}
     fake.assert_done()
 
 
