@@ -624,8 +624,7 @@ def test_copy_handouts_are_compared_by_checksum_and_copied_when_missing(monkeypa
     ({'parallel': 65}, 'parallel must be between 1 and 64'),
     ({'invite': {'reply_to': 'nobody'}}, 'invite.reply_to must be one email address'),
     ({'invite': {'subject': 'Hi\nBcc: all@example.edu'}}, 'invite.subject must be one line'),
-    ({'invite': {'body': ' '}}, 'invite.message must be a non-empty string'),  # body is its alias
-    ({'invite': {'message': ' '}}, 'invite.message must be a non-empty string'),
+    ({'invite': {'body': ' '}}, 'invite.body must be a non-empty string'),
     ({'on_drop': 'archive'}, 'on_drop'),
     ({'title': None}, 'title'),
     ({'roster': '/nonexistent/roster.csv', 'students': None}, 'roster: cannot read /nonexistent/roster.csv'),
