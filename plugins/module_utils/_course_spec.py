@@ -78,7 +78,7 @@ def argument_spec():
         materials_project_id=dict(type='str'),
         invite=dict(type='dict', options=dict(
             subject=dict(type='str'),
-            message=dict(type='str', aliases=['body']),
+            body=dict(type='str'),
             reply_to=dict(type='str'),
         )),
         on_drop=dict(type='str', default='keep', choices=['keep', 'remove_student', 'delete']),
@@ -329,7 +329,7 @@ def _check_fields(params):
 def _check_invite(invite):
     """The invite email's options, normalised in place."""
     # The subject is an email header: a line break in it would start another header (Bcc: ...).
-    for option, kind in (('subject', 'email_subject'), ('message', 'email_body')):
+    for option, kind in (('subject', 'email_subject'), ('body', 'email_body')):
         if invite.get(option) is not None:
             validated(kind, invite[option], 'invite.%s' % option)
             check_non_empty(invite[option], 'invite.%s' % option)

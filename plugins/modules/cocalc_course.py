@@ -186,13 +186,11 @@ options:
       subject:
         description: Subject of the invitation. Servers that do not know this field get it only when it is set.
         type: str
-      message:
+      body:
         description:
           - Text of the invitation email; CoCalc adds the sign-up instructions and a link to the project.
           - Default is an invitation naming the project.
-          - The same idea as O(cocalc.cocalc.cocalc_collaborator#module:invite_message).
         type: str
-        aliases: [body]
       reply_to:
         description: Reply-to address of the invitation.
         type: str
@@ -320,7 +318,7 @@ EXAMPLES = r'''
       timeout: 300
     invite:
       subject: Your CoCalc project for Algebra
-      message: Please create a CoCalc account with this address to get your course project.
+      body: Please create a CoCalc account with this address to get your course project.
     on_drop: remove_student
   register: course
 

@@ -134,14 +134,15 @@ MODULE_NAMES = sorted(name[:-len('.py')] for name in os.listdir(os.path.join(PLU
 
 # Ideas with more than one spelling in the collection's history: (canonical, old spellings). One spelling
 # per idea across all modules (/work/shared/DESIGN.md "Names"). Where a module used an old spelling it
-# stays accepted: as an alias of the canonical option, or, where the nesting differs, as an option beside
-# the canonical one. A plain spelling matches an option's last part at any depth, so 'message' covers
-# cocalc_course's invite.message, and cocalc_collaborator's flat invite_message says the same word.
+# stays accepted: as an alias of the canonical option, or, where the nesting differs (invite.body vs
+# invite_message, which no alias can reach), as an option beside the canonical one. The invitation's
+# canonical spelling is cocalc_collaborator's flat invite_message / invite_subject; the course keeps its
+# invite dict beside them (either choice leaves one module an old option beside the new one).
 SYNONYMS = {
     'the title of a project': ('title', ('project_title',)),
     'an email address': ('email', ('email_address',)),
-    # The invitation's text is its message: cocalc_collaborator's invite_message, cocalc_course's invite.message.
-    'the text of an invitation email': ('message', ('body',)),
+    'the text of an invitation email': ('invite_message', ('invite.body',)),
+    'the subject of an invitation email': ('invite_subject', ('invite.subject',)),
 }
 # Option names modules accepted before the renames; each must still be accepted (option or alias).
 ACCEPTED_BEFORE = {
@@ -255,12 +256,13 @@ def test_the_synonym_check_can_fail():
     accounts = dict(email=dict(type='str'))
     assert synonym_offenders({'cocalc_collaborator': old, 'cocalc_course': course, 'cocalc_account': accounts,
                               'cocalc_account_info': accounts}) == [
-        'the text of an invitation email: spelt body in cocalc_course; use message (keep the old spelling as an alias)',
+        'the subject of an invitation email: spelt invite.subject in cocalc_course; use invite_subject (keep the old spelling as an alias)',
+        'the text of an invitation email: spelt invite.body in cocalc_course; use invite_message (keep the old spelling as an alias)',
         'the title of a project: spelt project_title in cocalc_collaborator; use title (keep the old spelling as an alias)',
     ]
     renamed = dict(old, title=dict(type='str', aliases=['project_title']))
     del renamed['project_title']
-    course['invite']['options'] = dict(message=dict(type='str', aliases=['body']), subject=dict(type='str'))
+    course.update(invite_message=dict(type='str'), invite_subject=dict(type='str'))
     assert synonym_offenders({'cocalc_collaborator': renamed, 'cocalc_course': course, 'cocalc_account': accounts,
                               'cocalc_account_info': accounts}) == []
     del renamed['invite_subject']
@@ -268,5 +270,8 @@ def test_the_synonym_check_can_fail():
                               'cocalc_account_info': accounts}) == ['cocalc_collaborator no longer accepts invite_subject']
 
 
+@pytest.mark.xfail(reason='title (alias project_title) is on h/finders11; cocalc_course (h/course11) still spells the invitation '
+                          'only invite.body / invite.subject: remove this mark once both are merged and the course accepts '
+                          'invite_message / invite_subject', strict=True)
 def test_one_spelling_per_idea(specs):
     assert synonym_offenders(specs) == []
