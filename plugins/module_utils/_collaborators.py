@@ -215,7 +215,7 @@ def invitation_fields(client, project, params):
     Options the server may not know (subject, replyto) are only sent when set.
     """
     title = project.get('title') or project['project_id']
-    fields = dict(email=params.get('invite_message') or DEFAULT_INVITE_MESSAGE % title, title=title,
+    fields = dict(email=params.get('invite_body') or DEFAULT_INVITE_MESSAGE % title, title=title,
                   link2proj=params.get('invite_link') or '%s/projects/%s' % (client.api_url, project['project_id']))
     for option, field in INVITE_OPTION_FIELDS:
         if params.get(option):
@@ -293,7 +293,7 @@ def validate_params(params):
     if params.get('purge') and params.get('state') != 'present':
         raise CocalcInputError('purge removes everyone not listed, so it needs state=present')
     # The subject is an email header: a line break in it would start another header (Bcc: ...).
-    for option, kind in (('invite_subject', 'email_subject'), ('invite_message', 'email_body')):
+    for option, kind in (('invite_subject', 'email_subject'), ('invite_body', 'email_body')):
         if params.get(option) is not None:
             validated(kind, params[option], option)
             validated('non_empty', params[option], option)

@@ -467,7 +467,7 @@ def plan_course(spec, state):
 
 def _invite_params(spec):
     """The invite options in the words of _collaborators.invitation_fields()."""
-    return dict(invite_message=spec.invite.get('body'), invite_subject=spec.invite.get('subject'),
+    return dict(invite_body=spec.invite.get('body'), invite_subject=spec.invite.get('subject'),
                 reply_to=spec.invite.get('reply_to'), invite_link=None)
 
 

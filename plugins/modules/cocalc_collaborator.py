@@ -52,7 +52,7 @@ options:
     description:
       - One person, by email address (case does not matter).
       - If nobody has an account with this address and O(state=present), an invitation is sent to it
-        instead (see O(invite_message)); the person joins the project when they sign up with this address.
+        instead (see O(invite_body)); the person joins the project when they sign up with this address.
     type: str
   collaborators:
     description:
@@ -88,11 +88,13 @@ options:
         were invited already. Without it, each address is invited once.
     type: bool
     default: false
-  invite_message:
+  invite_body:
     description:
       - Text of the invitation email to addresses without an account. CoCalc adds sign-up instructions.
       - Defaults to a sentence naming the project title.
+      - The same word as cocalc.cocalc.cocalc_course's O(cocalc.cocalc.cocalc_course#module:invite.body).
     type: str
+    aliases: [invite_message]
   invite_subject:
     description:
       - Subject of the invitation email. The server's default is C(CoCalc Invitation).
@@ -137,7 +139,7 @@ EXAMPLES = r'''
           - account_id: 25e2cae4-05c7-4c28-ae22-1e6d3d2e8bb3
         purge: true
         invite_subject: Your project for Algebra 101
-        invite_message: Welcome to Algebra 101. Please sign up with this address to get your project.
+        invite_body: Welcome to Algebra 101. Please sign up with this address to get your project.
       register: people
 
     - name: Show who was invited by email
@@ -219,7 +221,7 @@ def main():
             state=dict(type='str', default='present', choices=['present', 'absent']),
             purge=dict(type='bool', default=False),
             reinvite=dict(type='bool', default=False),
-            invite_message=dict(type='str'),
+            invite_body=dict(type='str', aliases=['invite_message']),
             invite_subject=dict(type='str'),
             invite_link=dict(type='str'),
             reply_to=dict(type='str'),
