@@ -140,6 +140,9 @@ notes:
   - Modules run as the project's user and can reach what that user can; only the connection's own file
     transfers (for example M(ansible.builtin.fetch) and the modules' payloads) are confined to the home.
   - The Python library C(requests) must be installed on the controller.
+  - "API generations: on current CoCalc (api/v2 and conat) commands run through the project bridge's
+    C(system.exec) as JSON bodies of up to 1 MiB (never form bodies); exit codes, transfers and their
+    checksums are the same."
 requirements:
   - requests >= 2.25
 '''

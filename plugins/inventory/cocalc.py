@@ -89,6 +89,8 @@ options:
 notes:
   - Keep the key out of the inventory file; set E(COCALC_API_KEY) (and E(COCALC_API_URL)), which the
     connection plugin reads as well.
+  - "API generations: works the same on current CoCalc (api/v2 and conat); the projects are read with
+    C(user-query) (API v1's C(query))."
 '''
 
 EXAMPLES = r'''

@@ -49,6 +49,9 @@ notes:
     read with O(public=true) are errors.
   - Several files of a project are read in one request where the server accepts that (the 2024 hub does);
     its answers are matched to the terms by path, whatever their order.
+  - "API generations: on current CoCalc (api/v2 and conat) files are read with the project bridge's
+    C(system.readTextFileFromProject), one call per file (in parallel), with the same results;
+    O(public=true) has no counterpart there and fails with a message saying so."
 seealso:
   - module: cocalc.cocalc.cocalc_public_path
   - module: cocalc.cocalc.cocalc_public_path_info

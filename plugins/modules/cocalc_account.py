@@ -84,6 +84,9 @@ notes:
     is read with a C(query) on C(accounts).
   - The server may send a verification email to a new account.
   - In check mode the module makes only read calls and reports what it would change.
+  - "API generations: on current CoCalc (api/v2 and conat) names and O(new_email) work as on API v1;
+    C(auth/sign-up) creates accounts (admin keys only) and gives each a first project.
+    O(update_password=always) and O(state=absent) have no counterpart there and fail with a message saying so."
 '''
 
 EXAMPLES = r'''

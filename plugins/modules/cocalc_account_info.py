@@ -45,6 +45,10 @@ options:
       - The server returns at most 50 matches and never returns email addresses for name matches.
       - To look up an address, use O(email) instead.
     type: str
+notes:
+  - "API generations: works the same on current CoCalc (api/v2 and conat); addresses are looked up with the
+    hub's C(system.userSearch), names of account IDs with C(accounts/get-names) (an unknown ID is listed in
+    RV(not_found))."
 '''
 
 EXAMPLES = r'''

@@ -116,6 +116,9 @@ notes:
     keeps the record in the file C(.cocalc-ansible-invites.json) in the project's home directory.
   - An invitation only reaches the person if the server can send email.
   - In check mode the module makes only read calls and reports what it would change.
+  - "API generations: works the same on current CoCalc (api/v2 and conat); people are added and removed with
+    C(projects/collaborators/add) and C(projects/collaborators/remove), addresses without an account are
+    invited through the hub's C(projects.inviteCollaboratorWithoutAccount)."
 '''
 
 EXAMPLES = r'''

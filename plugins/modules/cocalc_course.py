@@ -287,6 +287,9 @@ notes:
     5xx and HTML or cut answers; any request answered 429 or 503). A project creation, a copy, an exec and an
     email invitation are never repeated once they may have reached the server; the next run finds out what
     happened and completes only what is missing.
+  - "API generations: works the same on current CoCalc (api/v2 and conat); handouts are read one call per
+    file (in parallel), invitations go through the hub's C(projects.inviteCollaboratorWithoutAccount). The
+    projects' C(course) field is not set."
 seealso:
   - module: cocalc.cocalc.cocalc_project
     description: One project at a time.

@@ -88,6 +88,9 @@ options:
 notes:
   - A process killed by a signal is reported by the server with exit code V(0).
   - Commands run as the project's user, with the project's home as C($HOME).
+  - "API generations: on current CoCalc (api/v2 and conat) the command runs through the project bridge's
+    C(system.exec), again with C(err_on_exit=false), so exit codes come back as on API v1; O(timeout) is not
+    cut at v2 C(exec)'s fixed 60 seconds."
 seealso:
   - module: cocalc.cocalc.cocalc_file
   - module: ansible.builtin.command

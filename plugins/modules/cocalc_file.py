@@ -128,6 +128,9 @@ notes:
   - Checksums and removals run as commands inside the project (C(find), C(sha256sum), C(stat), C(rm)), so
     a task that copies or removes starts the project if it was stopped.
   - The largest text that round-trips is 1 MiB (1048576 bytes of UTF-8), on every server era.
+  - "API generations: on current CoCalc (api/v2 and conat) files are read one call per file, copies use
+    C(projects/copy-path); copying from a public path (O(copy_from.public=true)) has no counterpart there
+    and fails with a message saying so."
 seealso:
   - module: cocalc.cocalc.cocalc_exec
   - module: ansible.builtin.copy

@@ -108,6 +108,9 @@ notes:
   - Requests are retried by what is safe (reads and idempotent writes after timeouts, dropped connections,
     5xx and HTML or cut answers; any request answered 429 or 503), never a C(create_project) or a start/stop
     request that may have reached the server.
+  - "API generations: works the same on current CoCalc (api/v2 and conat). Projects are created with
+    C(projects/create), started and stopped with C(projects/start) and C(projects/stop), which return once
+    the project runs or has stopped; fields are read and set with C(user-query) (API v1's C(query))."
 seealso:
   - module: cocalc.cocalc.cocalc_project_info
     description: List projects and read their state without changing them.

@@ -46,6 +46,9 @@ options:
     description: Also list projects the key's account has hidden.
     type: bool
     default: false
+notes:
+  - "API generations: works the same on current CoCalc (api/v2 and conat); the C(projects_all) table is read
+    with C(user-query) (API v1's C(query))."
 seealso:
   - module: cocalc.cocalc.cocalc_project
     description: Create, change, delete, start and stop a project.

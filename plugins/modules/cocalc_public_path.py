@@ -75,6 +75,9 @@ attributes:
 notes:
   - Any account can list the public paths of any project, so unpublished-but-existing entries
     (with RV(public_path.disabled=true)) stay visible through the API.
+  - "API generations: works the same on current CoCalc (api/v2 and conat); the table C(public_paths) is read
+    and written with C(user-query) (API v1's C(query)), the path check runs through the project bridge's
+    C(system.exec)."
 seealso:
   - module: cocalc.cocalc.cocalc_public_path_info
   - plugin: cocalc.cocalc.cocalc_file

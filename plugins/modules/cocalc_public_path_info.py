@@ -49,6 +49,10 @@ options:
       - Public text files to read, relative to the project's home. Each must lie inside an enabled public path.
     type: list
     elements: str
+notes:
+  - "API generations: on current CoCalc (api/v2 and conat) only RV(public_paths) works (read with
+    C(user-query)); public listings and text reads (O(listing_path), O(text_paths)) have no counterpart
+    there and fail with a message saying so."
 seealso:
   - module: cocalc.cocalc.cocalc_public_path
   - plugin: cocalc.cocalc.cocalc_file
