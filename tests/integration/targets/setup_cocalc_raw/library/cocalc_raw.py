@@ -26,11 +26,17 @@ options:
   op: {type: str, required: true, description: the API v1 operation}
   body: {type: dict, default: {}, description: the API v1 body of the operation}
   timeout: {type: int, default: 120, description: seconds per HTTP call}
+  body_format:
+    type: str
+    default: json
+    choices: [json, form-urlencoded]
+    description: how the body is sent (API v1 limits JSON bodies to 100 kB, form bodies may be larger)
 author: cocalc.cocalc tests
 '''
 
 import base64
 import json
+from urllib.parse import urlencode
 
 from urllib.error import HTTPError
 
@@ -50,20 +56,24 @@ class CallFailed(Exception):
 
 
 class Server:
-    def __init__(self, url, key, timeout):
+    def __init__(self, url, key, timeout, form=False):
         self.url = url.rstrip('/')
         self.key = key
         self.timeout = timeout
+        # body_format form-urlencoded: bodies of API v1 calls and v2 routes go form-encoded (both accept it).
+        self.form = form
         self.calls = []
 
     def post(self, path, payload, auth=True):
         """(HTTP status, decoded JSON answer) of one POST; no cookie jar, so no cookie is ever sent back."""
-        headers = {'Content-Type': 'application/json'}
+        form = self.form and not path.startswith('/api/conat/')
+        headers = {'Content-Type': 'application/x-www-form-urlencoded' if form else 'application/json'}
         if auth:
             headers['Authorization'] = 'Basic ' + base64.b64encode((self.key + ':').encode('utf-8')).decode('ascii')
         self.calls.append(path if path != '/api/conat/hub' and path != '/api/conat/project' else '%s %s' % (path, payload.get('name')))
         try:
-            response = open_url(self.url + path, data=json.dumps(payload), headers=headers, method='POST',
+            data = urlencode(payload) if form else json.dumps(payload)
+            response = open_url(self.url + path, data=data, headers=headers, method='POST',
                                 timeout=self.timeout, follow_redirects='none')
             status, text = response.getcode(), response.read()
         except HTTPError as error:
@@ -165,9 +175,10 @@ def main():
         op=dict(type='str', required=True),
         body=dict(type='dict', default={}),
         timeout=dict(type='int', default=120),
+        body_format=dict(type='str', default='json', choices=['json', 'form-urlencoded']),
     ), supports_check_mode=False)
     params = module.params
-    server = Server(params['api_url'], params['api_key'], params['timeout'])
+    server = Server(params['api_url'], params['api_key'], params['timeout'], form=params['body_format'] == 'form-urlencoded')
     try:
         if params['era'] in V1_ERAS:
             status, answer = server.post('/api/v1/' + params['op'], params['body'])
