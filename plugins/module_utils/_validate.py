@@ -180,26 +180,32 @@ def _walk(spec, raw, prefix, data_options):
 def _check_value(rule, value, option, data_options):
     kind = rule.get('type', 'str')
     if kind == 'str':
-        if isinstance(value, (list, tuple, dict)):
-            raise InvalidInput('%s must be a string, got %s' % (option, _kind_name(value)))
-        if isinstance(value, str) and option.rsplit('.', 1)[-1] not in data_options and '\x00' in value:
-            raise InvalidInput('%s must not contain a NUL character' % option)
+        _check_string(value, option, data_options)
     elif kind == 'list' and isinstance(value, (list, tuple)):
-        elements = rule.get('elements')
-        for index, item in enumerate(value):
-            if elements == 'dict' and isinstance(item, dict) and rule.get('options'):
-                _walk(rule['options'], item, '%s[%d].' % (option, index), data_options)
-            elif elements in ('str', None):
-                _check_value(dict(type='str'), item, '%s[%d]' % (option, index), data_options)
-            else:
-                _no_nul(item, '%s[%d]' % (option, index))
-    elif kind == 'dict' and isinstance(value, dict):
-        if rule.get('options'):
-            _walk(rule['options'], value, option + '.', data_options)
-        else:
-            _no_nul(value, option)
+        _check_list(rule, value, option, data_options)
+    elif kind == 'dict' and isinstance(value, dict) and rule.get('options'):
+        _walk(rule['options'], value, option + '.', data_options)
     else:
         _no_nul(value, option)
+
+
+def _check_string(value, option, data_options):
+    if isinstance(value, (list, tuple, dict)):
+        raise InvalidInput('%s must be a string, got %s' % (option, _kind_name(value)))
+    if isinstance(value, str) and option.rsplit('.', 1)[-1] not in data_options and '\x00' in value:
+        raise InvalidInput('%s must not contain a NUL character' % option)
+
+
+def _check_list(rule, value, option, data_options):
+    elements = rule.get('elements')
+    for index, item in enumerate(value):
+        where = '%s[%d]' % (option, index)
+        if elements == 'dict' and isinstance(item, dict) and rule.get('options'):
+            _walk(rule['options'], item, where + '.', data_options)
+        elif elements in ('str', None):
+            _check_string(item, where, data_options)
+        else:
+            _no_nul(item, where)
 
 
 def _no_nul(value, option):
