@@ -91,7 +91,10 @@ class CocalcApiError(CocalcError):
         return dict(endpoint=self.endpoint, http_status=self.http_status, event=self.event, message=self.message)
 
     def __str__(self):
-        if self.http_status is None:
+        if self.http_status is None and self.unknown_endpoint:
+            # Refused before sending (no counterpart in this API generation): nothing was lost on the way.
+            answer = 'not sent'
+        elif self.http_status is None:
             answer = 'no answer'
         else:
             answer = 'HTTP %s' % self.http_status

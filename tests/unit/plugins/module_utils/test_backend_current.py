@@ -387,6 +387,13 @@ def test_operations_without_a_counterpart_send_nothing(monkeypatch, operation):
     assert err.unknown_endpoint and fake.requests == []
 
 
+def test_a_missing_operation_says_not_sent_not_no_answer(monkeypatch):
+    # "(no answer)" would suggest a lost call that may have run; nothing was sent.
+    err, _fake = fails(monkeypatch, [], lambda c: c.call('delete_account', account_id=AID))
+    assert "API call 'delete_account' failed (not sent): current CoCalc" in str(err)
+    assert 'no answer' not in str(err)
+
+
 def test_a_missing_operation_says_when_api_v1_lost_it(monkeypatch):
     err, _fake = fails(monkeypatch, [], lambda c: c.call('public_get_text_file', project_id=PID, path='a'))
     assert 'CoCalc removed public_get_text_file from API v1 in July 2021' in err.message
