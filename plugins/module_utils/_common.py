@@ -39,7 +39,9 @@ SECRET_FIELDS = frozenset(['api_key', 'password', 'new_password', 'old_password'
 #   missing_argument     this server wants an option the call did not send (argument names it)
 #   not_ready            the project is not running yet (ProjectNotReady)
 #   bad_key              the server did not recognise the API key as an account
-ERROR_KINDS = ('not_found', 'no_access', 'too_large', 'unexpected_argument', 'missing_argument', 'not_ready', 'bad_key')
+#   is_directory         a file operation named a directory (EISDIR; API v1 answered a read with an archive instead)
+ERROR_KINDS = ('not_found', 'no_access', 'too_large', 'unexpected_argument', 'missing_argument', 'not_ready', 'bad_key',
+               'is_directory')
 
 
 # ---- errors ----

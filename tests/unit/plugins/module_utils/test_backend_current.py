@@ -267,6 +267,34 @@ def test_read_text_files_keeps_its_contract_in_the_current_generation(monkeypatc
     fake.assert_done()
 
 
+EISDIR = {'error': 'Error: EISDIR: illegal operation on a directory, read'}
+
+
+def test_a_directory_read_is_an_item_error_of_a_batch(monkeypatch):
+    calls = [project(PID, 'system.readTextFileFromProject', [{'path': 'a'}]).reply('A'),
+             project(PID, 'system.readTextFileFromProject', [{'path': 'd'}]).reply(EISDIR)]
+    fake, client = current(monkeypatch, calls)
+    client.pool_size = 1
+    answer = client.call('read_text_file_from_project', project_id=PID, path=['a', 'd'])
+    fake.assert_done()
+    assert answer['content'] == [{'project_id': PID, 'path': 'a', 'content': 'A'},
+                                 {'project_id': PID, 'path': 'd', 'error': 'EISDIR: illegal operation on a directory, read'}]
+
+
+@pytest.mark.parametrize('paths', [['d'], ['a', 'd']])
+def test_the_lookup_says_a_directory_is_a_directory(monkeypatch, paths):
+    # One path is a single read, two are a batch: both say what v1's archive answer made the lookup say.
+    calls = [project(PID, 'system.readTextFileFromProject', [{'path': 'a'}]).reply('A')] if 'a' in paths else []
+    calls.append(project(PID, 'system.readTextFileFromProject', [{'path': 'd'}]).reply(EISDIR))
+    monkeypatch.setattr(_texts, 'check_in_home', lambda *args: None)
+    fake, client = current(monkeypatch, calls)
+    client.pool_size = 1
+    with pytest.raises(_texts.CocalcInputError) as info:
+        _texts.read_project_texts(client, PID, paths)
+    fake.assert_done()
+    assert str(info.value) == "Could not read 'd' of project %s: it is a directory; name a file" % PID
+
+
 def test_exec_passes_err_on_exit_and_the_bridge_timeout(monkeypatch):
     opts = {'command': 'sh', 'err_on_exit': False, 'args': ['-c', 'exit 3'], 'timeout': 100}
     calls = [project(PID, 'system.exec', [opts], timeout_ms=129000).expect_timeout(130)
