@@ -408,6 +408,21 @@ def test_change_email_address(monkeypatch):
     run(monkeypatch, calls, lambda c: c.call('change_email_address', account_id=AID, new_email_address='n@example.com', password='pw-123456'))
 
 
+@pytest.mark.parametrize('answer, code, text', [
+    ('password is not correct', 'invalid_password', 'password is not the current password of the account'),
+    ('email address is not valid', 'email_invalid', 'the server does not accept new_email as an email address'),
+    ('email address "n@example.com" is already in use by another account', 'email_already_taken',
+     'new_email is already the address of an account'),
+])
+def test_email_change_refusals_are_api_v1_error_codes(monkeypatch, answer, code, text):
+    calls = [v2('accounts/set-email-address', {'email_address': 'n@example.com', 'password': 'pw-123456'}).reply({'error': answer})]
+    err, _fake = fails(monkeypatch, calls, lambda c: _accounts.change_own_email(c, AID, 'n@example.com', 'pw-123456'))
+    assert err.body == {'event': 'changed_email_address', 'error': code}
+    assert err.endpoint == 'change_email_address' and err.event == 'changed_email_address'
+    assert str(err) == ("Could not change the email address of the account of the API key to n@example.com: API call "
+                        "'change_email_address' failed (HTTP 200, event 'changed_email_address'): %s" % text)
+
+
 @pytest.mark.parametrize('operation', ['change_password', 'delete_account', 'public_get_text_file', 'public_get_directory_listing',
                                        'copy_public_path_between_projects', 'user_auth'])
 def test_operations_without_a_counterpart_send_nothing(monkeypatch, operation):
