@@ -14,7 +14,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 import requests
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils import _accounts, _api, _module, _texts
+from unittest.mock import ANY
+
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _accounts, _api, _files, _module, _texts
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcCheckModeError
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import CommandTimeout, exec_in_project
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import API_KEY, API_URL, ApiCall, FakeCocalc
@@ -265,6 +267,34 @@ def test_read_text_files_keeps_its_contract_in_the_current_generation(monkeypatc
     client.pool_size = 1
     assert _texts.read_text_files(client, [(PID, 'a'), (PID, 'b')]) == {(PID, 'a'): 'A', (PID, 'b'): None}
     fake.assert_done()
+
+
+PUBLIC_COPY = {'project_id': PID2, 'path': 'pub/sheet.md', 'public': True}
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_a_public_copy_fails_before_any_call_in_the_current_generation(monkeypatch, check_mode):
+    fake, client = current(monkeypatch, [])
+    with pytest.raises(_texts.CocalcInputError) as info:
+        _files.ensure_copy(client, PID, 'sheet.md', dict(PUBLIC_COPY), check_mode)
+    fake.assert_done()
+    assert fake.requests == []
+    assert str(info.value).startswith("copy_from.public: copying a public path of a project the key's account is not on is not "
+                                      "possible with current CoCalc")
+
+
+def test_a_public_copy_in_auto_fails_once_the_probe_found_current_cocalc(monkeypatch):
+    # auto learns the generation from the source probe (a read); its refusal by a non-member is not the message.
+    calls = [ApiCall('project_exec', ANY).expect_timeout(150).raw(NEXT_404, 404),
+             project(PID2, 'system.exec', ANY, ANY).expect_timeout(150).reply({'error': 'Error: user must be a collaborator on the project'}),
+             project(PID, 'system.exec', ANY, ANY).expect_timeout(150).reply({'stdout': '@missing\0@missing\0', 'stderr': '', 'exit_code': 0})]
+    fake = FakeCocalc(monkeypatch, calls)
+    client = fake.client(api_version='auto')
+    with pytest.raises(_texts.CocalcInputError) as info:
+        _files.ensure_copy(client, PID, 'sheet.md', dict(PUBLIC_COPY), False)
+    fake.assert_done()
+    assert client.generation == 'current'
+    assert 'not possible with current CoCalc' in str(info.value) and 'nothing was copied' in str(info.value)
 
 
 EISDIR = {'error': 'Error: EISDIR: illegal operation on a directory, read'}
