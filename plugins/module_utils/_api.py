@@ -196,6 +196,7 @@ _KIND_TEXTS = (
     ('not_ready', _NOT_READY_RE),
     ('bad_key', re.compile('|'.join(re.escape(text) for text in _BAD_KEY_TEXTS + _ANONYMOUS_TEXTS))),
     ('too_large', re.compile(r'Attempt to open large file')),
+    ('is_directory', re.compile(r'\bEISDIR\b|illegal operation on a directory')),
     ('not_found', re.compile(r'\bENOENT\b|no such file or directory', re.IGNORECASE)),
     ('no_access', re.compile(r'do(?:es)? not have (?:write|read) access|must have (?:write|read) access|access denied'
                              r'|ACCESS BLOCKED|not a collaborator|must be an admin'

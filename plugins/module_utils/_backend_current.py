@@ -84,6 +84,10 @@ MISSING = frozenset(['change_password', 'delete_account', 'public_get_text_file'
 _SIGN_UP_FIELDS = {'email': 'email_address', 'firstName': 'first_name', 'lastName': 'last_name', 'terms': 'agreed_to_terms'}
 _COPY_SWITCHES = ('overwrite_newer', 'delete_missing', 'backup', 'timeout', 'exclude', 'wait_until_done')
 _EXEC_TEXTS = ("command '", "killed command '")
+# accounts/set-email-address's refusals (L262-L264, and the wrong password's text) -> API v1's error codes of
+# changed_email_address, which the resource code turns into texts naming its options.
+_EMAIL_ERRORS = (('password is not correct', 'invalid_password'), ('email address is not valid', 'email_invalid'),
+                 ('is already in use by another account', 'email_already_taken'))
 
 
 def _unexpected(name, answer):
@@ -310,6 +314,12 @@ class CurrentBackend(object):
         return {'event': 'account_created', 'account_id': answer['account_id']}
 
     def _op_change_email_address(self, client, payload, how):
-        self.v2(client, 'accounts/set-email-address',
-                dict(email_address=payload.get('new_email_address'), password=payload.get('password')), how)
+        try:
+            self.v2(client, 'accounts/set-email-address',
+                    dict(email_address=payload.get('new_email_address'), password=payload.get('password')), how)
+        except CocalcApiError as err:
+            code = next((code for text, code in _EMAIL_ERRORS if err.http_status == 200 and text in err.message), None)
+            if code is not None:
+                err.event, err.body = 'changed_email_address', {'event': 'changed_email_address', 'error': code}
+            raise
         return {'event': 'changed_email_address'}

@@ -39,7 +39,9 @@ SECRET_FIELDS = frozenset(['api_key', 'password', 'new_password', 'old_password'
 #   missing_argument     this server wants an option the call did not send (argument names it)
 #   not_ready            the project is not running yet (ProjectNotReady)
 #   bad_key              the server did not recognise the API key as an account
-ERROR_KINDS = ('not_found', 'no_access', 'too_large', 'unexpected_argument', 'missing_argument', 'not_ready', 'bad_key')
+#   is_directory         a file operation named a directory (EISDIR; API v1 answered a read with an archive instead)
+ERROR_KINDS = ('not_found', 'no_access', 'too_large', 'unexpected_argument', 'missing_argument', 'not_ready', 'bad_key',
+               'is_directory')
 
 
 # ---- errors ----
@@ -91,7 +93,10 @@ class CocalcApiError(CocalcError):
         return dict(endpoint=self.endpoint, http_status=self.http_status, event=self.event, message=self.message)
 
     def __str__(self):
-        if self.http_status is None:
+        if self.http_status is None and self.unknown_endpoint:
+            # Refused before sending (no counterpart in this API generation): nothing was lost on the way.
+            answer = 'not sent'
+        elif self.http_status is None:
             answer = 'no answer'
         else:
             answer = 'HTTP %s' % self.http_status

@@ -53,7 +53,12 @@ def ensure_copy(client, project_id, path, copy_from, check_mode):
     src_project_id, src_path, options = _copy_source(copy_from)
     # A file copied onto an existing directory lands inside it (rsync), so both are probed.
     nested = posixpath.join(path, posixpath.basename(src_path))
-    source, target, inside = _probe_copy(client, project_id, path, nested, src_project_id, src_path, options)
+    _no_public_copy(client, options)
+    try:
+        source, target, inside = _probe_copy(client, project_id, path, nested, src_project_id, src_path, options)
+    finally:
+        # With api_version auto the probe's first call (a read) decides the generation: refuse before any copy.
+        _no_public_copy(client, options)
     if source is not None and source.kind == 'file' and target.kind == 'directory':
         path, target = nested, inside
     plan = plan_copy(source, target, options) if source is not None else None
@@ -67,6 +72,14 @@ def ensure_copy(client, project_id, path, copy_from, check_mode):
     before = _file_diff_maps(path, target.files) if target.kind != 'missing' else None
     return Outcome(tree_info(project_id, path, plan.kind_after, plan.files_after), True,
                    before=before, after=_file_diff_maps(path, plan.files_after))
+
+
+def _no_public_copy(client, options):
+    """Fail when copy_from.public asks for a copy the API generation spoken cannot make."""
+    if options.public and client.generation == 'current':
+        raise CocalcInputError("copy_from.public: copying a public path of a project the key's account is not on is not possible "
+                               "with current CoCalc (api/v2, conat has no counterpart of API v1's copy_public_path_between_projects); "
+                               "nothing was copied. Add the account to the source project as a collaborator and copy without public")
 
 
 def _copy_source(copy_from):

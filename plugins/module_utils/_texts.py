@@ -437,6 +437,9 @@ def read_project_texts(client, project_id, paths):
 def _usable_text(text, project_id, path):
     """A text of read_text_files, or the error that says why there is none."""
     where = "Could not read '%s' of project %s" % (path, project_id)
+    if isinstance(text, CocalcApiError) and text.kind == 'is_directory':
+        # The current generation's per-file EISDIR: the same mistake as v1's archive answer below.
+        raise CocalcInputError('%s: it is a directory; name a file' % where)
     if isinstance(text, CocalcApiError):
         if text.attempted is None:
             text.attempted = where[len('Could not '):]

@@ -130,7 +130,7 @@ notes:
   - The largest text that round-trips is 1 MiB (1048576 bytes of UTF-8), on every server era.
   - "API generations: on current CoCalc (api/v2 and conat) files are read one call per file, copies use
     C(projects/copy-path); copying from a public path (O(copy_from.public=true)) has no counterpart there
-    and fails with a message saying so."
+    and fails with a message saying so, before it copies anything (also in check mode)."
 seealso:
   - module: cocalc.cocalc.cocalc_exec
   - module: ansible.builtin.copy

@@ -11,6 +11,7 @@ import os
 import queue
 import sqlite3
 
+from .faults import QUERY_ENDPOINTS
 from .util import now_iso
 
 SCHEMA = """
@@ -64,10 +65,19 @@ CREATE TABLE IF NOT EXISTS fault_stats (
     calls INTEGER NOT NULL,
     PRIMARY KEY (endpoint, mode)
 );
+CREATE TABLE IF NOT EXISTS query_get_calls (
+    endpoint TEXT NOT NULL,
+    status TEXT NOT NULL,
+    calls INTEGER NOT NULL,
+    PRIMARY KEY (endpoint, status)
+);
+-- Data dirs from before era 2026's query names were counted: their gets were all `query` calls.
 CREATE TABLE IF NOT EXISTS query_gets (
     status TEXT PRIMARY KEY,
     calls INTEGER NOT NULL
 );
+INSERT OR IGNORE INTO query_get_calls (endpoint, status, calls) SELECT 'query', status, calls FROM query_gets;
+DROP TABLE query_gets;
 CREATE TABLE IF NOT EXISTS client_error_log (
     id TEXT PRIMARY KEY,
     account_id TEXT,
@@ -323,26 +333,27 @@ class Store:
             return uid
 
     def count_request(self, endpoint, status, query_get=False, fault=None):
-        """Count one routed POST; `query_get` when it was a `query` call its engine classified a get;
-        `fault` the mode of the injected fault that hit it, if any."""
+        """Count one routed POST; `query_get` when it was a user query (QUERY_ENDPOINTS) its engine
+        classified a get; `fault` the mode of the injected fault that hit it, if any."""
         with self.transaction() as conn:
             if fault:
                 conn.execute('INSERT INTO fault_stats (endpoint, mode, calls) VALUES (?, ?, 1) '
                              'ON CONFLICT (endpoint, mode) DO UPDATE SET calls = calls + 1', (endpoint, fault))
             conn.execute('INSERT INTO stats (endpoint, status, calls) VALUES (?, ?, 1) '
                          'ON CONFLICT (endpoint, status) DO UPDATE SET calls = calls + 1', (endpoint, str(status)))
-            if endpoint == 'query' and query_get:
-                conn.execute('INSERT INTO query_gets (status, calls) VALUES (?, 1) '
-                             'ON CONFLICT (status) DO UPDATE SET calls = calls + 1', (str(status),))
+            if endpoint in QUERY_ENDPOINTS and query_get:
+                conn.execute('INSERT INTO query_get_calls (endpoint, status, calls) VALUES (?, ?, 1) '
+                             'ON CONFLICT (endpoint, status) DO UPDATE SET calls = calls + 1', (endpoint, str(status)))
 
     def stats(self):
-        """{endpoint: {calls, http_status: {status: n}}}; the `query` entry adds `gets` (calls its engine
-        classified as gets) and `sets` (every other query call), so gets + sets = calls."""
+        """{endpoint: {calls, http_status: {status: n}}}; the entries of user queries (QUERY_ENDPOINTS: v1's
+        `query`, era 2026's `user-query` and `hub:db.userQuery`) add `gets` (calls the engine classified as
+        gets) and `sets` (every other call), so gets + sets = calls."""
         with self.connection() as conn:
             conn.execute('BEGIN')   # one snapshot for both tables
             try:
                 rows = self._rows(conn, 'SELECT endpoint, status, calls FROM stats ORDER BY endpoint, status')
-                gets = self._rows(conn, 'SELECT COALESCE(SUM(calls), 0) FROM query_gets')[0][0]
+                gets = dict(self._rows(conn, 'SELECT endpoint, SUM(calls) FROM query_get_calls GROUP BY endpoint'))
                 faulted = self._rows(conn, 'SELECT endpoint, mode, calls FROM fault_stats ORDER BY endpoint, mode')
             finally:
                 conn.execute('COMMIT')
@@ -353,10 +364,11 @@ class Store:
             entry['http_status'][status] = calls
         for endpoint, mode, calls in faulted:
             result.setdefault(endpoint, {'calls': 0, 'http_status': {}}).setdefault('faults', {})[mode] = calls
-        if 'query' in result:
-            entry = result['query']
-            entry['gets'] = min(gets, entry['calls'])
-            entry['sets'] = entry['calls'] - entry['gets']
+        for endpoint in QUERY_ENDPOINTS:
+            entry = result.get(endpoint)
+            if entry is not None:
+                entry['gets'] = min(gets.get(endpoint, 0), entry['calls'])
+                entry['sets'] = entry['calls'] - entry['gets']
         return result
 
     # ---- meta (what a data dir remembers about itself, e.g. the era it was last served in) --
@@ -417,5 +429,5 @@ class Store:
     def reset_stats(self):
         with self.transaction() as conn:
             conn.execute('DELETE FROM stats')
-            conn.execute('DELETE FROM query_gets')
+            conn.execute('DELETE FROM query_get_calls')
             conn.execute('DELETE FROM fault_stats')

@@ -1035,6 +1035,8 @@ class V2Handler(ApiHandler):
         return json.dumps(value, ensure_ascii=False, separators=(',', ':')).encode('utf-8', 'backslashreplace')
 
     def handle_any(self):
+        # Whether this request is a user query its engine classifies a get (counted apart in `serve stats`).
+        self._query_get = False
         path = urlsplit(self.path).path
         raw = self._read_body()
         if raw is None:
@@ -1045,6 +1047,7 @@ class V2Handler(ApiHandler):
         bridge, endpoint, params = request
         from . import conat   # pylint: disable=import-outside-toplevel
         name = conat.stats_name(bridge, params) if bridge else endpoint
+        self._query_get = name in faults.QUERY_ENDPOINTS and faults.query_kind(conat.query_body(name, params)) == 'get'
         fault = self.hub.faults.choose(name, lambda: faults.query_kind(conat.query_body(name, params)))
         if fault and fault['mode'] == 'status_before':
             self._count(name, fault['status'], fault)
@@ -1134,6 +1137,7 @@ class V2Handler(ApiHandler):
 
     def _count(self, name, status, fault=None):
         try:
-            self.hub.store.count_request(name, status, fault=fault['mode'] if fault else None)
+            self.hub.store.count_request(name, status, query_get=getattr(self, '_query_get', False),
+                                         fault=fault['mode'] if fault else None)
         except Exception:  # pylint: disable=broad-except
             traceback.print_exc(file=sys.stderr)

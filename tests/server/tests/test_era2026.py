@@ -99,6 +99,25 @@ def test_stats_are_keyed_by_route_and_bridge_function(server, alice):
     assert calls('hub:system.ping') == 1
 
 
+def test_stats_split_user_queries_into_gets_and_sets_like_v1s_query(server, alice):
+    # The course and its benchmark count query sets as writes: both names of era 2026's user query are split.
+    project_id = alice.ok('projects/create', title='counted')['project_id']
+    before = server.stats()
+    alice.ok('user-query', query={'accounts': {'account_id': None}})                                   # get
+    alice.ok('user-query', query={'projects': {'project_id': project_id, 'title': 'renamed'}})         # set
+    alice.ok('user-query', query={'projects': {'project_id': project_id, 'description': None}}, options=[{'set': True}])  # set
+    alice.post('/api/v2/user-query', data=b'{', headers={'Content-Type': 'application/json'})          # refused: a set
+    assert alice.hub('db.userQuery', {'query': {'accounts': {'account_id': None}}})['accounts']       # get
+    alice.hub('db.userQuery', {'query': {'projects': {'project_id': project_id, 'title': 'again'}}})  # set
+    after = server.stats()
+
+    def split(name):
+        return tuple(after[name][key] - before.get(name, {}).get(key, 0) for key in ('calls', 'gets', 'sets'))
+    assert split('user-query') == (4, 1, 3)
+    assert split('hub:db.userQuery') == (2, 1, 1)
+    assert 'gets' not in after['projects/create']
+
+
 def test_a_deleted_key_works_for_the_cache_time_then_never(server, alice):
     made = alice.ok('api-keys', action='create', name='short-lived')['response'][0]
     temp = made['secret']

@@ -14,7 +14,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 import requests
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils import _accounts, _api, _module, _texts
+from unittest.mock import ANY
+
+from ansible_collections.cocalc.cocalc.plugins.module_utils import _accounts, _api, _files, _module, _texts
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcCheckModeError
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import CommandTimeout, exec_in_project
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import API_KEY, API_URL, ApiCall, FakeCocalc
@@ -267,6 +269,62 @@ def test_read_text_files_keeps_its_contract_in_the_current_generation(monkeypatc
     fake.assert_done()
 
 
+PUBLIC_COPY = {'project_id': PID2, 'path': 'pub/sheet.md', 'public': True}
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_a_public_copy_fails_before_any_call_in_the_current_generation(monkeypatch, check_mode):
+    fake, client = current(monkeypatch, [])
+    with pytest.raises(_texts.CocalcInputError) as info:
+        _files.ensure_copy(client, PID, 'sheet.md', dict(PUBLIC_COPY), check_mode)
+    fake.assert_done()
+    assert fake.requests == []
+    assert str(info.value).startswith("copy_from.public: copying a public path of a project the key's account is not on is not "
+                                      "possible with current CoCalc")
+
+
+def test_a_public_copy_in_auto_fails_once_the_probe_found_current_cocalc(monkeypatch):
+    # auto learns the generation from the source probe (a read); its refusal by a non-member is not the message.
+    calls = [ApiCall('project_exec', ANY).expect_timeout(150).raw(NEXT_404, 404),
+             project(PID2, 'system.exec', ANY, ANY).expect_timeout(150).reply({'error': 'Error: user must be a collaborator on the project'}),
+             project(PID, 'system.exec', ANY, ANY).expect_timeout(150).reply({'stdout': '@missing\0@missing\0', 'stderr': '', 'exit_code': 0})]
+    fake = FakeCocalc(monkeypatch, calls)
+    client = fake.client(api_version='auto')
+    with pytest.raises(_texts.CocalcInputError) as info:
+        _files.ensure_copy(client, PID, 'sheet.md', dict(PUBLIC_COPY), False)
+    fake.assert_done()
+    assert client.generation == 'current'
+    assert 'not possible with current CoCalc' in str(info.value) and 'nothing was copied' in str(info.value)
+
+
+EISDIR = {'error': 'Error: EISDIR: illegal operation on a directory, read'}
+
+
+def test_a_directory_read_is_an_item_error_of_a_batch(monkeypatch):
+    calls = [project(PID, 'system.readTextFileFromProject', [{'path': 'a'}]).reply('A'),
+             project(PID, 'system.readTextFileFromProject', [{'path': 'd'}]).reply(EISDIR)]
+    fake, client = current(monkeypatch, calls)
+    client.pool_size = 1
+    answer = client.call('read_text_file_from_project', project_id=PID, path=['a', 'd'])
+    fake.assert_done()
+    assert answer['content'] == [{'project_id': PID, 'path': 'a', 'content': 'A'},
+                                 {'project_id': PID, 'path': 'd', 'error': 'EISDIR: illegal operation on a directory, read'}]
+
+
+@pytest.mark.parametrize('paths', [['d'], ['a', 'd']])
+def test_the_lookup_says_a_directory_is_a_directory(monkeypatch, paths):
+    # One path is a single read, two are a batch: both say what v1's archive answer made the lookup say.
+    calls = [project(PID, 'system.readTextFileFromProject', [{'path': 'a'}]).reply('A')] if 'a' in paths else []
+    calls.append(project(PID, 'system.readTextFileFromProject', [{'path': 'd'}]).reply(EISDIR))
+    monkeypatch.setattr(_texts, 'check_in_home', lambda *args: None)
+    fake, client = current(monkeypatch, calls)
+    client.pool_size = 1
+    with pytest.raises(_texts.CocalcInputError) as info:
+        _texts.read_project_texts(client, PID, paths)
+    fake.assert_done()
+    assert str(info.value) == "Could not read 'd' of project %s: it is a directory; name a file" % PID
+
+
 def test_exec_passes_err_on_exit_and_the_bridge_timeout(monkeypatch):
     opts = {'command': 'sh', 'err_on_exit': False, 'args': ['-c', 'exit 3'], 'timeout': 100}
     calls = [project(PID, 'system.exec', [opts], timeout_ms=129000).expect_timeout(130)
@@ -380,11 +438,33 @@ def test_change_email_address(monkeypatch):
     run(monkeypatch, calls, lambda c: c.call('change_email_address', account_id=AID, new_email_address='n@example.com', password='pw-123456'))
 
 
+@pytest.mark.parametrize('answer, code, text', [
+    ('password is not correct', 'invalid_password', 'password is not the current password of the account'),
+    ('email address is not valid', 'email_invalid', 'the server does not accept new_email as an email address'),
+    ('email address "n@example.com" is already in use by another account', 'email_already_taken',
+     'new_email is already the address of an account'),
+])
+def test_email_change_refusals_are_api_v1_error_codes(monkeypatch, answer, code, text):
+    calls = [v2('accounts/set-email-address', {'email_address': 'n@example.com', 'password': 'pw-123456'}).reply({'error': answer})]
+    err, _fake = fails(monkeypatch, calls, lambda c: _accounts.change_own_email(c, AID, 'n@example.com', 'pw-123456'))
+    assert err.body == {'event': 'changed_email_address', 'error': code}
+    assert err.endpoint == 'change_email_address' and err.event == 'changed_email_address'
+    assert str(err) == ("Could not change the email address of the account of the API key to n@example.com: API call "
+                        "'change_email_address' failed (HTTP 200, event 'changed_email_address'): %s" % text)
+
+
 @pytest.mark.parametrize('operation', ['change_password', 'delete_account', 'public_get_text_file', 'public_get_directory_listing',
                                        'copy_public_path_between_projects', 'user_auth'])
 def test_operations_without_a_counterpart_send_nothing(monkeypatch, operation):
     err, fake = fails(monkeypatch, [], lambda c: c.call(operation, project_id=PID, allow_in_check_mode=True))
     assert err.unknown_endpoint and fake.requests == []
+
+
+def test_a_missing_operation_says_not_sent_not_no_answer(monkeypatch):
+    # "(no answer)" would suggest a lost call that may have run; nothing was sent.
+    err, _fake = fails(monkeypatch, [], lambda c: c.call('delete_account', account_id=AID))
+    assert "API call 'delete_account' failed (not sent): current CoCalc" in str(err)
+    assert 'no answer' not in str(err)
 
 
 def test_a_missing_operation_says_when_api_v1_lost_it(monkeypatch):
