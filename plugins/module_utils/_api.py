@@ -29,14 +29,7 @@ import traceback
 from urllib.parse import quote, urlsplit
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _wait
-# The errors and attempting() are also importable from here, as before _common.py existed.
-from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (  # noqa: F401 pylint: disable=unused-import
-    CocalcApiError,
-    CocalcCheckModeError,
-    CocalcError,
-    ProjectNotReady,
-    attempting,
-)
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcCheckModeError, ProjectNotReady
 
 try:
     import requests

@@ -64,7 +64,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import _REMOVED_ENDPOINTS, CocalcApiError, RETRY_POLICY, is_read_only
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import _REMOVED_ENDPOINTS, RETRY_POLICY, is_read_only
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError
 
 V2 = '/api/v2/'
 HUB = '/api/conat/hub'

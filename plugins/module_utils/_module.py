@@ -51,23 +51,7 @@ from ansible_collections.cocalc.cocalc.plugins.module_utils._api import (
     REQUESTS_IMPORT_ERROR,
     CocalcClient,
 )
-# Outcome, the errors, the checks and the diff helpers are also importable from here for code written before
-# _common.py existed (plugins may use either; test_layers keeps the resource files off this module).
-from ansible_collections.cocalc.cocalc.plugins.module_utils._common import (  # noqa: F401 pylint: disable=unused-import
-    SECRET_FIELDS,
-    CocalcApiError,
-    CocalcError,
-    CocalcInputError,
-    Outcome,
-    check_email,
-    check_non_empty,
-    check_uuid,
-    diff_changed_keys,
-    predict,
-    redact_secrets,
-    validated,
-    wanted_changes,
-)
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcError, diff_changed_keys, redact_secrets, validated
 from ansible_collections.cocalc.cocalc.plugins.module_utils._validate import InvalidInput
 
 API_ERROR_KEY = 'api_error'

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcClient
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcInputError
 
 # Plugin option -> CocalcClient keyword (as CocalcClient.from_params maps the modules' options).
 _KEYWORDS = (('validate_certs', 'validate_certs'), ('api_timeout', 'timeout'), ('api_retries', 'retries'),

@@ -23,7 +23,7 @@ from ansible.plugins.loader import become_loader, connection_loader
 
 from ansible_collections.cocalc.cocalc.plugins.connection import cocalc as plugin
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcClient
-from ansible_collections.cocalc.cocalc.plugins.module_utils._module import CocalcInputError
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcInputError
 from ansible_collections.cocalc.cocalc.plugins.plugin_utils._client import client_kwargs
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import API_KEY, API_URL, ApiCall, FakeCocalc
 

@@ -17,7 +17,7 @@ import requests
 from unittest.mock import ANY
 
 from ansible_collections.cocalc.cocalc.plugins.module_utils import _accounts, _api, _files, _module, _texts
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcApiError, CocalcCheckModeError
+from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcCheckModeError
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import CommandTimeout, exec_in_project
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import API_KEY, API_URL, ApiCall, FakeCocalc
 
