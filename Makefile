@@ -36,7 +36,7 @@ MATRIX_ERAS ?= 2024
 MATRIX_SANITY_SKIP ?= pylint
 # The local server's eras for the integration stage: 2024 and guide speak API v1, 2026 the current API
 # (api/v2 + conat). `make integration ERAS=2026` runs the current one alone.
-ERAS ?= 2024 guide
+ERAS ?= 2024 guide 2026
 # The single stages (each also a make target). `make test` runs them in the lanes of TEST_LANES at the same
 # time (tests/utils/run_stages.py): the integration suites mostly wait for project starts while the other
 # stages compute. The stages of one lane run one after another; matrix = matrix-checks + matrix-integration.
