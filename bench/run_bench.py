@@ -18,7 +18,12 @@ adds: a shared project for everyone, a published syllabus and a setup command ru
 Peak memory: the largest resident set of the run's process tree (the controller: ansible-playbook and its
 workers, or the script), from wait4.
 
-Usage: run_bench.py --collection DIR [--sizes 30,200] [--latency none,real-hub] [--uri-sizes 30]
+--era 2026 runs the server as current CoCalc (api/v2 and conat; `real-hub` there is the 2026 recordings'
+figures, tests/server/cocalc_hub/eras.py LATENCY_2026) and only the collection (api_version auto): the direct
+script and the uri playbook speak API v1 only, so they are skipped with that reason in the table. Calls of
+every era are counted by API v1 operation (call_stats.by_operation maps 2026's routes and bridge functions).
+
+Usage: run_bench.py --collection DIR [--era 2024|2026] [--sizes 30,200] [--latency none,real-hub] [--uri-sizes 30]
        [--parallel 8] [--features example|basic] [--json FILE]
 """
 
@@ -65,6 +70,11 @@ ANSIBLE_ENV = {'ANSIBLE_LOCALHOST_WARNING': 'false', 'ANSIBLE_INVENTORY_UNPARSED
                'ANSIBLE_RETRY_FILES_ENABLED': 'false'}
 RUN_TIMEOUT = 1800
 QUERY_READS = 2
+# The era of the server when --era is not given (the bench's numbers so far are of this era).
+DEFAULT_ERA = '2024'
+# Approaches that speak API v1 only: not run against era 2026's api/v2 + conat.
+V1_ONLY = {'direct': 'speaks API v1 only (era 2026 serves api/v2 and conat)',
+           'uri': 'speaks API v1 only (era 2026 serves api/v2 and conat)'}
 
 
 def students(count):
@@ -108,10 +118,10 @@ def query_sets(result, reads=QUERY_READS):
     return result['by_endpoint'].get('query', 0) - reads
 
 
-def make_template(workdir, count):
-    """A stopped server's data dir with the instructor, the TA and the students who have accounts."""
+def make_template(workdir, count, era=DEFAULT_ERA):
+    """A stopped server's data dir (served in `era`) with the instructor, the TA and the students who have accounts."""
     data_dir = os.path.join(workdir, 'template-%d' % count)
-    server = ServerProcess(data_dir)
+    server = ServerProcess(data_dir, era=era)
     boot = server.start()
     try:
         instructor = serve_cli('account', '--data-dir', data_dir, '--email', INSTRUCTOR_EMAIL, '--first-name', 'Iris',
@@ -122,9 +132,13 @@ def make_template(workdir, count):
 
         def create(person):
             email, first_name, last_name = person
+            if era == '2026':
+                # No API v1 create_account in current CoCalc: `serve account`, as tests/utils/demo.py seeds it.
+                return serve_cli('account', '--data-dir', data_dir, '--email', email, '--first-name', first_name,
+                                 '--last-name', last_name, '--password', 'bench-password')
             return admin.ok('create_account', email_address=email, first_name=first_name, last_name=last_name,
                             password='bench-password', agreed_to_terms=True)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4 if era == '2026' else 8) as pool:
             list(pool.map(create, people))
     finally:
         server.stop()
@@ -195,9 +209,16 @@ def timed(command, env, log, memory=None):
     return seconds
 
 
-def course_state(url, api_key, data_dir):
+def course_state(url, api_key, data_dir, era=DEFAULT_ERA):
     """What the course looks like on the server, to check that every approach did the same work."""
-    rows = Api(url, api_key).query({'projects_all': [{'project_id': None, 'users': None, 'invite': None}]})['projects_all']
+    query = {'projects_all': [{'project_id': None, 'users': None, 'invite': None}]}
+    if era == '2026':
+        # Current CoCalc's user-query: API v1's query semantics at api/v2 (as tests/utils/demo.py reads it).
+        reply = Api(url, api_key).raw('user-query', {'query': query}, path='/api/v2/user-query')
+        assert reply.status == 200 and reply.json and 'query' in reply.json, 'user-query -> HTTP %s %s' % (reply.status, reply.text[:300])
+        rows = reply.json['query']['projects_all']
+    else:
+        rows = Api(url, api_key).query(query)['projects_all']
     members = sum(len(row.get('users') or {}) for row in rows)
     invites = sum(len(row.get('invite') or {}) for row in rows)
     files = 0
@@ -209,11 +230,11 @@ def course_state(url, api_key, data_dir):
     return {'projects': len(rows), 'members': members, 'invited': invites, 'handouts': files, 'setups': setups}
 
 
-def run_approach(approach, template, latency, collection, inputs, log):
+def run_approach(approach, template, latency, collection, inputs, log, era=DEFAULT_ERA):
     """Both runs of one approach on a fresh copy of the template; returns two result dicts and the end state."""
     data_dir = os.path.join(os.path.dirname(template[0]), 'run-%s-%s-%s' % (approach, latency, os.path.basename(template[0])))
     shutil.copytree(template[0], data_dir)
-    server = ServerProcess(data_dir, extra_args=['--latency', latency])
+    server = ServerProcess(data_dir, era=era, extra_args=['--latency', latency])
     boot = server.start()
     try:
         env = dict(os.environ, COCALC_API_URL=boot['url'], COCALC_API_KEY=template[1]['api_key'], **ANSIBLE_ENV)
@@ -231,7 +252,7 @@ def run_approach(approach, template, latency, collection, inputs, log):
             task, tasks = course_task_seconds(task_file)
             results.append(dict(summarize(server.stats(reset=True)), run=run, wall=seconds, task=task, tasks=tasks,
                                 peak_mb=memory.get('peak_mb')))
-        state = course_state(boot['url'], template[1]['api_key'], data_dir)
+        state = course_state(boot['url'], template[1]['api_key'], data_dir, era)
     finally:
         server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -318,6 +339,9 @@ def check_targets(rows, sizes, features='basic'):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--collection', default=ROOT, help='the collection tree whose playbooks/course.yml runs (default: this repository)')
+    parser.add_argument('--era', default=DEFAULT_ERA, choices=['2024', '2026'],
+                        help="the server's era: 2024 (default, API v1: all three approaches) or 2026 (current CoCalc, "
+                             "api/v2 and conat: the collection only; the direct script and the uri playbook speak API v1)")
     parser.add_argument('--sizes', default='30,200', help='course sizes (default 30,200)')
     parser.add_argument('--latency', default='none,real-hub', help="server latency profiles (default 'none,real-hub')")
     parser.add_argument('--uri-sizes', default='30', help='sizes at which the naive uri playbook runs too (default 30)')
@@ -343,8 +367,8 @@ def main():
         log_path = os.path.join(workdir, 'bench.log')
         with open(log_path, 'w', encoding='utf-8') as log:
             try:
-                print('preparing: server data dirs with %s accounts ...' % ' and '.join(str(n) for n in sizes), flush=True)
-                templates = dict((n, make_template(workdir, n)) for n in sizes)
+                print('preparing: era %s server data dirs with %s accounts ...' % (args.era, ' and '.join(str(n) for n in sizes)), flush=True)
+                templates = dict((n, make_template(workdir, n, args.era)) for n in sizes)
                 features = example_features(collection) if args.features == 'example' else None
                 inputs = dict((n, write_inputs(workdir, n, args.parallel, features)) for n in sizes)
                 env = dict(os.environ, **ANSIBLE_ENV)
@@ -355,6 +379,11 @@ def main():
                     for n in sizes:
                         states = {}
                         for approach, label in APPROACHES:
+                            if args.era == '2026' and approach in V1_ONLY:
+                                why = 'not run in era 2026: %s' % V1_ONLY[approach]
+                                print('[%s N=%d] %s: %s' % (latency, n, label, why), flush=True)
+                                rows.append(dict(latency=latency, n=n, approach=approach, label=label, run='skipped', detail=why))
+                                continue
                             if approach == 'uri' and (n not in uri_sizes or features):
                                 why = ('it knows only the basic course (--features basic)' if features else
                                        'one module run per student and step (--uri-sizes %s)' % (','.join(map(str, uri_sizes)) or '""'))
@@ -362,7 +391,8 @@ def main():
                                                  detail='not run at N=%d: %s' % (n, why)))
                                 continue
                             print('[%s N=%d] %s ...' % (latency, n, label), flush=True)
-                            results, states[approach] = run_approach(approach, templates[n], latency, collection, inputs[n], log)
+                            results, states[approach] = run_approach(approach, templates[n], latency, collection, inputs[n], log,
+                                                                     args.era)
                             for result in results:
                                 rows.append(dict(result, latency=latency, n=n, approach=approach, label=label))
                                 print('    %-7s %7.2f s  %5.0f MB  %4d calls  %4d writes  %s' % (
@@ -382,8 +412,8 @@ def main():
                 return 1
 
     print()
-    print('Course provisioning benchmark: N students (every 10th without an account), 1 TA, %d handouts%s; local CoCalc server;'
-          % (len(HANDOUTS), ', a shared project, a published syllabus and a setup command' if args.features == 'example' else ''))
+    print('Course provisioning benchmark, server era %s: N students (every 10th without an account), 1 TA, %d handouts%s; local CoCalc server;'
+          % (args.era, len(HANDOUTS), ', a shared project, a published syllabus and a setup command' if args.features == 'example' else ''))
     print('peak MB = the largest resident set of the run\'s process tree (the controller).')
     print('calls counted by the server. task s = the cocalc_course task alone. writes = calls that change something, other than')
     print('query; query = query calls (reads and sets); execs = project_exec. load average at start %s, at end %s.' % (
