@@ -137,7 +137,9 @@ class Store:
         self.path = os.path.join(data_dir, 'hub.sqlite3')
         self._pool = queue.LifoQueue()
         conn = self._connect()
-        conn.executescript(SCHEMA)
+        # One transaction: processes opening the same fresh data dir at once (serve account x4) must not see
+        # each other's half-done migration of query_gets.
+        conn.executescript('BEGIN IMMEDIATE;\n' + SCHEMA + '\nCOMMIT;')
         self._pool.put(conn)
 
     def _connect(self):
