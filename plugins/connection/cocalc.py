@@ -105,8 +105,7 @@ options:
   api_version:
     description:
       - Which generation of CoCalc's HTTP API to speak (V(auto), V(v1) or V(current)), as the modules' option
-        C(api_version); passed to the client of this collection when it supports API generations (a client that
-        speaks only API v1 accepts V(auto) and V(v1) and refuses V(current) with a clear message).
+        C(api_version) (V(auto) finds the generation with the first call, V(v1) and V(current) name it).
       - Without it, the environment variable E(COCALC_API_VERSION), else V(auto).
     type: str
     choices: [auto, v1, current]
