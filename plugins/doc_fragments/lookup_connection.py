@@ -18,10 +18,10 @@ class ModuleDocFragment(object):
 options:
   api_url:
     description:
-      - Base URL of the CoCalc server, for example V(https://cocalc.example.org). The plugin sends
-        C(POST <api_url>/api/v1/<endpoint>); a trailing C(/api/v1) in the value is ignored.
-      - The server must still serve CoCalc's HTTP API v1 (a self-hosted CoCalc server, or the local test
-        server of this collection).
+      - Base URL of the CoCalc server, for example V(https://cocalc.com) or V(https://cocalc.example.org).
+        A trailing C(/api/v1) in the value is ignored.
+      - Current CoCalc (U(https://cocalc.com) and self-hosted releases since 2025) and older hubs with
+        API v1 both work; see O(api_version).
       - Lookups do not see C(module_defaults); pass it as a keyword or set E(COCALC_API_URL).
     type: str
     required: true
@@ -53,6 +53,21 @@ options:
         or HTTP 502, 503 or 504, with exponential backoff and jitter. V(0) disables retries.
     type: int
     default: 3
+  api_version:
+    description:
+      - Which generation of CoCalc's HTTP API to speak.
+      - V(v1) sends C(POST <api_url>/api/v1/<endpoint>), the API of hubs up to 2024 (and of the guide).
+      - V(current) speaks the API of current CoCalc (U(https://cocalc.com), releases since 2025, which
+        removed API v1) through C(POST <api_url>/api/v2/<route>) and the C(/api/conat/hub) and
+        C(/api/conat/project) bridges.
+      - V(auto) sends the first call of a lookup as API v1 and switches to V(current) when the server
+        answers it with current CoCalc's 404 page (which runs nothing, so the call is sent again);
+        no extra call on an API v1 server, one on a current one. The generation used is shown at C(-v).
+    type: str
+    choices: [auto, v1, current]
+    default: auto
+    env:
+      - name: COCALC_API_VERSION
 notes:
   - Lookups run on the controller, so the Python library C(requests) must be installed there.
   - A read from a project that is still starting is refused by the hub; it is sent again after pauses

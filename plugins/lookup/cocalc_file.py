@@ -83,10 +83,14 @@ _raw:
 
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
+from ansible.utils.display import Display
 
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS, CocalcClient
+from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS
 from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcInputError
 from ansible_collections.cocalc.cocalc.plugins.module_utils._texts import lookup_texts
+from ansible_collections.cocalc.cocalc.plugins.plugin_utils._client import make_client
+
+display = Display()
 
 
 class LookupModule(LookupBase):
@@ -107,8 +111,14 @@ class LookupModule(LookupBase):
         return texts
 
     def _read(self, terms):
+        clients = []
+
         def connect():
-            return CocalcClient(self.get_option('api_url'), self.get_option('api_key'),
-                                validate_certs=self.get_option('validate_certs'),
-                                timeout=self.get_option('api_timeout'), retries=self.get_option('api_retries'))
-        return lookup_texts(connect, self.get_option('project_id'), terms, public=self.get_option('public'))
+            options = dict((name, self.get_option(name)) for name in ('validate_certs', 'api_timeout', 'api_retries', 'api_version'))
+            clients.append(make_client(self.get_option('api_url'), self.get_option('api_key'), options))
+            return clients[-1]
+        texts = lookup_texts(connect, self.get_option('project_id'), terms, public=self.get_option('public'))
+        if clients and clients[0].generation:
+            # What api_version auto found (the modules return it as api_version, shown at -v).
+            display.v('cocalc.cocalc.cocalc_file: %s spoke CoCalc API %s' % (clients[0].api_url, clients[0].generation))
+        return texts

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import inspect
 import shutil
 import subprocess
 import uuid
@@ -22,8 +21,6 @@ from ansible.playbook.play_context import PlayContext
 from ansible.plugins.loader import become_loader, connection_loader
 
 from ansible_collections.cocalc.cocalc.plugins.connection import cocalc as plugin
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcClient
-from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcInputError
 from ansible_collections.cocalc.cocalc.plugins.plugin_utils._client import client_kwargs
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import API_KEY, API_URL, ApiCall, FakeCocalc
 
@@ -379,35 +376,12 @@ def test_a_project_that_does_not_finish_starting_fails_naming_ready_wait(monkeyp
 
 # ---- options ----
 
-def test_api_version_goes_to_a_client_that_takes_it(monkeypatch):
+def test_plugin_options_become_client_keywords():
     options = dict(validate_certs=False, api_timeout=7, api_retries=1, ready_wait=9, api_version='current')
-
-    class Versioned(object):
-        def __init__(self, api_url, api_key, validate_certs=True, timeout=30, retries=3, ready_wait=300, api_version=None):
-            pass
-
-    class V1Only(object):
-        def __init__(self, api_url, api_key, validate_certs=True, timeout=30, retries=3, ready_wait=300):
-            pass
-
-    assert client_kwargs(options, Versioned) == dict(validate_certs=False, timeout=7, retries=1, ready_wait=9, api_version='current')
-    assert 'api_version' not in client_kwargs(dict(options, api_version=None), Versioned)
-    assert 'api_version' not in client_kwargs(dict(options, api_version='v1'), V1Only)
-    assert 'api_version' not in client_kwargs(dict(options, api_version='auto'), V1Only)
-    with pytest.raises(CocalcInputError, match='api_version current: this version of the collection speaks only CoCalc API v1'):
-        client_kwargs(options, V1Only)
-    # The inventory has no ready_wait: the client keeps its own.
-    assert client_kwargs(dict(validate_certs=True, api_timeout=30, api_retries=3), V1Only) == dict(validate_certs=True, timeout=30,
-                                                                                                   retries=3)
-
-
-def test_api_version_current_is_refused_by_the_connection_while_the_client_speaks_only_v1(monkeypatch):
-    fake = FakeCocalc(monkeypatch, [])
-    if 'api_version' in inspect.signature(CocalcClient.__init__).parameters:
-        pytest.skip('this client speaks every API generation')
-    with pytest.raises(AnsibleConnectionFailure, match='speaks only CoCalc API v1'):
-        connect(api_version='current').exec_command('true')
-    fake.assert_done()
+    assert client_kwargs(options) == dict(validate_certs=False, timeout=7, retries=1, ready_wait=9, api_version='current')
+    # Unset options leave the client's own defaults (the inventory has no ready_wait; api_version None: the env or auto).
+    assert client_kwargs(dict(validate_certs=True, api_timeout=30, api_retries=3, api_version=None)) == dict(
+        validate_certs=True, timeout=30, retries=3)
 
 
 def test_connection_options_use_the_modules_names_and_variables():

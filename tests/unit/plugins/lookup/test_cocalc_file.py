@@ -7,11 +7,14 @@
 
 from __future__ import annotations
 
+from unittest.mock import ANY
+
 import pytest
 
 from ansible.errors import AnsibleError
 from ansible.plugins.loader import lookup_loader
 
+from ansible_collections.cocalc.cocalc.plugins.lookup import cocalc_file as lookup_module
 from ansible_collections.cocalc.cocalc.plugins.module_utils._exec import HOME_GUARD
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import API_KEY, API_URL, ApiCall, FakeCocalc
 
@@ -39,7 +42,7 @@ def guard(*paths, outside=None, timeout=40):
 
 @pytest.fixture(autouse=True)
 def no_connection_env(monkeypatch):
-    for name in ('COCALC_API_URL', 'COCALC_API_KEY', 'COCALC_API_TIMEOUT'):
+    for name in ('COCALC_API_URL', 'COCALC_API_KEY', 'COCALC_API_TIMEOUT', 'COCALC_API_VERSION'):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -219,4 +222,60 @@ def test_a_symlink_out_of_the_home_is_never_read(monkeypatch):
     with pytest.raises(AnsibleError) as info:
         lookup(['ok.md', 'link/secret'], project_id=PID, **CONNECTION)
     assert "term 2 'link/secret' leaves the home of project %s: its real location is /elsewhere/secret" % PID in str(info.value)
+    fake.assert_done()
+
+
+# ---- API generations ----
+
+NEXT_404 = '<!DOCTYPE html><html><head><title>404 Page Not Found</title></head><body><div id="__next"></div></body></html>'
+
+
+def bridge(name, args):
+    """A call of current CoCalc's project bridge (api_timeout 30: the bridge gets 29 s)."""
+    return ApiCall(name, {'project_id': PID, 'name': name, 'args': args, 'timeout': ANY}).expect_url(API_URL + '/api/conat/project')
+
+
+def current_guard():
+    return bridge('system.exec', ANY).expect_timeout(40).reply({'stdout': '', 'stderr': '', 'exit_code': 0})
+
+
+def test_api_version_current_reads_through_the_project_bridge(monkeypatch):
+    fake = FakeCocalc(monkeypatch, [current_guard(), bridge('system.readTextFileFromProject', [{'path': 'a.md'}]).reply('A\n')])
+    assert lookup(['a.md'], project_id=PID, api_version='current', **CONNECTION) == ['A\n']
+    fake.assert_done()
+
+
+def test_api_version_from_the_environment(monkeypatch):
+    monkeypatch.setenv('COCALC_API_VERSION', 'current')
+    fake = FakeCocalc(monkeypatch, [current_guard(), bridge('system.readTextFileFromProject', [{'path': 'a.md'}]).reply('A\n')])
+    assert lookup(['a.md'], project_id=PID, **CONNECTION) == ['A\n']
+    fake.assert_done()
+
+
+def test_auto_switches_on_current_cocalcs_404_page_and_says_so_at_v(monkeypatch):
+    shown = []
+    monkeypatch.setattr(lookup_module.display, 'v', shown.append)
+    fake = FakeCocalc(monkeypatch, [
+        ApiCall('project_exec', ANY).expect_timeout(40).raw(NEXT_404, 404),
+        current_guard(),
+        bridge('system.readTextFileFromProject', [{'path': 'a.md'}]).reply('A\n'),
+    ])
+    assert lookup(['a.md'], project_id=PID, **CONNECTION) == ['A\n']
+    fake.assert_done()
+    assert shown == ['cocalc.cocalc.cocalc_file: %s spoke CoCalc API current' % API_URL]
+
+
+def test_auto_on_an_api_v1_hub_says_v1(monkeypatch):
+    shown = []
+    monkeypatch.setattr(lookup_module.display, 'v', shown.append)
+    fake = FakeCocalc(monkeypatch, [guard('a.md'), read_call('a.md', 'A')])
+    assert lookup(['a.md'], project_id=PID, **CONNECTION) == ['A']
+    fake.assert_done()
+    assert shown == ['cocalc.cocalc.cocalc_file: %s spoke CoCalc API v1' % API_URL]
+
+
+def test_a_bad_api_version_is_named(monkeypatch):
+    fake = FakeCocalc(monkeypatch, [])
+    with pytest.raises(AnsibleError, match='api_version'):
+        lookup(['a.md'], project_id=PID, api_version='v3', **CONNECTION)
     fake.assert_done()
