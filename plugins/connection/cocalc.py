@@ -264,11 +264,9 @@ class Connection(ConnectionBase):
             raise AnsibleError('cocalc.cocalc.cocalc cannot become another user: a CoCalc project has no privilege escalation; '
                                'remove become from the play or task')
         project = self.get_option('project_id') or self.get_option('remote_addr')
-        names = ('validate_certs', 'api_timeout', 'api_retries', 'ready_wait', 'api_version')
-        options = dict((name, self.get_option(name)) for name in names)
         try:
             self._project_id = check_uuid(project, 'cocalc_project_id (or ansible_host)')
-            self._client = make_client(self.get_option('api_url'), self.get_option('api_key'), options)
+            self._client = make_client(self)
         except (CocalcInputError, ValueError) as err:
             raise AnsibleConnectionFailure('cocalc.cocalc.cocalc: %s' % err) from None
         display.vvv('COCALC CONNECT project %s at %s' % (self._project_id, self._client.api_url), host=self._project_id)

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Connection options of the lookup plugins: the module options of connection.py, but with
+"""Connection options of the lookup and inventory plugins: the module options of connection.py, but with
 ``env:`` entries, because plugins read environment fallbacks from their documentation.
 
 Keep the texts and defaults equal to connection.py and _module.connection_argument_spec().
@@ -60,9 +60,10 @@ options:
       - V(current) speaks the API of current CoCalc (U(https://cocalc.com), releases since 2025, which
         removed API v1) through C(POST <api_url>/api/v2/<route>) and the C(/api/conat/hub) and
         C(/api/conat/project) bridges.
-      - V(auto) sends the first call of a lookup as API v1 and switches to V(current) when the server
-        answers it with current CoCalc's 404 page (which runs nothing, so the call is sent again);
-        no extra call on an API v1 server, one on a current one. The generation used is shown at C(-v).
+      - V(auto) sends the first call (of a lookup, of an inventory source) as API v1 and switches to
+        V(current) when the server answers it with current CoCalc's 404 page (which runs nothing, so the
+        call is sent again); no extra call on an API v1 server, one on a current one. The lookup shows the
+        generation used at C(-v).
     type: str
     choices: [auto, v1, current]
     default: auto

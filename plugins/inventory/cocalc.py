@@ -69,15 +69,6 @@ options:
     description: Also deleted projects.
     type: bool
     default: false
-  api_version:
-    description:
-      - Which generation of CoCalc's HTTP API to speak (V(auto), V(v1) or V(current)), as the modules' option
-        C(api_version) and the connection plugin's (V(auto) finds the generation with the first call, V(v1) and V(current) name it).
-      - Without it, the environment variable E(COCALC_API_VERSION), else V(auto).
-    type: str
-    choices: [auto, v1, current]
-    env:
-      - name: COCALC_API_VERSION
   set_connection:
     description:
       - Set C(ansible_connection=cocalc.cocalc.cocalc) and C(cocalc_project_id) for every host. Turn off to use
@@ -213,9 +204,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if not HAS_REQUESTS:
             raise AnsibleError('cocalc.cocalc.cocalc needs the Python library requests on the controller')
         try:
-            options = dict((name, self.get_option(name)) for name in ('validate_certs', 'api_timeout', 'api_retries', 'api_version'))
-            client = make_client(self.get_option('api_url'), self.get_option('api_key'), options)
-            with client:
+            with make_client(self) as client:
                 me = (client.whoami() or {}).get('account_id')
                 rows, _unsupported = read_projects(client, FIELDS, what='read the projects for the inventory')
         except (CocalcError, ValueError) as err:

@@ -114,8 +114,7 @@ class LookupModule(LookupBase):
         clients = []
 
         def connect():
-            options = dict((name, self.get_option(name)) for name in ('validate_certs', 'api_timeout', 'api_retries', 'api_version'))
-            clients.append(make_client(self.get_option('api_url'), self.get_option('api_key'), options))
+            clients.append(make_client(self))
             return clients[-1]
         texts = lookup_texts(connect, self.get_option('project_id'), terms, public=self.get_option('public'))
         if clients and clients[0].generation:

@@ -19,6 +19,8 @@ def client_kwargs(options):
     return dict((keyword, options[option]) for option, keyword in _KEYWORDS if options.get(option) is not None)
 
 
-def make_client(api_url, api_key, options):
-    """The client for a plugin's options (ValueError / CocalcInputError for bad ones)."""
-    return CocalcClient(api_url, api_key, **client_kwargs(options))
+def make_client(plugin):
+    """The client for a plugin's options: api_url, api_key and those of _KEYWORDS the plugin has (the inventory
+    and the lookup have no ready_wait). ValueError / CocalcInputError for bad ones."""
+    options = dict((option, plugin.get_option(option)) for option, _keyword in _KEYWORDS if plugin.has_option(option))
+    return CocalcClient(plugin.get_option('api_url'), plugin.get_option('api_key'), **client_kwargs(options))
