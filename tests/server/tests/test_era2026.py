@@ -217,6 +217,17 @@ def test_start_stop_and_start_on_demand(server, alice):
     assert alice.hub('projects.state', {'project_id': project})['state'] == 'running'
 
 
+def test_projects_get_lists_the_last_edited_first(server, alice):
+    """v2 projects/get is ordered by last_edited, newest first (L318); projects/touch bumps it."""
+    older = alice.ok('projects/create', title='older')['project_id']
+    newer = alice.ok('projects/create', title='newer')['project_id']
+    listed = [row['project_id'] for row in alice.ok('projects/get')]
+    assert listed[:2] == [newer, older]
+    alice.ok('projects/touch', project_id=older)
+    listed = [row['project_id'] for row in alice.ok('projects/get')]
+    assert listed[:2] == [older, newer]
+
+
 def test_calls_to_a_starting_project_wait_for_the_start(server, alice):
     project = alice.ok('projects/create', title='starting', start=True)['project_id']
     assert alice.hub('projects.state', {'project_id': project})['state'] == 'starting'
