@@ -22,7 +22,7 @@ options:
         A trailing C(/api/v1) in the value is ignored.
       - Current CoCalc (U(https://cocalc.com) and self-hosted releases since 2025) and older hubs with
         API v1 both work; see O(api_version).
-      - Lookups and inventory sources do not see C(module_defaults): pass it as a keyword (a lookup), in the
+      - Lookups and inventory sources do not see C(module_defaults); pass it as a keyword (a lookup), in the
         inventory file, or set E(COCALC_API_URL).
     type: str
     required: true
