@@ -14,6 +14,7 @@ and result as the module file, which stays usable on its own.
 from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
 
@@ -51,6 +52,7 @@ class ActionModule(ActionBase):
     def _checked_args(self):
         """(the validated options, None), or (None, the text of the first problem)."""
         spec = module_argument_spec(argument_spec())
+        self._task.args = self._with_task_environment(spec, self._task.args)
         try:
             # On the options as written: Ansible would turn a list given for a string into "['a', 'b']".
             check_raw_options(spec, self._task.args, data_options=('content',))
@@ -64,6 +66,24 @@ class ActionModule(ActionBase):
         if not HAS_REQUESTS:
             return None, 'the Python library requests is required on the controller to run cocalc.cocalc.cocalc_course'
         return args, self._find_controller_files(args)
+
+    def _with_task_environment(self, spec, args):
+        """args plus the options the task's `environment:` keyword gives through their environment fallbacks
+        (COCALC_API_URL, ...). A module reads those from its process environment, which Ansible makes from
+        the task's; this plugin runs in the controller, whose own environment validate_argument_spec
+        reads. Options set in the task or module_defaults win, as they do for the modules."""
+        environment = {}
+        self._compute_environment_string(environment)
+        given = {}
+        for option, option_spec in spec.items():
+            fallback = option_spec.get('fallback') or ()
+            if args.get(option) is not None or not fallback or fallback[0] is not env_fallback:
+                continue
+            for variable in fallback[1]:
+                if environment.get(variable) is not None:
+                    given[option] = environment[variable]
+                    break
+        return dict(args, **given) if given else args
 
     def _find_controller_files(self, args):
         """Resolve roster and handouts[].src like ansible.builtin.copy's src; an error text or None."""
