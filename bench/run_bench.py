@@ -349,8 +349,9 @@ def check_targets(rows, sizes, features='basic', era=DEFAULT_ERA):
                     bound = 10 + n * (len(HANDOUTS) + 1)
                     how = 'one read per file: current CoCalc has no batched reads'
                 else:
-                    # The batched reads: at most 50 files per call, about one call per thread (course_parallel 8).
-                    bound = 10 + max(8, -(-n * (len(HANDOUTS) + 1) // 50))
+                    # The batched reads: whole projects per call, at most 50 files (16 projects of 3 files), about
+                    # one call per thread (course_parallel 8) for small courses.
+                    bound = 10 + max(8, -(-n // (50 // (len(HANDOUTS) + 1))))
                     how = 'do not grow with N beyond the read batches'
                 add(latency, n, 're-run calls %s (<= %d): %d' % (how, bound, rerun['calls']), rerun['calls'] <= bound)
                 if latency == 'none' and n in RERUN_SECONDS:
