@@ -63,8 +63,8 @@ options:
         C(/api/conat/project) bridges.
       - V(auto) sends the first call (of a lookup, of an inventory source) as API v1 and switches to
         V(current) when the server answers it with current CoCalc's 404 page (which runs nothing, so the
-        call is sent again); no extra call on an API v1 server, one on a current one. The lookup shows the
-        generation used at C(-v).
+        call is sent again); no extra call on an API v1 server, one on a current one. The generation used
+        is shown at C(-v).
     type: str
     choices: [auto, v1, current]
     default: auto

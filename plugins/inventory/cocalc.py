@@ -209,6 +209,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 rows, _unsupported = read_projects(client, FIELDS, what='read the projects for the inventory')
         except (CocalcError, ValueError) as err:
             raise AnsibleError('cocalc.cocalc.cocalc inventory: %s' % err) from None
+        # What api_version auto found (the modules return it as api_version, shown at -v).
+        self.display.v('cocalc.cocalc.cocalc inventory: %s spoke CoCalc API %s' % (client.api_url, client.generation))
         return dict(me=me, rows=rows)
 
     def parse(self, inventory, loader, path, cache=True):

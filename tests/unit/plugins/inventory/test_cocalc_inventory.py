@@ -7,15 +7,9 @@
 
 from __future__ import annotations
 
-import inspect
-
-import pytest
-
-from ansible.errors import AnsibleError
 from ansible.plugins.loader import inventory_loader
 
 from ansible_collections.cocalc.cocalc.plugins.inventory.cocalc import choose_hostnames, course_key, group_name, host_vars, select
-from ansible_collections.cocalc.cocalc.plugins.module_utils._api import CocalcClient
 from ansible_collections.cocalc.cocalc.tests.unit.utils.fake_api import API_KEY, API_URL, ApiCall, FakeCocalc
 
 ME = 'e77ab9a4-5484-49a3-8ace-aaa4ae910c40'
@@ -91,10 +85,21 @@ def test_fetch_reads_the_account_and_all_projects_in_two_calls(monkeypatch):
     fake.assert_done()
 
 
-def test_api_version_current_is_refused_clearly_while_the_client_speaks_only_v1(monkeypatch):
-    if 'api_version' in inspect.signature(CocalcClient.__init__).parameters:
-        pytest.skip('this client speaks every API generation')
-    fake = FakeCocalc(monkeypatch, [])
-    with pytest.raises(AnsibleError, match='api_version current: this version of the collection speaks only CoCalc API v1'):
-        inventory_plugin(api_version='current')._fetch()  # pylint: disable=protected-access
+def test_api_version_current_reads_through_user_query_and_says_so_at_v(monkeypatch):
+    for name in ('COCALC_API_URL', 'COCALC_API_KEY', 'COCALC_API_VERSION'):
+        monkeypatch.delenv(name, raising=False)
+    plugin = inventory_plugin(api_version='current')
+    shown = []
+    monkeypatch.setattr(plugin.display, 'v', shown.append)
+    projects = [row('p1', 'S1 - Alg', name='alg.s1', state='running')]
+    fake = FakeCocalc(monkeypatch, [
+        ApiCall('user-query', {'query': {'accounts': {'account_id': None, 'email_address': None, 'first_name': None, 'last_name': None,
+                                                      'groups': None}}}).expect_url(API_URL + '/api/v2/user-query').reply(
+            {'query': {'accounts': {'account_id': ME}}}),
+        ApiCall('user-query', {'query': {'projects_all': [{'project_id': None, 'name': None, 'title': None, 'description': None,
+                                                           'users': None, 'state': None, 'deleted': None}]}}).expect_url(
+            API_URL + '/api/v2/user-query').reply({'query': {'projects_all': projects}}),
+    ])
+    assert plugin._fetch() == {'me': ME, 'rows': projects}  # pylint: disable=protected-access
     fake.assert_done()
+    assert shown == ['cocalc.cocalc.cocalc inventory: %s spoke CoCalc API current' % API_URL]
