@@ -24,7 +24,7 @@ script and the uri playbook speak API v1 only, so they are skipped with that rea
 every era are counted by API v1 operation (call_stats.by_operation maps 2026's routes and bridge functions).
 
 Usage: run_bench.py --collection DIR [--era 2024|2026] [--sizes 30,200] [--latency none,real-hub] [--uri-sizes 30]
-       [--parallel 8] [--features example|basic] [--json FILE]
+       [--parallel 8] [--features example|basic] [--skip direct,uri] [--run-timeout 1800] [--json FILE]
 """
 
 import argparse
@@ -202,14 +202,14 @@ def course_task_seconds(path):
     return (seconds[0] if seconds else None), every
 
 
-def timed(command, env, log, memory=None):
+def timed(command, env, log, memory=None, timeout=RUN_TIMEOUT):
     """Run a command, its output into the log file; returns wall seconds (raises on failure). memory, a dict,
     gets 'peak_mb': the largest resident set of the process and its waited-for descendants (wait4's rusage)."""
     log.write('\n$ %s\n' % ' '.join(command))
     log.flush()
     started = time.monotonic()
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # pylint: disable=consider-using-with
-    timer = threading.Timer(RUN_TIMEOUT, process.kill)
+    timer = threading.Timer(timeout, process.kill)
     timer.start()
     try:
         _pid, status, usage = os.wait4(process.pid, 0)
@@ -260,7 +260,7 @@ def setup_runs(data_dir):
     return setups, runs
 
 
-def run_approach(approach, template, latency, collection, inputs, log, era=DEFAULT_ERA):
+def run_approach(approach, template, latency, collection, inputs, log, era=DEFAULT_ERA, timeout=RUN_TIMEOUT):
     """Both runs of one approach on a fresh copy of the template; returns two result dicts and the end state."""
     data_dir = os.path.join(os.path.dirname(template[0]), 'run-%s-%s-%s' % (approach, latency, os.path.basename(template[0])))
     shutil.copytree(template[0], data_dir)
@@ -279,7 +279,7 @@ def run_approach(approach, template, latency, collection, inputs, log, era=DEFAU
         for run in ('first', 're-run'):
             memory = {}
             runs_before = setup_runs(data_dir)[1]
-            seconds = timed(command, env, log, memory)
+            seconds = timed(command, env, log, memory, timeout)
             task, tasks = course_task_seconds(task_file)
             results.append(dict(summarize(server.stats(reset=True)), run=run, wall=seconds, task=task, tasks=tasks,
                                 peak_mb=memory.get('peak_mb'), setup_runs=setup_runs(data_dir)[1] - runs_before))
@@ -392,6 +392,10 @@ def main():
     parser.add_argument('--features', default='example', choices=['example', 'basic'],
                         help="example (default): also the shared project, published syllabus and setup command of "
                              "examples/course.yml; basic: students, staff, handouts and invitations only")
+    parser.add_argument('--skip', default='', help="approaches not to run, comma-separated: direct, uri (e.g. --skip direct for "
+                                                     "a long N=1000 real-hub run of the collection alone)")
+    parser.add_argument('--run-timeout', type=int, default=RUN_TIMEOUT,
+                        help='seconds after which a run is stopped (default %d)' % RUN_TIMEOUT)
     parser.add_argument('--json', help='also write the rows as JSON to this file')
     args = parser.parse_args()
     try:
@@ -400,6 +404,10 @@ def main():
     except ValueError:
         parser.error('--sizes and --uri-sizes are comma-separated integers')
     latencies = [latency for latency in args.latency.split(',') if latency]
+    skipped = set(name for name in args.skip.split(',') if name)
+    if skipped - set(('direct', 'uri')):
+        parser.error('--skip takes direct and uri only')
+
     collection = os.path.abspath(args.collection)
 
     # SIGTERM unwinds like Ctrl-C, so every server started below is stopped by its finally.
@@ -422,6 +430,11 @@ def main():
                     for n in sizes:
                         states = {}
                         for approach, label in APPROACHES:
+                            if approach in skipped:
+                                why = 'not run: --skip %s' % approach
+                                print('[%s N=%d] %s: %s' % (latency, n, label, why), flush=True)
+                                rows.append(dict(latency=latency, n=n, approach=approach, label=label, run='skipped', detail=why))
+                                continue
                             if args.era == '2026' and approach in V1_ONLY:
                                 why = 'not run in era 2026: %s' % V1_ONLY[approach]
                                 print('[%s N=%d] %s: %s' % (latency, n, label, why), flush=True)
@@ -435,7 +448,7 @@ def main():
                                 continue
                             print('[%s N=%d] %s ...' % (latency, n, label), flush=True)
                             results, states[approach] = run_approach(approach, templates[n], latency, collection, inputs[n], log,
-                                                                     args.era)
+                                                                     args.era, args.run_timeout)
                             for result in results:
                                 rows.append(dict(result, latency=latency, n=n, approach=approach, label=label))
                                 print('    %-7s %7.2f s  %5.0f MB  %4d calls  %4d writes  %s' % (
