@@ -117,12 +117,30 @@ def minimum_writes(count, staff=1, features='basic', era=DEFAULT_ERA):
     writes = count + with_account + staff * count + (count - with_account) + count * len(HANDOUTS)
     sets = count
     if features == 'example':
-        # the shared project's invitations go out in one call
-        writes += 1 + with_account + staff + (1 if count > with_account else 0) + 1
+        # the shared project's invitations: as few calls as the hub's 1024-character "to" allows
+        writes += 1 + with_account + staff + invitation_calls(count) + 1
         sets += 2
     if era == '2026':
         writes += count
     return writes, sets
+
+
+# invite_noncloud_collaborators refuses a "to" (the addresses joined by ", ") longer than this.
+INVITE_TO_CHARS = 1024
+
+
+def invitation_calls(count):
+    """Calls that invite the students without an account to one project, all addresses in each call that fit."""
+    calls, length = 0, 0
+    for index, student in enumerate(students(count)):
+        if has_account(index):
+            continue
+        added = len(student['email']) + (2 if length else 0)
+        if not length or length + added > INVITE_TO_CHARS:
+            calls, length = calls + 1, len(student['email'])
+        else:
+            length += added
+    return calls
 
 
 def query_sets(result, reads=QUERY_READS):
