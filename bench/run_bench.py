@@ -410,8 +410,9 @@ def main():
     parser.add_argument('--features', default='example', choices=['example', 'basic'],
                         help="example (default): also the shared project, published syllabus and setup command of "
                              "examples/course.yml; basic: students, staff, handouts and invitations only")
-    parser.add_argument('--skip', default='', help="approaches not to run, comma-separated: direct, uri (e.g. --skip direct for "
-                                                     "a long N=1000 real-hub run of the collection alone)")
+    parser.add_argument('--skip', default='',
+                        help="approaches not to run, comma-separated: direct, uri (e.g. --skip direct for a long N=1000 "
+                             "real-hub run of the collection alone)")
     parser.add_argument('--run-timeout', type=int, default=RUN_TIMEOUT,
                         help='seconds after which a run is stopped (default %d)' % RUN_TIMEOUT)
     parser.add_argument('--json', help='also write the rows as JSON to this file')
