@@ -103,7 +103,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS
 from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcError
 from ansible_collections.cocalc.cocalc.plugins.module_utils._project import MARKER_RE, read_projects
-from ansible_collections.cocalc.cocalc.plugins.plugin_utils._client import make_client
+from ansible_collections.cocalc.cocalc.plugins.plugin_utils._client import generation_line, make_client
 
 FIELDS = ('name', 'title', 'description', 'users', 'state', 'deleted')
 _SLUG_RE = re.compile(r'[^a-z0-9._]+')
@@ -209,8 +209,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 rows, _unsupported = read_projects(client, FIELDS, what='read the projects for the inventory')
         except (CocalcError, ValueError) as err:
             raise AnsibleError('cocalc.cocalc.cocalc inventory: %s' % err) from None
-        # What api_version auto found (the modules return it as api_version, shown at -v).
-        self.display.v('cocalc.cocalc.cocalc inventory: %s spoke CoCalc API %s' % (client.api_url, client.generation))
+        self.display.v(generation_line('cocalc.cocalc.cocalc inventory', client))
         return dict(me=me, rows=rows)
 
     def parse(self, inventory, loader, path, cache=True):

@@ -88,7 +88,7 @@ from ansible.utils.display import Display
 from ansible_collections.cocalc.cocalc.plugins.module_utils._api import HAS_REQUESTS
 from ansible_collections.cocalc.cocalc.plugins.module_utils._common import CocalcApiError, CocalcInputError
 from ansible_collections.cocalc.cocalc.plugins.module_utils._texts import lookup_texts
-from ansible_collections.cocalc.cocalc.plugins.plugin_utils._client import make_client
+from ansible_collections.cocalc.cocalc.plugins.plugin_utils._client import generation_line, make_client
 
 display = Display()
 
@@ -118,6 +118,5 @@ class LookupModule(LookupBase):
             return clients[-1]
         texts = lookup_texts(connect, self.get_option('project_id'), terms, public=self.get_option('public'))
         if clients and clients[0].generation:
-            # What api_version auto found (the modules return it as api_version, shown at -v).
-            display.v('cocalc.cocalc.cocalc_file: %s spoke CoCalc API %s' % (clients[0].api_url, clients[0].generation))
+            display.v(generation_line('cocalc.cocalc.cocalc_file', clients[0]))
         return texts

@@ -24,3 +24,9 @@ def make_client(plugin):
     and the lookup have no ready_wait). ValueError / CocalcInputError for bad ones."""
     options = dict((option, plugin.get_option(option)) for option, _keyword in _KEYWORDS if plugin.has_option(option))
     return CocalcClient(plugin.get_option('api_url'), plugin.get_option('api_key'), **client_kwargs(options))
+
+
+def generation_line(who, client):
+    """The -v line saying which API generation a plugin's client spoke (what api_version auto found; the
+    modules return it as api_version)."""
+    return '%s: %s spoke CoCalc API %s' % (who, client.api_url, client.generation)
